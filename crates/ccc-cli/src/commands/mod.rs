@@ -1,0 +1,12 @@
+//! One module per subcommand.
+
+pub mod analyze;
+pub mod demo;
+pub mod info;
+pub mod inspect;
+pub mod merge;
+pub mod plot;
+pub mod report;
+pub mod revisions;
+pub mod score;
+pub mod summarize;

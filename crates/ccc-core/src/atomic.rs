@@ -1,0 +1,52 @@
+//! Writing output files atomically: a temporary file in the same directory, then a rename.
+
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use crate::error::{CoreError, Result};
+
+/// Write `path` atomically: `write` fills a buffered temporary file next to it, which is flushed, synced and
+/// renamed over `path`. On any error the temporary file is removed and `path` is untouched.
+pub fn write_atomic<F>(path: &Path, write: F) -> Result<()>
+where
+    F: FnOnce(&mut dyn Write) -> std::io::Result<()>,
+{
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{}.", path.file_name().and_then(|n| n.to_str()).unwrap_or("out")))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| CoreError::io(dir, e))?;
+    let mut w = BufWriter::with_capacity(1 << 20, tmp);
+    write(&mut w).map_err(|e| CoreError::io(path, e))?;
+    let tmp = w.into_inner().map_err(|e| CoreError::io(path, e.into_error()))?;
+    tmp.as_file().sync_all().map_err(|e| CoreError::io(path, e))?;
+    tmp.persist(path).map_err(|e| CoreError::io(path, e.error))?;
+    Ok(())
+}
+
+/// Write bytes to `path` atomically.
+pub fn write_bytes_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic(path, |w| w.write_all(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_and_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.txt");
+        write_bytes_atomic(&p, b"one").unwrap();
+        write_bytes_atomic(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        let err = write_atomic(&p, |_| Err(std::io::Error::other("boom")));
+        assert!(err.is_err());
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left behind");
+    }
+}

@@ -1,0 +1,408 @@
+//! Reading and writing the `ccc/1` safetensors file (spec 01).
+//!
+//! Layout written: the 8-byte little-endian header length, the JSON header (padded with spaces, leaving room for
+//! the metadata to grow so it can be updated in place), then the data of `lengths` (I64), `steps` (I64),
+//! `mags` (F32) and `filled` (U8), contiguous. Any valid safetensors layout is accepted on reading.
+//!
+//! [`CccFile`] fills a column in place and then flips its `filled` byte, each synced to disk, so a run killed at
+//! any point leaves a valid file that loses at most the checkpoint in flight.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::atomic::write_atomic;
+use crate::error::{CoreError, Result};
+use crate::meta::CccMeta;
+use crate::tensor::CccTensor;
+
+/// Largest header accepted (guards against a corrupt length field).
+const MAX_HEADER: u64 = 256 << 20;
+
+/// Where a tensor's bytes are, relative to the start of the data buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Span {
+    start: u64,
+    end: u64,
+}
+
+/// Everything of a `ccc/1` file except the values of `mags`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CccHeader {
+    /// Typed metadata.
+    pub meta: CccMeta,
+    /// Number of coordinates.
+    pub n_coord: usize,
+    /// Steps.
+    pub steps: Vec<i64>,
+    /// Component row lengths.
+    pub lengths: Vec<i64>,
+    /// Filled flags.
+    pub filled: Vec<bool>,
+    header_len: u64,
+    mags: Span,
+    filled_span: Span,
+}
+
+impl CccHeader {
+    /// `[n_coord, n_ckpt, n_comp]`.
+    pub fn shape(&self) -> [usize; 3] {
+        [self.n_coord, self.steps.len(), self.meta.components.len()]
+    }
+    fn data_start(&self) -> u64 {
+        8 + self.header_len
+    }
+}
+
+fn dtype_size(dtype: &str) -> Option<u64> {
+    Some(match dtype {
+        "BOOL" | "U8" | "I8" | "F8_E4M3" | "F8_E5M2" => 1,
+        "I16" | "U16" | "F16" | "BF16" => 2,
+        "I32" | "U32" | "F32" => 4,
+        "I64" | "U64" | "F64" => 8,
+        _ => return None,
+    })
+}
+
+struct RawEntry {
+    dtype: String,
+    shape: Vec<u64>,
+    span: Span,
+}
+
+fn parse_header(
+    path: &Path,
+    bytes: &[u8],
+    data_len: u64,
+) -> Result<(BTreeMap<String, String>, BTreeMap<String, RawEntry>)> {
+    let bad = |r: String| CoreError::bad(path, r);
+    let text = std::str::from_utf8(bytes).map_err(|_| bad("header is not UTF-8".into()))?;
+    let value: Value = serde_json::from_str(text).map_err(|e| bad(format!("header is not valid JSON: {e}")))?;
+    let obj = value.as_object().ok_or_else(|| bad("header is not a JSON object".into()))?;
+    let mut meta = BTreeMap::new();
+    let mut entries = BTreeMap::new();
+    for (name, v) in obj {
+        if name == "__metadata__" {
+            let m = v.as_object().ok_or_else(|| bad("`__metadata__` is not an object".into()))?;
+            for (k, v) in m {
+                let s = v.as_str().ok_or_else(|| bad(format!("metadata `{k}` is not a string")))?;
+                meta.insert(k.clone(), s.to_string());
+            }
+            continue;
+        }
+        let e = v.as_object().ok_or_else(|| bad(format!("tensor `{name}` is not an object")))?;
+        let dtype =
+            e.get("dtype").and_then(Value::as_str).ok_or_else(|| bad(format!("tensor `{name}` has no dtype")))?;
+        let shape = e
+            .get("shape")
+            .and_then(Value::as_array)
+            .and_then(|a| a.iter().map(Value::as_u64).collect::<Option<Vec<u64>>>())
+            .ok_or_else(|| bad(format!("tensor `{name}` has no valid shape")))?;
+        let offs = e
+            .get("data_offsets")
+            .and_then(Value::as_array)
+            .and_then(|a| a.iter().map(Value::as_u64).collect::<Option<Vec<u64>>>())
+            .filter(|o| o.len() == 2)
+            .ok_or_else(|| bad(format!("tensor `{name}` has no valid data_offsets")))?;
+        let span = Span { start: offs[0], end: offs[1] };
+        if span.start > span.end || span.end > data_len {
+            return Err(bad(format!(
+                "tensor `{name}` has data_offsets [{}, {}] outside the {data_len}-byte data buffer",
+                span.start, span.end
+            )));
+        }
+        let size = dtype_size(dtype).ok_or_else(|| bad(format!("tensor `{name}` has unknown dtype `{dtype}`")))?;
+        let bytes = shape.iter().try_fold(size, |acc, &d| acc.checked_mul(d));
+        if bytes != Some(span.end - span.start) {
+            return Err(bad(format!(
+                "tensor `{name}` has shape {shape:?} ({dtype}) that does not match its data_offsets"
+            )));
+        }
+        entries.insert(name.clone(), RawEntry { dtype: dtype.to_string(), shape, span });
+    }
+    Ok((meta, entries))
+}
+
+fn read_exact_at(file: &File, path: &Path, buf: &mut [u8], pos: u64) -> Result<()> {
+    file.read_exact_at(buf, pos).map_err(|e| CoreError::io(path, e))
+}
+
+fn read_i64s(file: &File, path: &Path, pos: u64, n: usize) -> Result<Vec<i64>> {
+    let mut buf = vec![0u8; n * 8];
+    read_exact_at(file, path, &mut buf, pos)?;
+    Ok(buf.chunks_exact(8).map(|c| i64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect())
+}
+
+/// Read everything but `mags` from an open file.
+fn read_header_from(file: &File, path: &Path) -> Result<CccHeader> {
+    let file_len = file.metadata().map_err(|e| CoreError::io(path, e))?.len();
+    if file_len < 8 {
+        return Err(CoreError::bad(path, format!("file is {file_len} bytes, too short for a safetensors header")));
+    }
+    let mut n = [0u8; 8];
+    read_exact_at(file, path, &mut n, 0)?;
+    let header_len = u64::from_le_bytes(n);
+    if header_len > MAX_HEADER || header_len > file_len - 8 {
+        return Err(CoreError::bad(path, format!("header length {header_len} exceeds the file size {file_len}")));
+    }
+    let mut hb = vec![0u8; header_len as usize];
+    read_exact_at(file, path, &mut hb, 8)?;
+    let data_len = file_len - 8 - header_len;
+    let (map, entries) = parse_header(path, &hb, data_len)?;
+    let meta = CccMeta::from_map(&map).map_err(|r| CoreError::bad(path, r))?;
+    let get = |name: &str, dtype: &str, ndim: usize| -> Result<&RawEntry> {
+        let e = entries.get(name).ok_or_else(|| CoreError::bad(path, format!("tensor `{name}` is missing")))?;
+        if e.dtype != dtype || e.shape.len() != ndim {
+            return Err(CoreError::bad(
+                path,
+                format!("tensor `{name}` is {} with {} dims, expected {dtype} with {ndim}", e.dtype, e.shape.len()),
+            ));
+        }
+        Ok(e)
+    };
+    let mags = get("mags", "F32", 3)?;
+    let steps_e = get("steps", "I64", 1)?;
+    let lengths_e = get("lengths", "I64", 1)?;
+    let filled_e = get("filled", "U8", 1)?;
+    let [c, t, k] = [mags.shape[0], mags.shape[1], mags.shape[2]].map(|d| d as usize);
+    let n_comp = meta.components.len();
+    if k != n_comp
+        || steps_e.shape[0] as usize != t
+        || lengths_e.shape[0] as usize != k
+        || filled_e.shape[0] as usize != t
+    {
+        return Err(CoreError::bad(
+            path,
+            format!(
+                "inconsistent shapes: mags {:?}, steps {:?}, lengths {:?}, filled {:?}, {n_comp} component names",
+                mags.shape, steps_e.shape, lengths_e.shape, filled_e.shape
+            ),
+        ));
+    }
+    let data_start = 8 + header_len;
+    let steps = read_i64s(file, path, data_start + steps_e.span.start, t)?;
+    let lengths = read_i64s(file, path, data_start + lengths_e.span.start, k)?;
+    let mut fb = vec![0u8; t];
+    read_exact_at(file, path, &mut fb, data_start + filled_e.span.start)?;
+    if let Some(w) = steps.windows(2).find(|w| w[0] >= w[1]) {
+        return Err(CoreError::bad(path, format!("steps are not strictly increasing ({} then {})", w[0], w[1])));
+    }
+    Ok(CccHeader {
+        meta,
+        n_coord: c,
+        steps,
+        lengths,
+        filled: fb.iter().map(|&b| b != 0).collect(),
+        header_len,
+        mags: mags.span,
+        filled_span: filled_e.span,
+    })
+}
+
+fn open(path: &Path) -> Result<File> {
+    File::open(path).map_err(|e| CoreError::io(path, e))
+}
+
+/// Read a file's header, steps, lengths and filled flags without reading the values.
+pub fn read_header(path: &Path) -> Result<CccHeader> {
+    read_header_from(&open(path)?, path)
+}
+
+/// Read a whole `ccc/1` file.
+pub fn read(path: &Path) -> Result<CccTensor> {
+    let file = open(path)?;
+    let h = read_header_from(&file, path)?;
+    let n = (h.mags.end - h.mags.start) as usize / 4;
+    let mut mags = Vec::with_capacity(n);
+    let mut r = std::io::BufReader::with_capacity(1 << 20, &file);
+    r.seek(SeekFrom::Start(h.data_start() + h.mags.start)).map_err(|e| CoreError::io(path, e))?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut left = n * 4;
+    while left > 0 {
+        let m = left.min(buf.len());
+        r.read_exact(&mut buf[..m]).map_err(|e| CoreError::io(path, e))?;
+        mags.extend(buf[..m].chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])));
+        left -= m;
+    }
+    let t = CccTensor { meta: h.meta, n_coord: h.n_coord, steps: h.steps, lengths: h.lengths, filled: h.filled, mags };
+    t.validate().map_err(|r| CoreError::bad(path, r))?;
+    Ok(t)
+}
+
+/// Parse a `ccc/1` file from bytes in memory (e.g. data embedded in a binary).
+pub fn from_bytes(bytes: &[u8]) -> Result<CccTensor> {
+    // Through a temporary file keeps one validated code path; embedded data is small.
+    let mut tmp = tempfile::NamedTempFile::new().map_err(|e| CoreError::io("<temp>", e))?;
+    tmp.write_all(bytes).map_err(|e| CoreError::io(tmp.path(), e))?;
+    read(tmp.path())
+}
+
+/// Header bytes (JSON, space-padded to a multiple of 8 plus `reserve` bytes) and the data spans.
+fn header_bytes(t: &CccTensor, reserve: usize) -> Vec<u8> {
+    let [c, n_t, k] = t.shape();
+    let spans = [
+        ("lengths", "I64", vec![k], k * 8),
+        ("steps", "I64", vec![n_t], n_t * 8),
+        ("mags", "F32", vec![c, n_t, k], c * n_t * k * 4),
+        ("filled", "U8", vec![n_t], n_t),
+    ];
+    let mut obj = Map::new();
+    let meta: Map<String, Value> = t.meta.to_map().into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+    obj.insert("__metadata__".into(), Value::Object(meta));
+    let mut off = 0usize;
+    for (name, dtype, shape, len) in spans {
+        let mut e = Map::new();
+        e.insert("dtype".into(), Value::String(dtype.into()));
+        e.insert("shape".into(), Value::Array(shape.into_iter().map(Value::from).collect()));
+        e.insert("data_offsets".into(), Value::Array(vec![Value::from(off), Value::from(off + len)]));
+        obj.insert(name.into(), Value::Object(e));
+        off += len;
+    }
+    let mut h = serde_json::to_vec(&Value::Object(obj)).unwrap_or_default();
+    let padded = (h.len() + reserve).div_ceil(8) * 8;
+    h.resize(padded, b' ');
+    h
+}
+
+fn write_body(w: &mut dyn Write, t: &CccTensor, header: &[u8]) -> std::io::Result<()> {
+    w.write_all(&(header.len() as u64).to_le_bytes())?;
+    w.write_all(header)?;
+    for v in t.lengths.iter().chain(&t.steps) {
+        w.write_all(&v.to_le_bytes())?;
+    }
+    let mut buf = Vec::with_capacity(1 << 16);
+    for chunk in t.mags.chunks(1 << 14) {
+        buf.clear();
+        buf.extend(chunk.iter().flat_map(|v| v.to_le_bytes()));
+        w.write_all(&buf)?;
+    }
+    let filled: Vec<u8> = t.filled.iter().map(|&f| f as u8).collect();
+    w.write_all(&filled)
+}
+
+/// Write a whole tensor atomically (temporary file + rename).
+pub fn write(path: &Path, t: &CccTensor) -> Result<()> {
+    t.validate().map_err(CoreError::Shape)?;
+    let header = header_bytes(t, 0);
+    write_atomic(path, |w| write_body(w, t, &header))
+}
+
+/// An open `ccc/1` file whose columns are filled in place (for resumable summarizing).
+#[derive(Debug)]
+pub struct CccFile {
+    file: File,
+    path: PathBuf,
+    header: CccHeader,
+}
+
+impl CccFile {
+    /// Create `path` (atomically) holding `t`, with room in the header for metadata to grow, and open it.
+    pub fn create(path: &Path, t: &CccTensor) -> Result<Self> {
+        t.validate().map_err(CoreError::Shape)?;
+        let header = header_bytes(t, 4096);
+        write_atomic(path, |w| write_body(w, t, &header))?;
+        Self::open(path)
+    }
+
+    /// Open an existing file for filling.
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = std::fs::OpenOptions::new().read(true).write(true).open(path).map_err(|e| CoreError::io(path, e))?;
+        let header = read_header_from(&file, path)?;
+        Ok(CccFile { file, path: path.to_path_buf(), header })
+    }
+
+    /// The header as last read or written.
+    pub fn header(&self) -> &CccHeader {
+        &self.header
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Write checkpoint `t`'s column (`n_coord × n_comp`, row-major) and then mark it filled; both reach the disk
+    /// before this returns.
+    pub fn write_column(&mut self, t: usize, col: &[f32]) -> Result<()> {
+        let [c_n, t_n, k_n] = self.header.shape();
+        if t >= t_n || col.len() != c_n * k_n {
+            return Err(CoreError::Shape(format!(
+                "column of {} values for checkpoint {t} of {t_n}, expected {c_n} × {k_n}",
+                col.len()
+            )));
+        }
+        let base = self.header.data_start() + self.header.mags.start;
+        let mut buf = Vec::with_capacity(k_n * 4);
+        for c in 0..c_n {
+            buf.clear();
+            buf.extend(col[c * k_n..(c + 1) * k_n].iter().flat_map(|v| v.to_le_bytes()));
+            let pos = base + (((c * t_n + t) * k_n) as u64) * 4;
+            self.file.write_all_at(&buf, pos).map_err(|e| CoreError::io(&self.path, e))?;
+        }
+        self.file.sync_data().map_err(|e| CoreError::io(&self.path, e))?;
+        let fpos = self.header.data_start() + self.header.filled_span.start + t as u64;
+        self.file.write_all_at(&[1], fpos).map_err(|e| CoreError::io(&self.path, e))?;
+        self.file.sync_data().map_err(|e| CoreError::io(&self.path, e))?;
+        self.header.filled[t] = true;
+        Ok(())
+    }
+
+    /// Read checkpoint `t`'s column back (`n_coord × n_comp`, row-major).
+    pub fn read_column(&self, t: usize) -> Result<Vec<f32>> {
+        let [c_n, t_n, k_n] = self.header.shape();
+        if t >= t_n {
+            return Err(CoreError::Shape(format!("checkpoint {t} out of range {t_n}")));
+        }
+        let base = self.header.data_start() + self.header.mags.start;
+        let mut out = Vec::with_capacity(c_n * k_n);
+        let mut buf = vec![0u8; k_n * 4];
+        for c in 0..c_n {
+            let pos = base + (((c * t_n + t) * k_n) as u64) * 4;
+            read_exact_at(&self.file, &self.path, &mut buf, pos)?;
+            out.extend(buf.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])));
+        }
+        Ok(out)
+    }
+
+    /// Replace the metadata: in place when the new header fits the old one's space, else by an atomic rewrite.
+    pub fn set_meta(&mut self, meta: CccMeta) -> Result<()> {
+        if meta.components != self.header.meta.components {
+            return Err(CoreError::Shape("set_meta cannot change the components".into()));
+        }
+        let mut t = CccTensor {
+            meta,
+            n_coord: self.header.n_coord,
+            steps: self.header.steps.clone(),
+            lengths: self.header.lengths.clone(),
+            filled: self.header.filled.clone(),
+            mags: Vec::new(),
+        };
+        let mut h = header_bytes(&t, 0);
+        let old_len = self.header.header_len as usize;
+        let same_layout = self.header.mags.start == (t.lengths.len() as u64 + t.steps.len() as u64) * 8;
+        if h.len() <= old_len && same_layout {
+            h.resize(old_len, b' ');
+            self.file.write_all_at(&h, 8).map_err(|e| CoreError::io(&self.path, e))?;
+            self.file.sync_data().map_err(|e| CoreError::io(&self.path, e))?;
+        } else {
+            let full = read(&self.path)?;
+            t.mags = full.mags;
+            t.filled = full.filled;
+            let hb = header_bytes(&t, 4096);
+            write_atomic(&self.path, |w| write_body(w, &t, &hb))?;
+            *self = Self::open(&self.path.clone())?;
+            return Ok(());
+        }
+        self.header = read_header_from(&self.file, &self.path)?;
+        Ok(())
+    }
+
+    /// Read the whole tensor.
+    pub fn to_tensor(&self) -> Result<CccTensor> {
+        read(&self.path)
+    }
+}

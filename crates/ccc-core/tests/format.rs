@@ -1,0 +1,159 @@
+//! The `ccc/1` file: round trips, an independent header parse, in-place filling, merging, hostile bytes.
+
+use std::path::PathBuf;
+
+use ccc_core::{file, merge, CccMeta, CccTensor, Component, ComponentKind::*, Duplicate, Mode, Summary};
+use proptest::prelude::*;
+
+fn data(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data").join(rel)
+}
+
+fn toy(n_coord: usize, steps: Vec<i64>) -> CccTensor {
+    let components = Component::full_list(2, 2, 1, &[EmbIn, EmbOut, Q, K, V, O, MlpIn, MlpOut, Ln1, Ln2]);
+    let lengths = components.iter().map(|c| if c.kind.is_norm() { 1 } else { 8 }).collect();
+    let meta = CccMeta {
+        model: "toy".into(),
+        architecture: "llama".into(),
+        mode: Mode::Full,
+        n_layer: 2,
+        n_head: 2,
+        n_kv_head: 1,
+        summary: Summary::MeanSq,
+        components,
+        duplicates: vec![],
+        extra: Default::default(),
+    };
+    CccTensor::empty(meta, n_coord, steps, lengths).unwrap()
+}
+
+#[test]
+fn reads_the_reference_tensor() {
+    let t = file::read(&data("fixtures/tiny-neox-full.ccc.safetensors")).unwrap();
+    assert_eq!(t.shape(), [64, 14, 42]);
+    assert_eq!(t.meta.architecture, "gpt_neox");
+    assert_eq!(t.meta.components[0].name(), "emb_in");
+    assert_eq!(t.steps, vec![0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000, 1500, 2000]);
+    assert!(t.filled.iter().all(|&f| f));
+    // Golden file has unaligned tensors (U8 first): still readable.
+    let g = file::read(&data("golden/synthetic-small.safetensors")).unwrap();
+    assert_eq!(g.shape(), [64, 12, 42]);
+    assert_eq!(g.meta.extra.get("truth_coords_out").map(String::as_str), Some("[38, 45]"));
+}
+
+#[test]
+fn header_parses_independently_of_our_reader() {
+    let mut t = toy(4, vec![0, 10, 20]);
+    t.set_column(1, &(0..4 * t.n_comp()).map(|i| i as f32).collect::<Vec<_>>()).unwrap();
+    t.meta.duplicates = vec![Duplicate { step: 20, same_as: 10 }];
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("t.safetensors");
+    file::write(&p, &t).unwrap();
+    let bytes = std::fs::read(&p).unwrap();
+    // The safetensors crate (the reference implementation) validates the whole layout.
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    let mags = st.tensor("mags").unwrap();
+    assert_eq!(mags.dtype(), safetensors::Dtype::F32);
+    assert_eq!(mags.shape(), &[4, 3, t.n_comp()]);
+    let filled = st.tensor("filled").unwrap();
+    assert_eq!(filled.data(), &[0, 1, 0]);
+    let steps = st.tensor("steps").unwrap();
+    assert_eq!(steps.dtype(), safetensors::Dtype::I64);
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let m = meta.metadata().as_ref().unwrap();
+    assert_eq!(m["format"], "ccc/1");
+    assert_eq!(m["duplicates"], "[[20,10]]");
+    assert!(m["components"].starts_with("[\"emb_in\",\"emb_out\",\"L0.H0.Q\""));
+    // The value at (c=2, t=1, k=3) is at flat index (2*3+1)*K+3.
+    let k = t.n_comp();
+    let i = ((2 * 3 + 1) * k + 3) * 4;
+    let v = f32::from_le_bytes(mags.data()[i..i + 4].try_into().unwrap());
+    assert_eq!(v, (2 * k + 3) as f32);
+}
+
+#[test]
+fn fill_in_place_and_resume() {
+    let t = toy(3, vec![0, 5, 9]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("f.safetensors");
+    let mut f = file::CccFile::create(&p, &t).unwrap();
+    let col: Vec<f32> = (0..3 * t.n_comp()).map(|i| i as f32 * 0.5).collect();
+    f.write_column(2, &col).unwrap();
+    drop(f);
+    let f = file::CccFile::open(&p).unwrap();
+    assert_eq!(f.header().filled, vec![false, false, true]);
+    assert_eq!(f.read_column(2).unwrap(), col);
+    let back = file::read(&p).unwrap();
+    assert_eq!(back.column(2), col);
+    assert_eq!(back.filled_only().steps, vec![9]);
+    // Metadata grows in place.
+    let mut f = file::CccFile::open(&p).unwrap();
+    let mut meta = f.header().meta.clone();
+    meta.duplicates.push(Duplicate { step: 9, same_as: 5 });
+    f.set_meta(meta.clone()).unwrap();
+    assert_eq!(file::read(&p).unwrap().meta, meta);
+    // … and by rewriting when it no longer fits.
+    meta.extra.insert("long".into(), "x".repeat(10_000));
+    f.set_meta(meta.clone()).unwrap();
+    let back = file::read(&p).unwrap();
+    assert_eq!(back.meta, meta);
+    assert_eq!(back.column(2), col);
+}
+
+#[test]
+fn merge_unions_steps_and_detects_conflicts() {
+    let mut a = toy(2, vec![0, 10]);
+    let mut b = toy(2, vec![10, 20]);
+    let k = a.n_comp();
+    a.set_column(0, &vec![1.0; 2 * k]).unwrap();
+    a.set_column(1, &vec![2.0; 2 * k]).unwrap();
+    b.set_column(0, &vec![2.0; 2 * k]).unwrap();
+    b.set_column(1, &vec![3.0; 2 * k]).unwrap();
+    let m = merge(&[a.clone(), b.clone()], &["a".into(), "b".into()]).unwrap();
+    assert_eq!(m.steps, vec![0, 10, 20]);
+    assert_eq!(m.filled, vec![true, true, true]);
+    assert_eq!(m.get(1, 2, 0), 3.0);
+    b.set_column(0, &vec![2.5; 2 * k]).unwrap();
+    let err = merge(&[a, b], &["a".into(), "b".into()]).unwrap_err();
+    assert!(err.to_string().contains("conflict at step 10"), "{err}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn round_trip(n_coord in 1usize..6, n_steps in 1usize..5, seed in any::<u64>()) {
+        let steps: Vec<i64> = (0..n_steps as i64).map(|s| s * 7 + (seed % 5) as i64).collect();
+        let mut t = toy(n_coord, steps);
+        let k = t.n_comp();
+        for ti in 0..n_steps {
+            if (seed >> ti) & 1 == 1 {
+                let col: Vec<f32> = (0..n_coord * k).map(|i| (i as f32 + seed as f32).sin()).collect();
+                t.set_column(ti, &col).unwrap();
+            }
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.safetensors");
+        file::write(&p, &t).unwrap();
+        prop_assert_eq!(file::read(&p).unwrap(), t);
+    }
+
+    #[test]
+    fn hostile_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2048), cut in any::<usize>(), flip in any::<(usize, u8)>()) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("h.safetensors");
+        std::fs::write(&p, &bytes).unwrap();
+        let _ = file::read(&p);
+        // Mutations of a valid file: truncation and a flipped byte.
+        let t = toy(2, vec![0, 1]);
+        file::write(&p, &t).unwrap();
+        let mut good = std::fs::read(&p).unwrap();
+        let n = good.len();
+        good[flip.0 % n] ^= flip.1.max(1);
+        std::fs::write(&p, &good).unwrap();
+        let _ = file::read(&p);
+        good.truncate(cut % n);
+        std::fs::write(&p, &good).unwrap();
+        prop_assert!(file::read(&p).is_err());
+    }
+}
