@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod demo;
+pub mod hub_args;
 pub mod info;
 pub mod inspect;
 pub mod merge;

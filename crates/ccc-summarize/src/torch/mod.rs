@@ -7,3 +7,16 @@ pub enum TorchError {
     #[error("{0}")]
     Unsupported(String),
 }
+
+use std::path::Path;
+
+use crate::error::SummarizeError;
+use crate::source::WeightSource;
+
+/// Open one PyTorch `.bin` file as a weight source.
+pub fn open_source(path: &Path) -> Result<Box<dyn WeightSource>, SummarizeError> {
+    Err(SummarizeError::Torch {
+        path: path.to_path_buf(),
+        source: TorchError::Unsupported("PyTorch .bin checkpoints are not supported by this build yet".into()),
+    })
+}

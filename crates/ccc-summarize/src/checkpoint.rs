@@ -1,0 +1,35 @@
+//! One checkpoint to summarize, wherever it lives (a local directory, a hub revision being downloaded).
+
+use crate::error::SummarizeError;
+use crate::source::WeightSource;
+
+/// One checkpoint to summarize: its step, its config, and a way to open its weights.
+///
+/// Local directories and hub revisions both implement this, so the run driver never knows where weights live.
+pub trait Checkpoint: Send + Sync {
+    /// The training step.
+    fn step(&self) -> i64;
+
+    /// A label for messages: the directory, or `hf:org/name@rev`.
+    fn label(&self) -> String;
+
+    /// The parsed `config.json`.
+    fn config(&self) -> Result<serde_json::Value, SummarizeError>;
+
+    /// Approximate size of the weights in bytes (for sharding and progress); 0 when unknown.
+    fn size_hint(&self) -> u64;
+
+    /// Open the weights for streaming (a remote checkpoint may start downloading here).
+    fn open(&self) -> Result<Box<dyn WeightSource>, SummarizeError>;
+
+    /// A content identity known before reading the weights (e.g. the hub's sha256 of the weight files), used to
+    /// detect duplicate checkpoints without reading or downloading them.
+    fn content_id(&self) -> Option<String> {
+        None
+    }
+
+    /// Called once the checkpoint has been summarized (e.g. to delete downloaded files).
+    fn done(&self) -> Result<(), SummarizeError> {
+        Ok(())
+    }
+}
