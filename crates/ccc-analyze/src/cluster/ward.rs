@@ -1,0 +1,265 @@
+//! Ward agglomerative clustering of the rows of a matrix, as scikit-learn's
+//! `AgglomerativeClustering(linkage="ward")` without connectivity: SciPy's Ward linkage of the Euclidean
+//! distances (here by `kodama`, the same NN-chain algorithm, merges sorted stably by height and labelled as
+//! SciPy), then scikit-learn's `_hc_cut`, including its heap-ordered label numbering.
+
+use faer::MatRef;
+use rayon::prelude::*;
+
+use super::error::{check_finite, ClusterError};
+
+/// Cluster labels (`0..n_clusters`) of the rows of `m` (`n × d`): Ward linkage on the Euclidean distances
+/// between rows, cut into `n_clusters` clusters.
+///
+/// On data whose merge heights are distinct the partition *and* the label numbers equal scikit-learn's.
+///
+/// # Errors
+/// [`ClusterError::InvalidParam`] when `n_clusters` is 0; [`ClusterError::TooFewSamples`] when it exceeds the
+/// number of rows; [`ClusterError::NonFinite`] for NaN/inf; [`ClusterError::Overflow`] when distances overflow.
+///
+/// # Example
+/// ```
+/// use ccc_analyze::cluster::ward;
+/// let m = faer::mat![[0.0], [0.2], [10.0], [10.1], [30.0]];
+/// let labels = ward(m.as_ref(), 3).unwrap();
+/// assert_eq!(labels[0], labels[1]);
+/// assert_eq!(labels[2], labels[3]);
+/// assert_ne!(labels[0], labels[4]);
+/// ```
+pub fn ward(m: MatRef<'_, f64>, n_clusters: usize) -> Result<Vec<usize>, ClusterError> {
+    let n = m.nrows();
+    if n_clusters == 0 {
+        return Err(ClusterError::InvalidParam { name: "n_clusters", reason: "must be at least 1".into() });
+    }
+    if n_clusters > n {
+        return Err(ClusterError::TooFewSamples { what: "ward", n_samples: n, n_clusters });
+    }
+    check_finite(m, "ward")?;
+    if n == 1 {
+        return Ok(vec![0]);
+    }
+    let children = ward_children(m)?;
+    Ok(hc_cut(n_clusters, &children, n))
+}
+
+/// The merges of the Ward tree, SciPy-style: step `i` creates node `n + i` from `(a, b)`, `a < b`.
+pub(crate) fn ward_children(m: MatRef<'_, f64>) -> Result<Vec<(usize, usize)>, ClusterError> {
+    let n = m.nrows();
+    let mut condensed = condensed_distances(m);
+    if condensed.iter().any(|d| !d.is_finite()) {
+        return Err(ClusterError::Overflow { what: "ward distances" });
+    }
+    let dendrogram = kodama::linkage(&mut condensed, n, kodama::Method::Ward);
+    Ok(dendrogram.steps().iter().map(|s| (s.cluster1.min(s.cluster2), s.cluster1.max(s.cluster2))).collect())
+}
+
+/// Condensed (upper triangle, row by row) Euclidean distances between the rows of `m`.
+fn condensed_distances(m: MatRef<'_, f64>) -> Vec<f64> {
+    let (n, d) = (m.nrows(), m.ncols());
+    // Row-major copy for contiguous rows.
+    let mut x = Vec::with_capacity(n * d);
+    for i in 0..n {
+        x.extend((0..d).map(|j| m[(i, j)]));
+    }
+    let rows: Vec<Vec<f64>> = (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let a = &x[i * d..(i + 1) * d];
+            ((i + 1)..n).map(|j| sq_dist(a, &x[j * d..(j + 1) * d]).sqrt()).collect()
+        })
+        .collect();
+    rows.concat()
+}
+
+/// Squared Euclidean distance, four accumulators for vectorization.
+#[inline]
+fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (pa, pb) in ca.zip(cb) {
+        for l in 0..4 {
+            let t = pa[l] - pb[l];
+            acc[l] += t * t;
+        }
+    }
+    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    for (u, v) in ra.iter().zip(rb) {
+        s += (u - v) * (u - v);
+    }
+    s
+}
+
+/// scikit-learn's `_hc_cut`: undo the last `n_clusters − 1` merges with a heap of (negated) node ids, and
+/// number the clusters in the heap's list order.
+pub(crate) fn hc_cut(n_clusters: usize, children: &[(usize, usize)], n_leaves: usize) -> Vec<usize> {
+    let root = children.last().map_or(0, |&(a, b)| a.max(b) + 1);
+    let mut heap: Vec<i64> = vec![-(root as i64)];
+    for _ in 1..n_clusters {
+        let node = (-heap[0]) as usize;
+        let (a, b) = children[node - n_leaves];
+        heap_push(&mut heap, -(a as i64));
+        heap_pushpop(&mut heap, -(b as i64));
+    }
+    let mut labels = vec![0usize; n_leaves];
+    for (label, &node) in heap.iter().enumerate() {
+        // Descendant leaves of the node.
+        let mut stack = vec![(-node) as usize];
+        while let Some(v) = stack.pop() {
+            if v < n_leaves {
+                labels[v] = label;
+            } else {
+                let (a, b) = children[v - n_leaves];
+                stack.push(a);
+                stack.push(b);
+            }
+        }
+    }
+    labels
+}
+
+/// Python's `heapq.heappush`.
+fn heap_push(heap: &mut Vec<i64>, item: i64) {
+    heap.push(item);
+    let last = heap.len() - 1;
+    sift_down(heap, 0, last);
+}
+
+/// Python's `heapq.heappushpop` (the popped item is discarded).
+fn heap_pushpop(heap: &mut [i64], item: i64) {
+    if !heap.is_empty() && heap[0] < item {
+        heap[0] = item;
+        sift_up(heap, 0);
+    }
+}
+
+/// Python's `heapq._siftdown`.
+fn sift_down(heap: &mut [i64], start: usize, mut pos: usize) {
+    let new = heap[pos];
+    while pos > start {
+        let parent = (pos - 1) >> 1;
+        if new < heap[parent] {
+            heap[pos] = heap[parent];
+            pos = parent;
+            continue;
+        }
+        break;
+    }
+    heap[pos] = new;
+}
+
+/// Python's `heapq._siftup`.
+fn sift_up(heap: &mut [i64], mut pos: usize) {
+    let end = heap.len();
+    let start = pos;
+    let new = heap[pos];
+    let mut child = 2 * pos + 1;
+    while child < end {
+        let right = child + 1;
+        if right < end && heap[child] >= heap[right] {
+            child = right;
+        }
+        heap[pos] = heap[child];
+        pos = child;
+        child = 2 * pos + 1;
+    }
+    heap[pos] = new;
+    sift_down(heap, start, pos);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faer::Mat;
+    use proptest::prelude::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    /// Naive O(n³) Ward: repeatedly merge the pair of clusters with the smallest increase of the total
+    /// within-cluster sum of squares, `|A||B|/(|A|+|B|) ‖c_A − c_B‖²`, computed from the centroids.
+    /// Returns the partition into `k` clusters as a canonical labeling (by first occurrence).
+    fn naive_ward(x: &Mat<f64>, k: usize) -> Vec<usize> {
+        let (n, d) = (x.nrows(), x.ncols());
+        let mut clusters: Vec<Vec<usize>> = (0..n).map(|i| vec![i]).collect();
+        let centroid = |c: &[usize]| -> Vec<f64> {
+            (0..d).map(|f| c.iter().map(|&i| x[(i, f)]).sum::<f64>() / c.len() as f64).collect()
+        };
+        while clusters.len() > k {
+            let cents: Vec<Vec<f64>> = clusters.iter().map(|c| centroid(c)).collect();
+            let mut best = (0, 1, f64::INFINITY);
+            for a in 0..clusters.len() {
+                for b in a + 1..clusters.len() {
+                    let (na, nb) = (clusters[a].len() as f64, clusters[b].len() as f64);
+                    let d2: f64 = cents[a].iter().zip(&cents[b]).map(|(u, v)| (u - v) * (u - v)).sum();
+                    let cost = na * nb / (na + nb) * d2;
+                    if cost < best.2 {
+                        best = (a, b, cost);
+                    }
+                }
+            }
+            let merged = clusters.remove(best.1);
+            clusters[best.0].extend(merged);
+        }
+        let mut labels = vec![0; n];
+        for (l, c) in clusters.iter().enumerate() {
+            for &i in c {
+                labels[i] = l;
+            }
+        }
+        canonical(&labels)
+    }
+
+    fn canonical(labels: &[usize]) -> Vec<usize> {
+        let mut map = std::collections::HashMap::new();
+        labels
+            .iter()
+            .map(|&l| {
+                let next = map.len();
+                *map.entry(l).or_insert(next)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn heap_matches_python_heapq() {
+        // Reference sequence from Python: h=[-8]; heappush(h,-6); heappushpop(h,-7); heappush(h,-2);
+        // heappushpop(h,-5) -> h == [-6, -5, -2].
+        let mut h = vec![-8];
+        heap_push(&mut h, -6);
+        heap_pushpop(&mut h, -7);
+        assert_eq!(h, vec![-7, -6]);
+        heap_push(&mut h, -2);
+        assert_eq!(h, vec![-7, -6, -2]);
+        heap_pushpop(&mut h, -5);
+        assert_eq!(h, vec![-6, -5, -2]);
+    }
+
+    #[test]
+    fn errors_and_small_cases() {
+        let m = Mat::from_fn(3, 2, |i, j| (i * 2 + j) as f64);
+        assert!(matches!(ward(m.as_ref(), 0), Err(ClusterError::InvalidParam { .. })));
+        assert!(matches!(ward(m.as_ref(), 4), Err(ClusterError::TooFewSamples { .. })));
+        assert_eq!(ward(m.as_ref(), 3).unwrap().iter().collect::<std::collections::HashSet<_>>().len(), 3);
+        assert_eq!(ward(m.as_ref(), 1).unwrap(), vec![0, 0, 0]);
+        assert_eq!(ward(m.subrows(0, 1), 1).unwrap(), vec![0]);
+        let mut nan = m.clone();
+        nan[(2, 1)] = f64::NAN;
+        assert!(matches!(ward(nan.as_ref(), 2), Err(ClusterError::NonFinite { row: 2, col: 1, .. })));
+        let huge = Mat::from_fn(3, 1, |i, _| if i == 0 { -1e300 } else { 1e300 });
+        assert!(matches!(ward(huge.as_ref(), 2), Err(ClusterError::Overflow { .. })));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn matches_naive_ward(n in 2usize..28, d in 1usize..5, k in 1usize..6, seed in 0u64..10_000) {
+            let k = k.min(n);
+            let mut r = ChaCha8Rng::seed_from_u64(seed);
+            let x = Mat::from_fn(n, d, |_, _| r.random_range(-10.0..10.0));
+            let got = ward(x.as_ref(), k).unwrap();
+            prop_assert_eq!(canonical(&got), naive_ward(&x, k));
+            prop_assert!(got.iter().all(|&l| l < k));
+        }
+    }
+}
