@@ -12,6 +12,9 @@ pub enum AnalyzeError {
     /// A groups record that does not fit the tensor.
     #[error("bad groups: {0}")]
     BadGroups(String),
+    /// Writing the outputs failed.
+    #[error("cannot write the analysis: {0}")]
+    Output(String),
     /// An error from the tensor layer.
     #[error(transparent)]
     Core(#[from] ccc_core::CoreError),

@@ -83,8 +83,8 @@ pub fn flow_field(tr: &Trajectories, inliers: &[usize], grid: usize) -> FlowFiel
             let (x0, y0) = tr.point(c, t);
             let (x1, y1) = tr.point(c, t + 1);
             let (dx, dy) = (x1 - x0, y1 - y0);
-            origins.push((x0 as f64, y0 as f64));
-            disp.push((dx as f64, dy as f64, (dx * dx + dy * dy).sqrt() as f64));
+            origins.push((x0, y0));
+            disp.push((dx, dy, (dx * dx + dy * dy).sqrt()));
         }
     }
     let cells = grid * grid;
@@ -106,6 +106,15 @@ pub fn flow_field(tr: &Trajectories, inliers: &[usize], grid: usize) -> FlowFiel
         xhi = xhi.max(x);
         ylo = ylo.min(y);
         yhi = yhi.max(y);
+    }
+    // As `scipy.stats.binned_statistic_2d`: a zero-width range is widened by 0.5 on each side.
+    if xlo == xhi {
+        xlo -= 0.5;
+        xhi += 0.5;
+    }
+    if ylo == yhi {
+        ylo -= 0.5;
+        yhi += 0.5;
     }
     f.x_edges = linspace(xlo, xhi, grid);
     f.y_edges = linspace(ylo, yhi, grid);
@@ -147,7 +156,7 @@ pub fn score(tr: &Trajectories, coords_in: &[usize], n_out: usize, grid: usize) 
 mod tests {
     use super::*;
 
-    fn tr(n_coord: usize, n_ckpt: usize, f: impl Fn(usize, usize) -> (f32, f32)) -> Trajectories {
+    fn tr(n_coord: usize, n_ckpt: usize, f: impl Fn(usize, usize) -> (f64, f64)) -> Trajectories {
         let mut x = Vec::new();
         let mut y = Vec::new();
         for c in 0..n_coord {
@@ -162,7 +171,7 @@ mod tests {
 
     #[test]
     fn straight_parallel_flow_is_regular() {
-        let t = tr(5, 6, |c, t| (t as f32, c as f32));
+        let t = tr(5, 6, |c, t| (t as f64, c as f64));
         let s = score(&t, &[0, 1, 2, 3, 4], 0, 100);
         assert!(s.irregularity.unwrap().abs() < 1e-5);
         assert_eq!(s.fraction, 0.0);
@@ -171,7 +180,7 @@ mod tests {
     #[test]
     fn cancelling_steps_are_irregular() {
         // Two coordinates start at the same points and move in opposite directions.
-        let t = tr(2, 4, |c, t| if c == 0 { (t as f32, 0.0) } else { ((t % 2) as f32, 0.0) });
+        let t = tr(2, 4, |c, t| if c == 0 { (t as f64, 0.0) } else { ((t % 2) as f64, 0.0) });
         let f = flow_field(&t, &[0, 1], 1);
         assert_eq!(f.total(), 4);
         // Steps +1, +1, -1, +1 in one cell: |mean| = 0.5, mean length 1.
@@ -181,7 +190,7 @@ mod tests {
 
     #[test]
     fn undefined_with_two_checkpoints() {
-        let t = tr(3, 2, |c, t| (t as f32, c as f32));
+        let t = tr(3, 2, |c, t| (t as f64, c as f64));
         let s = score(&t, &[0, 1], 1, 10);
         assert_eq!(s.irregularity, None);
         assert!((s.fraction - 1.0 / 3.0).abs() < 1e-12);

@@ -6,6 +6,7 @@ use std::str::FromStr;
 use ccc_core::CccTensor;
 
 use crate::error::AnalyzeError;
+use crate::robust::{pairwise_sum_f32, pairwise_sum_f64};
 
 /// How the components of a group are combined (spec 02 §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -50,7 +51,8 @@ impl FromStr for Aggregation {
 
 /// The normalized, log-scaled 2-D trajectories of every coordinate: `x[c*T + t]`, `y[c*T + t]`.
 ///
-/// Computed in `f32`, the dtype of the tensor, as the reference tool does.
+/// The group sums are accumulated in `f32` (the tensor's dtype) in the order of NumPy's pairwise summation, as the
+/// reference tool does; normalization and logarithm are then computed in `f64`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Trajectories {
     /// Number of coordinates.
@@ -58,72 +60,106 @@ pub struct Trajectories {
     /// Number of checkpoints.
     pub n_ckpt: usize,
     /// Group-1 channel.
-    pub x: Vec<f32>,
+    pub x: Vec<f64>,
     /// Group-2 channel.
-    pub y: Vec<f32>,
+    pub y: Vec<f64>,
 }
 
 impl Trajectories {
     /// The point of coordinate `c` at checkpoint `t`.
+    ///
+    /// # Panics
+    /// When `c` or `t` is out of range.
     #[inline]
-    pub fn point(&self, c: usize, t: usize) -> (f32, f32) {
+    pub fn point(&self, c: usize, t: usize) -> (f64, f64) {
         let i = c * self.n_ckpt + t;
         (self.x[i], self.y[i])
     }
+
+    /// The group-1 channel of checkpoint `t` for every coordinate.
+    pub fn x_at(&self, t: usize) -> Vec<f64> {
+        (0..self.n_coord).map(|c| self.x[c * self.n_ckpt + t]).collect()
+    }
+
+    /// The group-2 channel of checkpoint `t` for every coordinate.
+    pub fn y_at(&self, t: usize) -> Vec<f64> {
+        (0..self.n_coord).map(|c| self.y[c * self.n_ckpt + t]).collect()
+    }
 }
 
-/// Per-component weights of one group under an aggregation.
-fn weights(t: &CccTensor, group: &[usize], agg: Aggregation) -> Vec<(usize, f32)> {
+/// Per-component weights of one group under an aggregation (`None` for a plain sum).
+fn weights(t: &CccTensor, group: &[usize], agg: Aggregation) -> Option<Vec<f64>> {
     let total: f64 = group.iter().map(|&k| t.lengths[k] as f64).sum();
-    group
-        .iter()
-        .map(|&k| {
-            let len = t.lengths[k] as f64;
-            let w = match agg {
-                Aggregation::Sum => 1.0,
-                Aggregation::InverseLength => {
-                    if len > 0.0 {
-                        total / len
+    match agg {
+        Aggregation::Sum => None,
+        // The reference divides by `len_k / Σ len`.
+        Aggregation::InverseLength => Some(
+            group
+                .iter()
+                .map(|&k| {
+                    let share = t.lengths[k] as f64 / total;
+                    if share > 0.0 {
+                        1.0 / share
                     } else {
                         0.0
                     }
+                })
+                .collect(),
+        ),
+        Aggregation::Pooled => {
+            Some(group.iter().map(|&k| if total > 0.0 { t.lengths[k] as f64 / total } else { 0.0 }).collect())
+        }
+    }
+}
+
+/// The raw (un-normalized) aggregate of one group for every `(c, t)`.
+fn aggregate(t: &CccTensor, group: &[usize], agg: Aggregation) -> Vec<f64> {
+    use rayon::prelude::*;
+    let n_k = t.n_comp();
+    let w = weights(t, group, agg);
+    let rows = t.n_coord * t.n_ckpt();
+    let mut out = vec![0.0f64; rows];
+    out.par_chunks_mut(256).enumerate().for_each(|(ci, chunk)| {
+        let mut buf32: Vec<f32> = Vec::with_capacity(group.len());
+        let mut buf64: Vec<f64> = Vec::with_capacity(group.len());
+        for (j, o) in chunk.iter_mut().enumerate() {
+            let r = ci * 256 + j;
+            let row = &t.mags[r * n_k..(r + 1) * n_k];
+            *o = match &w {
+                None => {
+                    buf32.clear();
+                    buf32.extend(group.iter().map(|&k| row[k]));
+                    pairwise_sum_f32(&buf32) as f64
                 }
-                Aggregation::Pooled => {
-                    if total > 0.0 {
-                        len / total
-                    } else {
-                        0.0
-                    }
+                Some(w) => {
+                    buf64.clear();
+                    buf64.extend(group.iter().zip(w).map(|(&k, &wk)| row[k] as f64 * wk));
+                    pairwise_sum_f64(&buf64)
                 }
             };
-            (k, w as f32)
-        })
-        .collect()
+        }
+    });
+    out
 }
 
-fn channel(t: &CccTensor, group: &[usize], agg: Aggregation) -> Vec<f32> {
-    let (n_t, n_k) = (t.n_ckpt(), t.n_comp());
-    let w = weights(t, group, agg);
-    let mut a: Vec<f32> = (0..t.n_coord * n_t)
-        .map(|ct| {
-            let row = &t.mags[ct * n_k..(ct + 1) * n_k];
-            w.iter().map(|&(k, wk)| if agg == Aggregation::Sum { row[k] } else { row[k] * wk }).sum()
-        })
-        .collect();
-    // Normalize the whole channel to [0, 1) and take a log, as spec 02 §6.
-    let min = a.iter().copied().fold(f32::INFINITY, f32::min);
+/// Normalize a channel to `[0, 1)` over all `(c, t)` and take `log(· + 0.01)` (spec 02 §6).
+fn normalize_log(a: &mut [f64]) {
+    let min = a.iter().copied().fold(f64::INFINITY, f64::min);
     a.iter_mut().for_each(|v| *v -= min);
-    let max = a.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let max = a.iter().copied().fold(f64::NEG_INFINITY, f64::max);
     a.iter_mut().for_each(|v| *v = (*v / (max + 1e-6) + 0.01).ln());
-    a
 }
 
-/// The trajectories for component groups `(grp1, grp2)` of a tensor (use only filled checkpoints).
+/// The trajectories for component groups `(grp1, grp2)` of a tensor (pass only the checkpoints to use).
+///
+/// An empty group gives a constant channel (`log 0.01`).
 ///
 /// # Panics
 /// When a component index is out of range (callers validate groups first).
 pub fn trajectories(t: &CccTensor, grp1: &[usize], grp2: &[usize], agg: Aggregation) -> Trajectories {
-    let (x, y) = rayon::join(|| channel(t, grp1, agg), || channel(t, grp2, agg));
+    let (mut x, mut y) = rayon::join(|| aggregate(t, grp1, agg), || aggregate(t, grp2, agg));
+    normalize_log(&mut x);
+    normalize_log(&mut y);
     Trajectories { n_coord: t.n_coord, n_ckpt: t.n_ckpt(), x, y }
 }
 
@@ -169,12 +205,18 @@ mod tests {
     fn channels_are_normalized_logs() {
         let t = tensor(3, 4, 3, |c, s, k| (c + s + k) as f32);
         let tr = trajectories(&t, &[0], &[1, 2], Aggregation::Sum);
-        let lo = (0.01f32).ln();
-        let hi = (1.0f32 / (1.0 + 1e-6) + 0.01).ln();
-        assert!((tr.x.iter().copied().fold(f32::INFINITY, f32::min) - lo).abs() < 1e-6);
-        assert!((tr.y.iter().copied().fold(f32::NEG_INFINITY, f32::max) - hi).abs() < 1e-5);
-        // Pooled is a weighted mean of the group: lengths 2 and 3 for components 1 and 2.
+        let lo = (0.01f64).ln();
+        let hi = (1.0f64 / (1.0 + 1e-6) + 0.01).ln();
+        assert!((tr.x.iter().copied().fold(f64::INFINITY, f64::min) - lo).abs() < 1e-12);
+        assert!((tr.y.iter().copied().fold(f64::NEG_INFINITY, f64::max) - hi).abs() < 1e-12);
+        // y is the normalized sum of components 1 and 2: c + s + 1 + c + s + 2, from 3 to 3 + 2·(2 + 3).
+        let (_, y) = tr.point(2, 3);
+        let want = ((2.0 * 5.0 + 3.0 - 3.0) / (10.0 + 1e-6) + 0.01f64).ln();
+        assert!((y - want).abs() < 1e-12);
+        // A single-component group is the same under every aggregation (weights are normalized away).
         let p = trajectories(&t, &[0], &[1, 2], Aggregation::Pooled);
         assert_eq!(p.x, tr.x);
+        let i = trajectories(&t, &[0], &[1, 2], Aggregation::InverseLength);
+        assert_eq!(i.x, tr.x);
     }
 }

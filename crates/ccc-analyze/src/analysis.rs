@@ -1,0 +1,345 @@
+//! The analysis entry point: options, [`analyze`], and its result [`Analysis`].
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use ccc_core::{CccTensor, ComponentPattern, Groups, StepSelection};
+
+use crate::classify::{run_pipelines, PipelineResult, Status, Times};
+use crate::error::AnalyzeError;
+use crate::experiments::{build_experiments, Experiment};
+use crate::pipeline::{builtin, Pipeline};
+use crate::prep::{prep, Tensor3};
+use crate::score::DEFAULT_GRID;
+use crate::trajectory::Aggregation;
+
+/// Options of an analysis. [`AnalyzeOptions::default`] is the reference configuration (seed 0, `sum`, grid 100,
+/// all filled checkpoints, the 40 built-in pipelines).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalyzeOptions {
+    /// Seed of the one random generator (spec 02 §9).
+    pub seed: u64,
+    /// How component groups are aggregated into the 2-D trajectories.
+    pub aggregation: Aggregation,
+    /// Grid size `G` of the irregularity score (≥ 1).
+    pub grid: usize,
+    /// Which checkpoints to analyze (among the filled ones).
+    pub steps: StepSelection,
+    /// The step selection as the user wrote it (for `summary.json`), `all` by default.
+    pub steps_text: String,
+    /// A comma-separated glob selecting pipelines by short name, method string or index; `None` = all.
+    pub pipelines: Option<String>,
+    /// Extra pipelines (e.g. from a `--pipelines-file`), numbered after the built-ins.
+    pub extra_pipelines: Vec<Pipeline>,
+    /// Where the extra pipelines came from (for `summary.json`).
+    pub pipelines_file: Option<String>,
+    /// Record wall times in `experiments.json` (`time_s`). Without them the file is byte-identical between runs
+    /// with the same input and seed.
+    pub timings: bool,
+}
+
+impl Default for AnalyzeOptions {
+    fn default() -> Self {
+        AnalyzeOptions {
+            seed: 0,
+            aggregation: Aggregation::Sum,
+            grid: DEFAULT_GRID,
+            steps: StepSelection::all(),
+            steps_text: "all".into(),
+            pipelines: None,
+            extra_pipelines: Vec::new(),
+            pipelines_file: None,
+            timings: true,
+        }
+    }
+}
+
+impl AnalyzeOptions {
+    /// The pipelines these options select, in run order; errors when the selection is empty or malformed.
+    pub fn selected_pipelines(&self) -> Result<Vec<Pipeline>, AnalyzeError> {
+        let mut all = builtin();
+        all.extend(self.extra_pipelines.iter().cloned());
+        let Some(glob) = &self.pipelines else {
+            return Ok(all);
+        };
+        let pat = ComponentPattern::parse(glob)
+            .map_err(|_| AnalyzeError::InvalidOption(format!("empty pipeline selection `{glob}`")))?;
+        let sel: Vec<Pipeline> = all.into_iter().filter(|p| p.matches(&pat)).collect();
+        if sel.is_empty() {
+            return Err(AnalyzeError::InvalidOption(format!(
+                "no pipeline matches `{glob}`; globs match a pipeline's short name (e.g. `folding*`, \
+                 `median>*`, `*dhillon`), its method string or its index (`17`)"
+            )));
+        }
+        Ok(sel)
+    }
+
+    /// Check the options before any work: grid ≥ 1, a valid non-empty pipeline selection.
+    pub fn validate(&self) -> Result<(), AnalyzeError> {
+        if self.grid == 0 {
+            return Err(AnalyzeError::InvalidOption("grid must be at least 1 (the default is 100)".into()));
+        }
+        self.selected_pipelines().map(|_| ())
+    }
+}
+
+/// The result of an analysis: the pipelines' groups, the scored experiments, and what is needed to summarize them.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    /// Model name (from the tensor's metadata).
+    pub model: String,
+    /// Architecture.
+    pub architecture: String,
+    /// `full` or `compact`.
+    pub mode: String,
+    /// Row summary of the tensor.
+    pub summary: String,
+    /// `[C, T, K]` of the analyzed tensor (only the checkpoints used).
+    pub shape: [usize; 3],
+    /// Training steps of the checkpoints used.
+    pub steps: Vec<i64>,
+    /// Component names, in tensor order.
+    pub components: Vec<String>,
+    /// The options used.
+    pub options: AnalyzeOptions,
+    /// The pipelines' own results, in run order.
+    pub pipelines: Vec<PipelineResult>,
+    /// The experiments, in final order (`id` = position).
+    pub experiments: Vec<Experiment>,
+    /// Wall time of the whole analysis, seconds.
+    pub run_time_s: f64,
+    /// Wall time per phase and clusterer family, seconds.
+    pub phase_times_s: BTreeMap<String, f64>,
+}
+
+/// The tensor restricted to the checkpoints an analysis uses, checked: filled, selected, finite, non-empty.
+pub fn analysis_input(tensor: &CccTensor, steps: &StepSelection) -> Result<CccTensor, AnalyzeError> {
+    tensor.validate().map_err(AnalyzeError::BadInput)?;
+    let t = tensor.select_steps(steps);
+    if t.n_ckpt() == 0 {
+        let filled = tensor.filled.iter().filter(|&&f| f).count();
+        return Err(AnalyzeError::BadInput(if filled == 0 {
+            "the tensor has no filled checkpoint: run `ccc summarize` first".into()
+        } else {
+            format!("the step selection keeps none of the {filled} filled checkpoints: see `ccc info` for the steps")
+        }));
+    }
+    if t.n_coord == 0 || t.n_comp() == 0 {
+        return Err(AnalyzeError::BadInput(format!(
+            "nothing to analyze: {} coordinates × {} components",
+            t.n_coord,
+            t.n_comp()
+        )));
+    }
+    t.check_finite()?;
+    Ok(t)
+}
+
+/// Run the analysis of spec 02 on a tensor: `prep`, the selected pipelines, the experiments and their scores.
+///
+/// Degenerate pipelines and experiments are recorded (status and reason), not errors. Errors: invalid options,
+/// no checkpoint to analyze, a non-finite value (named by coordinate, step and component).
+pub fn analyze(
+    tensor: &CccTensor,
+    opts: &AnalyzeOptions,
+    progress: &dyn ccc_core::Progress,
+) -> Result<Analysis, AnalyzeError> {
+    let t_run = Instant::now();
+    opts.validate()?;
+    let pipelines = opts.selected_pipelines()?;
+    let t = analysis_input(tensor, &opts.steps)?;
+    if t.n_ckpt() < 3 {
+        progress.warn(&format!(
+            "only {} checkpoint(s) to analyze: irregularity needs at least 3 and will be undefined",
+            t.n_ckpt()
+        ));
+    }
+    let times = Times::default();
+    let t0 = Instant::now();
+    let x = Tensor3 { n_coord: t.n_coord, n_ckpt: t.n_ckpt(), n_comp: t.n_comp(), data: t.mags.clone() };
+    let p = prep(&x, false).prep;
+    drop(x);
+    times.add("prep", t0.elapsed().as_secs_f64());
+
+    let t1 = Instant::now();
+    let results = run_pipelines(&p, &pipelines, opts.seed, &times, progress);
+    drop(p);
+    times.add("classifiers", t1.elapsed().as_secs_f64());
+
+    let experiments = build_experiments(&t, &results, opts.aggregation, opts.grid, opts.seed, &times, progress);
+    let mut phase_times_s = times.into_map();
+    let run_time_s = t_run.elapsed().as_secs_f64();
+    phase_times_s.insert("total".into(), run_time_s);
+    Ok(Analysis {
+        model: t.meta.model.clone(),
+        architecture: t.meta.architecture.clone(),
+        mode: t.meta.mode.name().to_string(),
+        summary: t.meta.summary.name().to_string(),
+        shape: t.shape(),
+        steps: t.steps.clone(),
+        components: t.meta.component_names(),
+        options: opts.clone(),
+        pipelines: results,
+        experiments,
+        run_time_s,
+        phase_times_s,
+    })
+}
+
+impl Analysis {
+    /// How many experiments have each status.
+    pub fn status_counts(&self) -> BTreeMap<&'static str, usize> {
+        let mut m = BTreeMap::from([("ok", 0), ("degenerate", 0), ("failed", 0)]);
+        for e in &self.experiments {
+            *m.entry(e.status.name()).or_insert(0) += 1;
+        }
+        m
+    }
+
+    /// The distinct sources, in order of first appearance.
+    pub fn sources(&self) -> Vec<String> {
+        let mut v: Vec<String> = Vec::new();
+        for e in &self.experiments {
+            if !v.contains(&e.source) {
+                v.push(e.source.clone());
+            }
+        }
+        v
+    }
+
+    /// The experiments that split the coordinates (not failed), with their outlier sets.
+    fn with_coords(&self) -> impl Iterator<Item = &Experiment> {
+        self.experiments.iter().filter(|e| e.status != Status::Failed && e.groups.has_coords())
+    }
+
+    /// The experiments with component groups (not failed).
+    fn with_comps(&self) -> impl Iterator<Item = &Experiment> {
+        self.experiments.iter().filter(|e| e.status != Status::Failed && e.groups.has_comps())
+    }
+
+    /// The outlier indicator matrix of spec 02 §8: `(experiment ids, column coordinates, rows of ±1)`; columns
+    /// ordered by their sums, descending (ties by coordinate).
+    pub fn outlier_indicator(&self) -> (Vec<usize>, Vec<usize>, Vec<Vec<i8>>) {
+        let n_c = self.shape[0];
+        let rows: Vec<(usize, Vec<i8>)> = self
+            .with_coords()
+            .map(|e| {
+                let mut r = vec![-1i8; n_c];
+                for &c in e.groups.coords_out.as_deref().unwrap_or(&[]) {
+                    if c < n_c {
+                        r[c] = 1;
+                    }
+                }
+                (e.id, r)
+            })
+            .collect();
+        let sums: Vec<i64> = (0..n_c).map(|c| rows.iter().map(|(_, r)| r[c] as i64).sum()).collect();
+        let mut cols: Vec<usize> = (0..n_c).collect();
+        cols.sort_by(|&a, &b| sums[b].cmp(&sums[a]).then(a.cmp(&b)));
+        let ids = rows.iter().map(|(id, _)| *id).collect();
+        let matrix = rows.iter().map(|(_, r)| cols.iter().map(|&c| r[c]).collect()).collect();
+        (ids, cols, matrix)
+    }
+
+    /// The component indicator matrix of spec 02 §8: `(experiment ids, rows of +1/−1/0 in component order)`.
+    /// The group that does not contain component 0 is `+1`, the other `−1` (component 0 in neither: group 1 is
+    /// `−1`); a component in both groups gets `−1`.
+    pub fn component_indicator(&self) -> (Vec<usize>, Vec<Vec<i8>>) {
+        let n_k = self.shape[2];
+        let mut ids = Vec::new();
+        let mut matrix = Vec::new();
+        for e in self.with_comps() {
+            let g1 = e.groups.comps_grp1.as_deref().unwrap_or(&[]);
+            let g2 = e.groups.comps_grp2.as_deref().unwrap_or(&[]);
+            let (minus, plus) = if g2.contains(&0) && !g1.contains(&0) { (g2, g1) } else { (g1, g2) };
+            let mut r = vec![0i8; n_k];
+            for &k in plus {
+                if k < n_k {
+                    r[k] = 1;
+                }
+            }
+            for &k in minus {
+                if k < n_k {
+                    r[k] = -1;
+                }
+            }
+            ids.push(e.id);
+            matrix.push(r);
+        }
+        (ids, matrix)
+    }
+
+    /// For every coordinate, the fraction of experiments (with a coordinate split) that call it an outlier.
+    pub fn coord_consensus(&self) -> Vec<f64> {
+        let n_c = self.shape[0];
+        let mut count = vec![0usize; n_c];
+        let mut n = 0usize;
+        for e in self.with_coords() {
+            n += 1;
+            for &c in e.groups.coords_out.as_deref().unwrap_or(&[]) {
+                if c < n_c {
+                    count[c] += 1;
+                }
+            }
+        }
+        count.iter().map(|&k| if n == 0 { 0.0 } else { k as f64 / n as f64 }).collect()
+    }
+
+    /// For every component, the fractions of experiments (with component groups) with it in group 1, in group 2,
+    /// and in neither.
+    pub fn comp_consensus(&self) -> Vec<(f64, f64, f64)> {
+        let n_k = self.shape[2];
+        let mut c = vec![(0usize, 0usize, 0usize); n_k];
+        let mut n = 0usize;
+        for e in self.with_comps() {
+            n += 1;
+            let mut in1 = vec![false; n_k];
+            let mut in2 = vec![false; n_k];
+            for &k in e.groups.comps_grp1.as_deref().unwrap_or(&[]) {
+                if k < n_k {
+                    in1[k] = true;
+                }
+            }
+            for &k in e.groups.comps_grp2.as_deref().unwrap_or(&[]) {
+                if k < n_k {
+                    in2[k] = true;
+                }
+            }
+            for k in 0..n_k {
+                c[k].0 += in1[k] as usize;
+                c[k].1 += in2[k] as usize;
+                c[k].2 += (!in1[k] && !in2[k]) as usize;
+            }
+        }
+        let f = |k: usize| if n == 0 { 0.0 } else { k as f64 / n as f64 };
+        c.iter().map(|&(a, b, d)| (f(a), f(b), f(d))).collect()
+    }
+}
+
+/// Check a groups record against a tensor's shape and completeness for scoring.
+pub fn check_groups(g: &Groups, n_coord: usize, n_comp: usize) -> Result<(), AnalyzeError> {
+    g.validate(n_coord, n_comp).map_err(AnalyzeError::BadGroups)?;
+    if !g.has_comps() {
+        return Err(AnalyzeError::BadGroups(
+            "`comps_grp1` and `comps_grp2` are required (the trajectories are drawn from them)".into(),
+        ));
+    }
+    if g.coords_in.is_some() != g.coords_out.is_some() {
+        return Err(AnalyzeError::BadGroups(
+            "give both `coords_in` and `coords_out`, or neither (then an outlier method finds them)".into(),
+        ));
+    }
+    if let (Some(i), Some(o)) = (&g.coords_in, &g.coords_out) {
+        let mut seen = vec![0u8; n_coord];
+        for &c in i.iter().chain(o) {
+            seen[c] += 1;
+        }
+        if let Some(c) = seen.iter().position(|&s| s != 1) {
+            return Err(AnalyzeError::BadGroups(format!(
+                "`coords_in` and `coords_out` must partition the {n_coord} coordinates; coordinate {c} appears {} times",
+                seen[c]
+            )));
+        }
+    }
+    Ok(())
+}
