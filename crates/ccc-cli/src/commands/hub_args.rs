@@ -1,18 +1,126 @@
 //! Hub flags of `ccc summarize` and the resolution of `hf:ORG/NAME[@REV]` inputs into checkpoints.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
 use ccc_core::{Progress, StepSelection};
+use ccc_hub::config::ProcessEnv;
+use ccc_hub::{FetchMode, HubClient, HubConfig, HubOptions, RepoSpec, RevisionSelector, RevisionTemplate};
 use ccc_summarize::Checkpoint;
 
+/// How to reach the hub (shared by `summarize` and `revisions`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct HubConnArgs {
+    /// Read the hub token from this file (default: `HF_TOKEN`, else `$HF_HOME/token` as written by
+    /// `huggingface-cli login`). The token is never printed.
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Seconds to wait for a connection, a response or more bytes before retrying.
+    #[arg(long, value_name = "SECS", default_value_t = 60.0)]
+    pub hub_timeout: f64,
+    /// Attempts per request for 5xx answers, timeouts and broken connections (backoff doubles each time).
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub hub_retries: u32,
+    /// First retry backoff in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 500, hide = true)]
+    pub hub_backoff_ms: u64,
+}
+
+impl HubConnArgs {
+    /// A client configured from the environment (`HF_ENDPOINT`, `HF_TOKEN`, `HF_HOME`, `HF_HUB_CACHE`) and these
+    /// flags.
+    pub fn client(&self) -> anyhow::Result<HubClient> {
+        if !(self.hub_timeout.is_finite() && self.hub_timeout > 0.0) {
+            anyhow::bail!("--hub-timeout must be a positive number of seconds, got {}", self.hub_timeout);
+        }
+        if self.hub_retries == 0 {
+            anyhow::bail!("--hub-retries must be at least 1 (one attempt, no retry)");
+        }
+        let mut config = HubConfig::from_env(&ProcessEnv, self.token_file.as_deref())?;
+        config.retry.timeout = Duration::from_secs_f64(self.hub_timeout);
+        config.retry.attempts = self.hub_retries;
+        config.retry.backoff = Duration::from_millis(self.hub_backoff_ms);
+        Ok(HubClient::new(config).with_notifier(Arc::new(|msg: &str| eprintln!("note: {msg}"))))
+    }
+}
+
 /// Flags for summarizing from the Hugging Face hub.
-#[derive(Debug, clap::Args)]
-pub struct HubArgs {}
+#[derive(Debug, Clone, clap::Args)]
+pub struct HubArgs {
+    /// For `hf:` inputs without `@REV`: `all` (every branch whose name carries a step, filtered by --steps) or a
+    /// comma-separated list of branch names.
+    #[arg(long, value_name = "all|NAMES", default_value = "all")]
+    pub revisions: String,
+    /// How steps map to revision names in repositories outside the known families (Pythia `step{step}`, OLMo
+    /// `step{step}-tokens…`, Amber `ckpt_{step:03}`), e.g. `iter_{step:07}`.
+    #[arg(long, value_name = "TEMPLATE")]
+    pub revision_template: Option<String>,
+    /// Stream single-file safetensors checkpoints into the summarizer without writing them to disk (the default).
+    #[arg(long, overrides_with = "no_stream")]
+    pub stream: bool,
+    /// Download each checkpoint to disk before reading it.
+    #[arg(long, overrides_with = "stream")]
+    pub no_stream: bool,
+    /// Keep downloaded files (in the hub cache layout, so later runs reuse them) instead of deleting them once
+    /// each checkpoint is summarized.
+    #[arg(long)]
+    pub keep_downloads: bool,
+    /// Where downloads go (default: the hub cache, `HF_HUB_CACHE` or `$HF_HOME/hub`).
+    #[arg(long, value_name = "DIR")]
+    pub download_dir: Option<PathBuf>,
+    #[command(flatten)]
+    pub conn: HubConnArgs,
+}
+
+impl HubArgs {
+    /// The typed options, checked.
+    pub fn options(&self) -> anyhow::Result<HubOptions> {
+        let revisions = match self.revisions.trim() {
+            "all" => RevisionSelector::All,
+            list => {
+                let names: Vec<String> =
+                    list.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+                if names.is_empty() {
+                    anyhow::bail!("--revisions takes `all` or a comma-separated list of branch names");
+                }
+                RevisionSelector::Named(names)
+            }
+        };
+        let template = self
+            .revision_template
+            .as_deref()
+            .map(str::parse::<RevisionTemplate>)
+            .transpose()
+            .context("--revision-template")?;
+        let mode = if self.no_stream {
+            FetchMode::Download
+        } else if self.stream {
+            FetchMode::Stream
+        } else {
+            FetchMode::Auto
+        };
+        Ok(HubOptions {
+            mode,
+            download_dir: self.download_dir.clone(),
+            keep_downloads: self.keep_downloads,
+            revisions,
+            template,
+        })
+    }
+}
 
 /// Turn one `hf:` input into the checkpoints to summarize.
 pub fn resolve(
-    _hub: &HubArgs,
+    hub: &HubArgs,
     spec: &str,
-    _steps: &StepSelection,
-    _progress: &dyn Progress,
+    steps: &StepSelection,
+    progress: &dyn Progress,
 ) -> anyhow::Result<Vec<Box<dyn Checkpoint>>> {
-    anyhow::bail!("hub inputs (`{spec}`) are not available in this build yet")
+    let spec: RepoSpec = spec.parse()?;
+    let opts = Arc::new(hub.options()?);
+    let client = Arc::new(hub.conn.client()?);
+    let found = ccc_hub::resolve(&client, &spec, &opts, steps, progress).with_context(|| spec.to_string())?;
+    Ok(found.into_iter().map(|c| Box::new(c) as Box<dyn Checkpoint>).collect())
 }

@@ -1,0 +1,393 @@
+//! Hub revisions as [`Checkpoint`]s: choosing the revisions of a `hf:` input, and opening each one by streaming,
+//! from the hub cache, or by a verified download that is deleted once summarized.
+
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use ccc_core::{Progress, StepSelection};
+use ccc_summarize::local::WeightFiles;
+use ccc_summarize::safetensors::SafetensorsStream;
+use ccc_summarize::{Checkpoint, SummarizeError, TensorInfo, TensorSink, WeightSource};
+
+use crate::client::HubClient;
+use crate::download::{cached_snapshot, download_file, hub_error, repo_cache_dir, snapshot_dir};
+use crate::error::{HubError, Result};
+use crate::files::{safe_relative, CheckpointFiles, FileRole};
+use crate::revision::{step_of, Family, RepoSpec, RevisionTemplate};
+use crate::stream::RemoteReader;
+
+/// How weights reach the summarizer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FetchMode {
+    /// Stream single-file safetensors checkpoints; download the others.
+    #[default]
+    Auto,
+    /// Stream when the weights are one safetensors file (others are downloaded).
+    Stream,
+    /// Always download to disk first.
+    Download,
+}
+
+/// Which revisions of a repository to use when the input names none.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum RevisionSelector {
+    /// Every branch that carries a step number (filtered by the step selection).
+    #[default]
+    All,
+    /// These branch names.
+    Named(Vec<String>),
+}
+
+/// Options of hub checkpoints.
+#[derive(Debug, Clone, Default)]
+pub struct HubOptions {
+    /// Streaming or downloading.
+    pub mode: FetchMode,
+    /// Where downloads go (in the hub cache layout); default: the hub cache.
+    pub download_dir: Option<PathBuf>,
+    /// Keep downloaded files after summarizing.
+    pub keep_downloads: bool,
+    /// Revisions to use when the input has no `@REV`.
+    pub revisions: RevisionSelector,
+    /// How step numbers map to revision names, for repositories outside the known families.
+    pub template: Option<RevisionTemplate>,
+}
+
+/// A step-bearing revision chosen for a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChosenRevision {
+    /// The step.
+    pub step: i64,
+    /// The branch name.
+    pub name: String,
+}
+
+/// The step of a revision name: by the template when there is one, else by the public conventions.
+fn step_for(name: &str, template: Option<&RevisionTemplate>) -> Option<i64> {
+    match template {
+        Some(t) => t.step(name),
+        None => step_of(name),
+    }
+}
+
+/// Choose the revisions of `spec`: its `@REV`, or the repository's branches that carry a step number, filtered by
+/// `steps`. Listed steps that the hub lacks are reported through `progress`.
+pub fn choose_revisions(
+    client: &HubClient,
+    spec: &RepoSpec,
+    opts: &HubOptions,
+    steps: &StepSelection,
+    progress: &dyn Progress,
+) -> Result<Vec<ChosenRevision>> {
+    let template = opts.template.clone().or_else(|| Family::of(&spec.repo).and_then(Family::template));
+    if let Some(rev) = &spec.revision {
+        let step = step_for(rev, opts.template.as_ref()).or_else(|| step_of(rev)).ok_or_else(|| {
+            HubError::Invalid(format!(
+                "revision `{rev}` of `{}` carries no step number; name a step revision (`@step1000`), or use \
+                 `--steps` / `--revisions all` without `@`, or `--revision-template` for another naming",
+                spec.repo
+            ))
+        })?;
+        return Ok(vec![ChosenRevision { step, name: rev.clone() }]);
+    }
+    let mut chosen: Vec<ChosenRevision> = match &opts.revisions {
+        RevisionSelector::Named(names) => names
+            .iter()
+            .map(|n| {
+                let step = step_for(n, opts.template.as_ref()).or_else(|| step_of(n)).ok_or_else(|| {
+                    HubError::Invalid(format!("revision `{n}` carries no step number (see --revision-template)"))
+                })?;
+                Ok(ChosenRevision { step, name: n.clone() })
+            })
+            .collect::<Result<_>>()?,
+        RevisionSelector::All => {
+            let listed = steps.listed_steps();
+            let only_listed = !listed.is_empty() && listed.iter().all(|&s| steps.contains(s)) && {
+                // Only explicit steps (no ranges or filters): names follow from a template without listing.
+                let probe: Vec<i64> = listed.iter().flat_map(|&s| [s - 1, s + 1]).collect();
+                steps.filter(&probe).iter().all(|p| listed.contains(p))
+            };
+            match (&template, only_listed) {
+                (Some(t), true) => listed.iter().map(|&s| ChosenRevision { step: s, name: t.name(s) }).collect(),
+                _ => {
+                    let branches = client.list_branches(&spec.repo)?;
+                    let mut v: Vec<ChosenRevision> = branches
+                        .into_iter()
+                        .filter_map(|b| {
+                            let step = step_for(&b.name, opts.template.as_ref())?;
+                            Some(ChosenRevision { step, name: b.name })
+                        })
+                        .collect();
+                    if v.is_empty() {
+                        return Err(HubError::Invalid(format!(
+                            "`{}` has no branch with a step number in its name (e.g. `step1000`); name a revision \
+                             with `@REV` or give `--revision-template`",
+                            spec.repo
+                        )));
+                    }
+                    v.retain(|r| steps.contains(r.step));
+                    let have: Vec<i64> = v.iter().map(|r| r.step).collect();
+                    let missing: Vec<String> =
+                        listed.iter().filter(|s| !have.contains(s)).map(|s| s.to_string()).collect();
+                    if !missing.is_empty() {
+                        progress.warn(&format!("hf:{}: no revision for step(s) {}", spec.repo, missing.join(", ")));
+                    }
+                    v
+                }
+            }
+        }
+    };
+    chosen.sort_by(|a, b| a.step.cmp(&b.step).then_with(|| a.name.cmp(&b.name)));
+    let mut out: Vec<ChosenRevision> = Vec::with_capacity(chosen.len());
+    for r in chosen {
+        match out.last() {
+            Some(prev) if prev.step == r.step => progress.warn(&format!(
+                "hf:{}: revisions `{}` and `{}` both carry step {}; using `{}`",
+                spec.repo, prev.name, r.name, r.step, prev.name
+            )),
+            _ => out.push(r),
+        }
+    }
+    Ok(out)
+}
+
+/// One revision of a hub repository, summarized as a checkpoint.
+pub struct HubCheckpoint {
+    client: Arc<HubClient>,
+    repo: String,
+    revision: String,
+    commit: String,
+    step: i64,
+    files: CheckpointFiles,
+    opts: Arc<HubOptions>,
+    config: OnceLock<serde_json::Value>,
+    fetched: Mutex<Vec<PathBuf>>,
+}
+
+impl std::fmt::Debug for HubCheckpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HubCheckpoint").field("label", &self.label()).field("commit", &self.commit).finish()
+    }
+}
+
+impl HubCheckpoint {
+    /// Look up a revision's files on the hub.
+    pub fn new(client: Arc<HubClient>, repo: &str, revision: &ChosenRevision, opts: Arc<HubOptions>) -> Result<Self> {
+        let info = client.revision_info(repo, &revision.name)?;
+        let files = CheckpointFiles::choose(repo, &revision.name, &info)?;
+        Ok(HubCheckpoint {
+            client,
+            repo: repo.to_string(),
+            revision: revision.name.clone(),
+            commit: info.sha,
+            step: revision.step,
+            files,
+            opts,
+            config: OnceLock::new(),
+            fetched: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The commit the revision points to.
+    pub fn commit(&self) -> &str {
+        &self.commit
+    }
+
+    /// The revision name.
+    pub fn revision(&self) -> &str {
+        &self.revision
+    }
+
+    /// The files the checkpoint needs.
+    pub fn files(&self) -> &CheckpointFiles {
+        &self.files
+    }
+
+    fn download_root(&self) -> PathBuf {
+        self.opts.download_dir.clone().unwrap_or_else(|| self.client.config().cache_dir.clone())
+    }
+
+    /// A local snapshot with all the weights: the user's hub cache, or the download directory.
+    pub fn local_snapshot(&self) -> Option<PathBuf> {
+        let cache = &self.client.config().cache_dir;
+        cached_snapshot(cache, &self.repo, &self.commit, &self.files)
+            .or_else(|| cached_snapshot(&self.download_root(), &self.repo, &self.commit, &self.files))
+    }
+
+    fn err(&self, e: HubError) -> SummarizeError {
+        SummarizeError::BadCheckpoint { path: PathBuf::from(self.label()), reason: e.to_string() }
+    }
+
+    fn open_stream(&self) -> std::result::Result<Box<dyn WeightSource>, SummarizeError> {
+        let Some(file) = self.files.single_safetensors() else {
+            return Err(self.err(HubError::Invalid("streaming needs a single safetensors file".into())));
+        };
+        let reader = RemoteReader::new(self.client.clone(), &self.repo, &self.commit, file.expected());
+        let shared = Shared(Arc::new(Mutex::new(reader)));
+        let label = format!("{}/{}", self.label(), file.name);
+        let inner = SafetensorsStream::new(shared.clone(), label.clone())?;
+        Ok(Box::new(VerifiedStream { inner, rest: shared, label }))
+    }
+
+    fn open_download(&self) -> std::result::Result<Box<dyn WeightSource>, SummarizeError> {
+        let dir = snapshot_dir(&self.download_root(), &self.repo, &self.commit);
+        for f in self.files.files.iter().filter(|f| f.role != FileRole::Config) {
+            let rel = safe_relative(&f.name).map_err(|e| self.err(e))?;
+            let dest = dir.join(rel);
+            let fetched = download_file(&self.client, &self.repo, &self.commit, f, &dest).map_err(|e| self.err(e))?;
+            if fetched {
+                if let Ok(mut v) = self.fetched.lock() {
+                    v.push(dest);
+                }
+            }
+        }
+        WeightFiles::find(&dir)?.open()
+    }
+}
+
+impl Checkpoint for HubCheckpoint {
+    fn step(&self) -> i64 {
+        self.step
+    }
+
+    fn label(&self) -> String {
+        format!("hf:{}@{}", self.repo, self.revision)
+    }
+
+    fn config(&self) -> std::result::Result<serde_json::Value, SummarizeError> {
+        if let Some(c) = self.config.get() {
+            return Ok(c.clone());
+        }
+        let local = self.local_snapshot().map(|d| d.join("config.json")).filter(|p| p.is_file());
+        let bytes = match local {
+            Some(p) => std::fs::read(&p).map_err(|source| SummarizeError::Io { path: p, source })?,
+            None => self.client.get_small(&self.repo, &self.commit, "config.json").map_err(|e| self.err(e))?,
+        };
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| SummarizeError::BadCheckpoint {
+            path: PathBuf::from(format!("{}/config.json", self.label())),
+            reason: format!("not valid JSON: {e}"),
+        })?;
+        Ok(self.config.get_or_init(|| value).clone())
+    }
+
+    fn size_hint(&self) -> u64 {
+        self.files.weight_bytes()
+    }
+
+    fn open(&self) -> std::result::Result<Box<dyn WeightSource>, SummarizeError> {
+        if let Some(dir) = self.local_snapshot() {
+            return WeightFiles::find(&dir)?.open();
+        }
+        let stream = matches!(self.opts.mode, FetchMode::Auto | FetchMode::Stream);
+        if stream && self.files.single_safetensors().is_some() {
+            self.open_stream()
+        } else {
+            self.open_download()
+        }
+    }
+
+    fn content_id(&self) -> Option<String> {
+        self.files.content_id()
+    }
+
+    fn done(&self) -> std::result::Result<(), SummarizeError> {
+        let fetched = self.fetched.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default();
+        if self.opts.keep_downloads {
+            if !fetched.is_empty() {
+                // Record the revision → commit mapping as the hub cache layout does, so later runs find it.
+                let refs = repo_cache_dir(&self.download_root(), &self.repo).join("refs");
+                let path = refs.join(&self.revision);
+                if safe_relative(&self.revision).is_ok() {
+                    std::fs::create_dir_all(path.parent().unwrap_or(&refs))
+                        .and_then(|_| std::fs::write(&path, &self.commit))
+                        .map_err(|source| SummarizeError::Io { path: path.clone(), source })?;
+                }
+            }
+            return Ok(());
+        }
+        for f in &fetched {
+            std::fs::remove_file(f).map_err(|source| SummarizeError::Io { path: f.clone(), source })?;
+        }
+        if let Some(first) = fetched.first() {
+            // Remove directories the download created, up to the repository folder, when they are empty.
+            let stop = repo_cache_dir(&self.download_root(), &self.repo);
+            let mut dir = first.parent();
+            while let Some(d) = dir {
+                if std::fs::remove_dir(d).is_err() || d == stop {
+                    break;
+                }
+                dir = d.parent();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A reader shared between the safetensors stream and the final drain that makes sure the whole file was read
+/// (and so verified).
+#[derive(Clone)]
+struct Shared(Arc<Mutex<RemoteReader>>);
+
+impl Read for Shared {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.lock().map_err(|_| io::Error::other("reader lock poisoned"))?.read(buf)
+    }
+}
+
+/// A streamed safetensors file whose bytes are verified against the hub's sha256 before the stream counts as done.
+struct VerifiedStream {
+    inner: SafetensorsStream<Shared>,
+    rest: Shared,
+    label: String,
+}
+
+impl WeightSource for VerifiedStream {
+    fn describe(&self) -> String {
+        self.label.clone()
+    }
+
+    fn tensors(&self) -> &[TensorInfo] {
+        self.inner.tensors()
+    }
+
+    fn total_bytes(&self) -> u64 {
+        self.inner.total_bytes()
+    }
+
+    fn stream(&mut self, sink: &mut dyn TensorSink, chunk_bytes: usize) -> std::result::Result<(), SummarizeError> {
+        self.inner.stream(sink, chunk_bytes)?;
+        io::copy(&mut self.rest, &mut io::sink()).map_err(|e| SummarizeError::BadWeights {
+            path: PathBuf::from(&self.label),
+            reason: hub_error(e, Path::new(&self.label)).to_string(),
+        })?;
+        Ok(())
+    }
+}
+
+/// Resolve one `hf:` input into checkpoints: choose its revisions, then look up each revision's files (one API
+/// request per revision). Nothing is downloaded here.
+pub fn resolve(
+    client: &Arc<HubClient>,
+    spec: &RepoSpec,
+    opts: &Arc<HubOptions>,
+    steps: &StepSelection,
+    progress: &dyn Progress,
+) -> Result<Vec<HubCheckpoint>> {
+    let chosen = choose_revisions(client, spec, opts, steps, progress)?;
+    progress.start(&format!("hf:{}", spec.repo), chosen.len() as u64, "revisions");
+    let mut out = Vec::with_capacity(chosen.len());
+    for r in &chosen {
+        let ck = HubCheckpoint::new(client.clone(), &spec.repo, r, opts.clone());
+        progress.advance(1);
+        match ck {
+            Ok(ck) => out.push(ck),
+            Err(e) => {
+                progress.finish();
+                return Err(e);
+            }
+        }
+    }
+    progress.finish();
+    Ok(out)
+}
