@@ -1,0 +1,461 @@
+//! A summarizing plan: a mapping applied to one checkpoint's config and tensor list. It says, for every weight
+//! tensor used, which axis is the residual coordinate and which runs of the other axis belong to which
+//! component, and lists the tensors ignored and why.
+
+use std::collections::{BTreeMap, HashMap};
+
+use ccc_core::{Component, ComponentKind};
+
+use crate::arch::{match_pattern, Layout, Mapping, RuleKind};
+use crate::error::SummarizeError;
+use crate::source::TensorInfo;
+
+/// Model dimensions read from config.json.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dims {
+    /// Hidden size `C` (the number of coordinates).
+    pub hidden: usize,
+    /// Layers.
+    pub layers: usize,
+    /// Attention heads `H`.
+    pub heads: usize,
+    /// Key/value heads `Hkv`.
+    pub kv_heads: usize,
+    /// Head dimension `r`.
+    pub head_dim: usize,
+    /// Vocabulary size, when the config gives it.
+    pub vocab: Option<usize>,
+    /// Whether the output embedding is tied to the input embedding.
+    pub tied: bool,
+    /// Whether norms have gains (false: no ln components).
+    pub norm_affine: bool,
+}
+
+impl Dims {
+    /// Read the dimensions a mapping names from a config.
+    pub fn from_config(m: &Mapping, config: &serde_json::Value) -> Result<Dims, SummarizeError> {
+        let get = |keys: &[String]| -> Result<Option<usize>, SummarizeError> {
+            for k in keys {
+                match config.get(k) {
+                    None | Some(serde_json::Value::Null) => continue,
+                    Some(v) => {
+                        return v
+                            .as_u64()
+                            .and_then(|n| usize::try_from(n).ok())
+                            .filter(|&n| n > 0)
+                            .map(Some)
+                            .ok_or_else(|| {
+                                SummarizeError::Shape(format!("config.json `{k}` is {v}, expected a positive integer"))
+                            })
+                    }
+                }
+            }
+            Ok(None)
+        };
+        let need = |keys: &[String], what: &str| -> Result<usize, SummarizeError> {
+            get(keys)?.ok_or_else(|| {
+                SummarizeError::Shape(format!(
+                    "config.json has none of the keys {keys:?} that give the {what} (architecture `{}`)",
+                    m.name
+                ))
+            })
+        };
+        let flag = |keys: &[String], default: bool| -> Result<bool, SummarizeError> {
+            for k in keys {
+                match config.get(k) {
+                    None | Some(serde_json::Value::Null) => continue,
+                    Some(serde_json::Value::Bool(b)) => return Ok(*b),
+                    Some(v) => {
+                        return Err(SummarizeError::Shape(format!("config.json `{k}` is {v}, expected true or false")))
+                    }
+                }
+            }
+            Ok(default)
+        };
+        let hidden = need(&m.config.hidden, "hidden size")?;
+        let layers = need(&m.config.layers, "number of layers")?;
+        let heads = need(&m.config.heads, "number of attention heads")?;
+        let kv_heads = get(&m.config.kv_heads)?.unwrap_or(heads);
+        let head_dim = match get(&m.config.head_dim)? {
+            Some(r) => r,
+            None if hidden % heads == 0 => hidden / heads,
+            None => {
+                return Err(SummarizeError::Shape(format!(
+                    "config.json: hidden size {hidden} is not a multiple of {heads} heads, and no head_dim is given"
+                )))
+            }
+        };
+        if heads % kv_heads != 0 {
+            return Err(SummarizeError::Shape(format!(
+                "config.json: {heads} attention heads is not a multiple of {kv_heads} key/value heads"
+            )));
+        }
+        Ok(Dims {
+            hidden,
+            layers,
+            heads,
+            kv_heads,
+            head_dim,
+            vocab: get(&m.config.vocab)?,
+            tied: flag(&m.config.tied, m.config.tied_default)?,
+            norm_affine: flag(&m.config.norm_affine, true)?,
+        })
+    }
+}
+
+/// Which axis of a 2-D weight is the residual coordinate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoordAxis {
+    /// Rows are coordinates; each row's entries are split into segments.
+    Rows,
+    /// Columns are coordinates; each row (an entry) belongs to one segment.
+    Cols,
+}
+
+/// A run `[start, end)` of entries (along the non-coordinate axis) that belongs to one component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Segment {
+    /// First entry.
+    pub start: usize,
+    /// One past the last entry.
+    pub end: usize,
+    /// The component's index in [`Plan::components`].
+    pub slot: usize,
+}
+
+/// How one tensor is summarized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TensorPlan {
+    /// A weight matrix.
+    Matrix {
+        /// The coordinate axis.
+        axis: CoordAxis,
+        /// The segments, sorted, covering every entry.
+        segments: Vec<Segment>,
+    },
+    /// A norm gain vector, summarized as `(w - median)²` into one component.
+    Norm {
+        /// The component's index.
+        slot: usize,
+    },
+}
+
+/// A tensor of the checkpoint that is not summarized.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ignored {
+    /// The tensor name.
+    pub name: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// Everything needed to summarize checkpoints of one model.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Architecture name (the mapping's).
+    pub architecture: String,
+    /// Dimensions.
+    pub dims: Dims,
+    /// Full-mode components, in canonical order.
+    pub components: Vec<Component>,
+    /// Their row lengths.
+    pub lengths: Vec<i64>,
+    /// Compact-mode components.
+    pub compact: Vec<Component>,
+    /// Their row lengths (sums of the full lengths).
+    pub compact_lengths: Vec<i64>,
+    /// For every full component, its compact component's index.
+    pub compact_of: Vec<usize>,
+    /// The summarized tensors, by name.
+    pub tensors: HashMap<String, TensorPlan>,
+    /// The tensors not summarized, with reasons, in storage order.
+    pub ignored: Vec<Ignored>,
+}
+
+struct Found<'a> {
+    info: &'a TensorInfo,
+    kind: RuleKind,
+    layout: Layout,
+    layer: Option<usize>,
+}
+
+fn kind_of(k: RuleKind) -> Option<ComponentKind> {
+    Some(match k {
+        RuleKind::EmbIn => ComponentKind::EmbIn,
+        RuleKind::EmbOut => ComponentKind::EmbOut,
+        RuleKind::Q => ComponentKind::Q,
+        RuleKind::K => ComponentKind::K,
+        RuleKind::V => ComponentKind::V,
+        RuleKind::O => ComponentKind::O,
+        RuleKind::MlpIn => ComponentKind::MlpIn,
+        RuleKind::MlpOut => ComponentKind::MlpOut,
+        RuleKind::Ln1 => ComponentKind::Ln1,
+        RuleKind::Ln2 => ComponentKind::Ln2,
+        RuleKind::Qkv => return None,
+    })
+}
+
+impl Plan {
+    /// Apply `mapping` to a checkpoint's `config` and `tensors`. `norms = false` leaves the norm gains out.
+    ///
+    /// Errors: config keys missing, a tensor shape that contradicts the config, a component without its tensor,
+    /// two tensors for the same slot, a layer number beyond the config's layer count.
+    pub fn new(
+        mapping: &Mapping,
+        config: &serde_json::Value,
+        tensors: &[TensorInfo],
+        norms: bool,
+    ) -> Result<Plan, SummarizeError> {
+        let dims = Dims::from_config(mapping, config)?;
+        let mut ignored = Vec::new();
+        let mut found: Vec<Found> = Vec::new();
+        let mut claimed: HashMap<(usize, Option<usize>), &str> = HashMap::new();
+        for info in tensors {
+            let mut hit = None;
+            'rules: for (ri, rule) in mapping.tensors.iter().enumerate() {
+                for p in &rule.pattern {
+                    if let Some(layer) = match_pattern(p, &info.name) {
+                        hit = Some((ri, rule, layer));
+                        break 'rules;
+                    }
+                }
+            }
+            let Some((ri, rule, layer)) = hit else {
+                ignored.push(Ignored { name: info.name.clone(), reason: "not a component weight".into() });
+                continue;
+            };
+            if !info.dtype.is_float() {
+                ignored
+                    .push(Ignored { name: info.name.clone(), reason: format!("not a float tensor ({})", info.dtype) });
+                continue;
+            }
+            if let Some(l) = layer {
+                if l >= dims.layers {
+                    return Err(SummarizeError::Shape(format!(
+                        "tensor `{}` is in layer {l}, but config.json says {} layers",
+                        info.name, dims.layers
+                    )));
+                }
+            }
+            let skip = match rule.kind {
+                RuleKind::EmbOut if dims.tied => Some("output embedding tied to the input embedding"),
+                RuleKind::Ln1 | RuleKind::Ln2 if !norms => Some("norm gain left out (--no-norms)"),
+                RuleKind::Ln1 | RuleKind::Ln2 if !dims.norm_affine => Some("norms without gains in config.json"),
+                _ => None,
+            };
+            if let Some(reason) = skip {
+                ignored.push(Ignored { name: info.name.clone(), reason: reason.into() });
+                continue;
+            }
+            if let Some(other) = claimed.insert((ri, layer), &info.name) {
+                return Err(SummarizeError::Shape(format!(
+                    "tensors `{other}` and `{}` both match the same mapping rule ({:?})",
+                    info.name, rule.pattern
+                )));
+            }
+            found.push(Found { info, kind: rule.kind, layout: rule.layout, layer });
+        }
+
+        // Which component kinds the model has.
+        let mut kinds = vec![
+            ComponentKind::EmbIn,
+            ComponentKind::Q,
+            ComponentKind::K,
+            ComponentKind::V,
+            ComponentKind::O,
+            ComponentKind::MlpIn,
+            ComponentKind::MlpOut,
+        ];
+        if !dims.tied {
+            kinds.push(ComponentKind::EmbOut);
+        }
+        for (rk, ck) in [(RuleKind::Ln1, ComponentKind::Ln1), (RuleKind::Ln2, ComponentKind::Ln2)] {
+            if found.iter().any(|f| f.kind == rk) {
+                kinds.push(ck);
+            }
+        }
+        let components = Component::full_list(dims.layers, dims.heads, dims.kv_heads, &kinds);
+        let slot_of: HashMap<Component, usize> = components.iter().enumerate().map(|(i, c)| (*c, i)).collect();
+        let slot = |c: Component| -> Result<usize, SummarizeError> {
+            slot_of.get(&c).copied().ok_or_else(|| SummarizeError::Shape(format!("no component `{c}` in this model")))
+        };
+
+        let mut lengths = vec![0i64; components.len()];
+        let mut plans = HashMap::new();
+        let (c_n, h_n, kv_n, r) = (dims.hidden, dims.heads, dims.kv_heads, dims.head_dim);
+        for f in &found {
+            let name = &f.info.name;
+            let shape = &f.info.shape;
+            let shape_err = |expected: String| {
+                SummarizeError::Shape(format!(
+                    "tensor `{name}` has shape {shape:?}, but config.json implies {expected} (hidden {c_n}, heads \
+                     {h_n}, kv heads {kv_n}, head dim {r})"
+                ))
+            };
+            let layer = f.layer.unwrap_or(0);
+            let heads = |kind: ComponentKind, n: usize, base: usize| -> Result<Vec<Segment>, SummarizeError> {
+                (0..n)
+                    .map(|h| {
+                        Ok(Segment {
+                            start: base + h * r,
+                            end: base + (h + 1) * r,
+                            slot: slot(Component::head(kind, layer, h))?,
+                        })
+                    })
+                    .collect()
+            };
+            if f.layout == Layout::Norm {
+                if shape.as_slice() != [c_n] {
+                    return Err(shape_err(format!("[{c_n}]")));
+                }
+                let ck = kind_of(f.kind).unwrap_or(ComponentKind::Ln1);
+                let s = slot(Component::layer(ck, layer))?;
+                lengths[s] += 1;
+                plans.insert(name.clone(), TensorPlan::Norm { slot: s });
+                continue;
+            }
+            if shape.len() != 2 {
+                return Err(shape_err("a matrix".into()));
+            }
+            let (d0, d1) = (shape[0], shape[1]);
+            let writes = matches!(f.kind, RuleKind::O | RuleKind::MlpOut);
+            let axis = match f.layout {
+                Layout::LinearOut => CoordAxis::Rows,
+                Layout::Conv1d if !writes => CoordAxis::Rows,
+                _ => CoordAxis::Cols,
+            };
+            let (coords, entries) = match axis {
+                CoordAxis::Rows => (d0, d1),
+                CoordAxis::Cols => (d1, d0),
+            };
+            let entries_name = if axis == CoordAxis::Rows { "columns" } else { "rows" };
+            if coords != c_n {
+                return Err(shape_err(format!(
+                    "{c_n} {} (the hidden size)",
+                    if axis == CoordAxis::Rows { "rows" } else { "columns" }
+                )));
+            }
+            let need = |n: usize| -> Result<(), SummarizeError> {
+                if entries != n {
+                    return Err(shape_err(format!("{n} {entries_name}")));
+                }
+                Ok(())
+            };
+            let segments = match f.kind {
+                RuleKind::EmbIn | RuleKind::EmbOut => {
+                    if let Some(v) = dims.vocab {
+                        if entries < v {
+                            return Err(shape_err(format!("at least {v} rows (the vocabulary)")));
+                        }
+                    }
+                    let ck = kind_of(f.kind).unwrap_or(ComponentKind::EmbIn);
+                    vec![Segment { start: 0, end: entries, slot: slot(Component::kind_only(ck))? }]
+                }
+                RuleKind::Q => {
+                    need(h_n * r)?;
+                    heads(ComponentKind::Q, h_n, 0)?
+                }
+                RuleKind::K | RuleKind::V => {
+                    need(kv_n * r)?;
+                    heads(kind_of(f.kind).unwrap_or(ComponentKind::K), kv_n, 0)?
+                }
+                RuleKind::O => {
+                    need(h_n * r)?;
+                    heads(ComponentKind::O, h_n, 0)?
+                }
+                RuleKind::MlpIn | RuleKind::MlpOut => {
+                    let ck = kind_of(f.kind).unwrap_or(ComponentKind::MlpIn);
+                    vec![Segment { start: 0, end: entries, slot: slot(Component::layer(ck, layer))? }]
+                }
+                RuleKind::Qkv if f.layout == Layout::FusedQkvInterleaved => {
+                    if h_n != kv_n {
+                        return Err(SummarizeError::Shape(format!(
+                            "tensor `{name}`: an interleaved fused qkv needs as many key/value heads as heads \
+                             ({kv_n} vs {h_n})"
+                        )));
+                    }
+                    need(3 * h_n * r)?;
+                    let mut segs = Vec::with_capacity(3 * h_n);
+                    for h in 0..h_n {
+                        for (i, k) in [ComponentKind::Q, ComponentKind::K, ComponentKind::V].into_iter().enumerate() {
+                            let start = (3 * h + i) * r;
+                            segs.push(Segment { start, end: start + r, slot: slot(Component::head(k, layer, h))? });
+                        }
+                    }
+                    segs
+                }
+                RuleKind::Qkv => {
+                    need((h_n + 2 * kv_n) * r)?;
+                    let mut segs = heads(ComponentKind::Q, h_n, 0)?;
+                    segs.extend(heads(ComponentKind::K, kv_n, h_n * r)?);
+                    segs.extend(heads(ComponentKind::V, kv_n, (h_n + kv_n) * r)?);
+                    segs
+                }
+                RuleKind::Ln1 | RuleKind::Ln2 => return Err(shape_err("a vector".into())),
+            };
+            for s in &segments {
+                lengths[s.slot] += (s.end - s.start) as i64;
+            }
+            plans.insert(name.clone(), TensorPlan::Matrix { axis, segments });
+        }
+
+        for (i, c) in components.iter().enumerate() {
+            let expected_one = c.kind.is_norm() || c.kind.is_per_head();
+            let want = if c.kind.is_norm() { 1 } else { r as i64 };
+            if lengths[i] == 0 {
+                let patterns: Vec<&String> = mapping
+                    .tensors
+                    .iter()
+                    .filter(|t| {
+                        kind_of(t.kind) == Some(c.kind)
+                            || (t.kind == RuleKind::Qkv && c.kind.is_per_head() && c.kind != ComponentKind::O)
+                    })
+                    .flat_map(|t| t.pattern.iter())
+                    .collect();
+                let hint = if c.kind == ComponentKind::EmbOut {
+                    " (config.json says the embeddings are not tied)"
+                } else {
+                    ""
+                };
+                return Err(SummarizeError::Shape(format!(
+                    "component `{c}` has no tensor{hint}: expected one named like {patterns:?}"
+                )));
+            }
+            if expected_one && lengths[i] != want {
+                return Err(SummarizeError::Shape(format!(
+                    "component `{c}` gets {} entries per row from several tensors, expected {want}",
+                    lengths[i]
+                )));
+            }
+        }
+
+        let compact = Component::compact_list(&kinds);
+        let cidx: BTreeMap<ComponentKind, usize> = compact.iter().enumerate().map(|(i, c)| (c.kind, i)).collect();
+        let compact_of: Vec<usize> = components.iter().map(|c| cidx.get(&c.kind).copied().unwrap_or(0)).collect();
+        let mut compact_lengths = vec![0i64; compact.len()];
+        for (i, &k) in compact_of.iter().enumerate() {
+            compact_lengths[k] += lengths[i];
+        }
+        Ok(Plan {
+            architecture: mapping.name.clone(),
+            dims,
+            components,
+            lengths,
+            compact,
+            compact_lengths,
+            compact_of,
+            tensors: plans,
+            ignored,
+        })
+    }
+
+    /// The number of coordinates.
+    pub fn n_coord(&self) -> usize {
+        self.dims.hidden
+    }
+
+    /// Whether another checkpoint's plan produces the same tensor layout (components, lengths, coordinates).
+    pub fn same_layout(&self, other: &Plan) -> bool {
+        self.components == other.components && self.lengths == other.lengths && self.dims == other.dims
+    }
+}

@@ -1,0 +1,543 @@
+//! The run driver: summarize many checkpoints (any [`Checkpoint`]) into `ccc/1` files, resumably.
+//!
+//! - Output files are filled in place ([`ccc_core::file::CccFile`]): each checkpoint's column is written and
+//!   synced, then its `filled` flag; a run killed at any point leaves valid files that lose at most the
+//!   checkpoints in flight. Running again fills only the missing steps; steps not yet in an existing file are
+//!   added (the file is rewritten atomically once, then filled in place).
+//! - Both modes come from one pass over the weights.
+//! - Checkpoints are processed by several workers when there are several cores, each streaming with bounded
+//!   memory.
+//! - Identical checkpoints (same [`Checkpoint::content_id`], or the same summarized column) are reported as
+//!   warnings and recorded in the files' `duplicates` metadata.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use ccc_core::file::{self, CccFile};
+use ccc_core::{CccMeta, CccTensor, Duplicate, Mode, Progress, Summary};
+use sha2::{Digest, Sha256};
+
+use crate::arch::Mapping;
+use crate::checkpoint::Checkpoint;
+use crate::column::{Column, ColumnSink};
+use crate::error::SummarizeError;
+use crate::plan::Plan;
+use crate::source::WeightSource;
+
+/// Default bytes per chunk handed to the summarizer.
+pub const DEFAULT_CHUNK_BYTES: usize = 32 << 20;
+
+/// One output file of a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Output {
+    /// Full or compact.
+    pub mode: Mode,
+    /// Where it is written.
+    pub path: PathBuf,
+}
+
+/// Options of a run, validated by the caller (the CLI) before any work starts.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// The files to write (one per mode; both modes come from one pass).
+    pub outputs: Vec<Output>,
+    /// The row summary.
+    pub summary: Summary,
+    /// Whether to summarize the norm gains.
+    pub norms: bool,
+    /// Continue (recording the tensor) when a weight is NaN or Inf.
+    pub allow_nonfinite: bool,
+    /// A mapping to use instead of detecting the architecture from config.json.
+    pub mapping: Option<Mapping>,
+    /// The `model` metadata (free text, e.g. a hub id or a directory name).
+    pub model: String,
+    /// Bytes per chunk read at a time (memory per worker is about this).
+    pub chunk_bytes: usize,
+    /// Checkpoints summarized at once (0: as many as cores, at most 4).
+    pub jobs: usize,
+}
+
+impl RunOptions {
+    /// Options with defaults (`mean_sq`, norms, chunk size, automatic jobs) for the given outputs.
+    pub fn new(outputs: Vec<Output>, model: impl Into<String>) -> Self {
+        RunOptions {
+            outputs,
+            summary: Summary::MeanSq,
+            norms: true,
+            allow_nonfinite: false,
+            mapping: None,
+            model: model.into(),
+            chunk_bytes: DEFAULT_CHUNK_BYTES,
+            jobs: 0,
+        }
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunReport {
+    /// The architecture used (empty when nothing had to be computed).
+    pub architecture: String,
+    /// Steps summarized in this run.
+    pub computed: Vec<i64>,
+    /// Steps already filled in every output (skipped).
+    pub already: Vec<i64>,
+    /// Duplicates found in this run (also recorded in the files).
+    pub duplicates: Vec<Duplicate>,
+    /// Tensors with NaN/Inf, by step (only with `allow_nonfinite`).
+    pub nonfinite: Vec<(i64, String)>,
+    /// Weight bytes read.
+    pub bytes: u64,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+/// The plan for one checkpoint: its mapping (given or detected) applied to its config and tensors.
+pub fn plan_for(
+    config: &serde_json::Value,
+    source: &dyn WeightSource,
+    mapping: Option<&Mapping>,
+    norms: bool,
+) -> Result<Plan, SummarizeError> {
+    let detected;
+    let m = match mapping {
+        Some(m) => m,
+        None => {
+            detected = Mapping::detect(config)?;
+            &detected
+        }
+    };
+    Plan::new(m, config, source.tensors(), norms)
+}
+
+/// Summarize one opened checkpoint into its column (both modes). `label` names it in errors.
+pub fn summarize_source(
+    source: &mut dyn WeightSource,
+    plan: &Plan,
+    summary: Summary,
+    allow_nonfinite: bool,
+    chunk_bytes: usize,
+    progress: Option<&dyn Progress>,
+) -> Result<Column, SummarizeError> {
+    let mut sink = ColumnSink::new(plan, summary, allow_nonfinite, source.describe(), progress);
+    source.stream(&mut sink, chunk_bytes.max(1))?;
+    Ok(sink.finish())
+}
+
+fn column_hash(col: &[f32]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for v in col {
+        h.update(v.to_bits().to_le_bytes());
+    }
+    h.finalize().into()
+}
+
+fn meta_for(plan: &Plan, mode: Mode, opts: &RunOptions) -> (CccMeta, Vec<i64>) {
+    let (components, lengths) = match mode {
+        Mode::Full => (plan.components.clone(), plan.lengths.clone()),
+        Mode::Compact => (plan.compact.clone(), plan.compact_lengths.clone()),
+    };
+    let meta = CccMeta {
+        model: opts.model.clone(),
+        architecture: plan.architecture.clone(),
+        mode,
+        n_layer: plan.dims.layers,
+        n_head: plan.dims.heads,
+        n_kv_head: plan.dims.kv_heads,
+        summary: opts.summary,
+        components,
+        duplicates: Vec::new(),
+        extra: BTreeMap::new(),
+    };
+    (meta, lengths)
+}
+
+struct OpenOutput {
+    mode: Mode,
+    file: CccFile,
+    created: bool,
+}
+
+/// Open (or create, or extend with new steps) one output file for the run's steps.
+fn prepare_output(out: &Output, plan: &Plan, opts: &RunOptions, steps: &[i64]) -> Result<OpenOutput, SummarizeError> {
+    let (meta, lengths) = meta_for(plan, out.mode, opts);
+    let n_coord = plan.n_coord();
+    if !out.path.exists() {
+        let mut all = steps.to_vec();
+        all.sort_unstable();
+        all.dedup();
+        let t = CccTensor::empty(meta, n_coord, all, lengths)?;
+        return Ok(OpenOutput { mode: out.mode, file: CccFile::create(&out.path, &t)?, created: true });
+    }
+    let h = file::read_header(&out.path)?;
+    let why = if h.meta.mode != out.mode {
+        Some(format!("it is a {} file, this output is {}", h.meta.mode, out.mode))
+    } else if h.meta.components != meta.components || h.lengths != lengths || h.n_coord != n_coord {
+        Some(format!(
+            "it holds {} components over {} coordinates, these checkpoints give {} over {n_coord}",
+            h.meta.components.len(),
+            h.n_coord,
+            meta.components.len()
+        ))
+    } else if h.meta.summary != opts.summary {
+        Some(format!("it was made with summary `{}`, this run uses `{}`", h.meta.summary, opts.summary))
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        return Err(SummarizeError::InvalidOption(format!(
+            "{}: cannot add these checkpoints: {why}; write to another file (-o)",
+            out.path.display()
+        )));
+    }
+    let have: BTreeSet<i64> = h.steps.iter().copied().collect();
+    if steps.iter().all(|s| have.contains(s)) {
+        return Ok(OpenOutput { mode: out.mode, file: CccFile::open(&out.path)?, created: false });
+    }
+    // New steps: rewrite atomically with the union of steps, keeping every filled column.
+    let old = file::read(&out.path)?;
+    let mut all: Vec<i64> = have.iter().copied().chain(steps.iter().copied()).collect();
+    all.sort_unstable();
+    all.dedup();
+    let mut t = CccTensor::empty(old.meta.clone(), old.n_coord, all, old.lengths.clone())?;
+    for (ti, &s) in old.steps.iter().enumerate() {
+        if old.filled[ti] {
+            if let Some(to) = t.step_index(s) {
+                t.set_column(to, &old.column(ti))?;
+            }
+        }
+    }
+    file::write(&out.path, &t)?;
+    Ok(OpenOutput { mode: out.mode, file: CccFile::open(&out.path)?, created: false })
+}
+
+/// Summarize `checkpoints` into the output files of `opts`.
+///
+/// Steps must be distinct. Steps already filled in every output are skipped; if all are, nothing is opened. The
+/// architecture is detected from the first checkpoint to compute (or taken from `opts.mapping`); every other
+/// checkpoint must give the same components. On error, files created by this run that have no filled column
+/// are removed; filled columns are kept (run again to resume).
+pub fn run(
+    checkpoints: &[Box<dyn Checkpoint>],
+    opts: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<RunReport, SummarizeError> {
+    let t0 = Instant::now();
+    if opts.outputs.is_empty() {
+        return Err(SummarizeError::InvalidOption("no output file given".into()));
+    }
+    if checkpoints.is_empty() {
+        return Err(SummarizeError::InvalidOption("no checkpoints to summarize".into()));
+    }
+    let mut by_step: BTreeMap<i64, usize> = BTreeMap::new();
+    for (i, c) in checkpoints.iter().enumerate() {
+        if let Some(j) = by_step.insert(c.step(), i) {
+            return Err(SummarizeError::InvalidOption(format!(
+                "two checkpoints have step {}: {} and {}",
+                c.step(),
+                checkpoints[j].label(),
+                c.label()
+            )));
+        }
+    }
+    // Steps already filled in every output.
+    let mut filled_everywhere: Option<BTreeSet<i64>> = None;
+    for out in &opts.outputs {
+        let filled: BTreeSet<i64> = if out.path.exists() {
+            let h = file::read_header(&out.path)?;
+            h.steps.iter().zip(&h.filled).filter(|(_, f)| **f).map(|(s, _)| *s).collect()
+        } else {
+            BTreeSet::new()
+        };
+        filled_everywhere = Some(match filled_everywhere {
+            None => filled,
+            Some(prev) => prev.intersection(&filled).copied().collect(),
+        });
+    }
+    let done = filled_everywhere.unwrap_or_default();
+    let mut report = RunReport::default();
+    let todo: Vec<&dyn Checkpoint> = by_step
+        .values()
+        .map(|&i| checkpoints[i].as_ref())
+        .filter(|c| {
+            let skip = done.contains(&c.step());
+            if skip {
+                report.already.push(c.step());
+            }
+            !skip
+        })
+        .collect();
+    if todo.is_empty() {
+        report.seconds = t0.elapsed().as_secs_f64();
+        return Ok(report);
+    }
+
+    // The plan, from the first checkpoint to compute.
+    let first = todo[0];
+    let config = first.config()?;
+    let first_source = first.open()?;
+    let plan =
+        plan_for(&config, first_source.as_ref(), opts.mapping.as_ref(), opts.norms).map_err(|e| context(first, e))?;
+    report.architecture = plan.architecture.clone();
+
+    let steps: Vec<i64> = by_step.keys().copied().collect();
+    let mut outputs = Vec::with_capacity(opts.outputs.len());
+    for out in &opts.outputs {
+        match prepare_output(out, &plan, opts, &steps) {
+            Ok(o) => outputs.push(o),
+            Err(e) => {
+                cleanup(&outputs);
+                return Err(e);
+            }
+        }
+    }
+    let result = run_inner(&todo, first_source, &plan, opts, &mut outputs, progress, &mut report);
+    progress.finish();
+    if let Err(e) = result {
+        cleanup(&outputs);
+        return Err(e);
+    }
+    report.seconds = t0.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Remove files this run created that hold no filled column (nothing worth resuming).
+fn cleanup(outputs: &[OpenOutput]) {
+    for o in outputs {
+        if o.created && !o.file.header().filled.iter().any(|&f| f) {
+            let _ = std::fs::remove_file(o.file.path());
+        }
+    }
+}
+
+fn context(c: &dyn Checkpoint, e: SummarizeError) -> SummarizeError {
+    match e {
+        SummarizeError::Shape(m) => SummarizeError::Shape(format!("{}: {m}", c.label())),
+        SummarizeError::UnknownArchitecture(m) => SummarizeError::UnknownArchitecture(format!("{}: {m}", c.label())),
+        other => other,
+    }
+}
+
+fn run_inner(
+    todo: &[&dyn Checkpoint],
+    first_source: Box<dyn WeightSource>,
+    plan: &Plan,
+    opts: &RunOptions,
+    outputs: &mut [OpenOutput],
+    progress: &dyn Progress,
+    report: &mut RunReport,
+) -> Result<(), SummarizeError> {
+    // Hashes of columns already in the files (for duplicates across runs).
+    let mut hashes: Vec<(i64, [u8; 32])> = Vec::new();
+    let hash_out = outputs.iter().position(|o| o.mode == Mode::Full).unwrap_or(0);
+    {
+        let f = &outputs[hash_out].file;
+        let h = f.header();
+        for (t, (&s, &filled)) in h.steps.iter().zip(&h.filled).enumerate() {
+            if filled {
+                hashes.push((s, column_hash(&f.read_column(t)?)));
+            }
+        }
+    }
+    // Checkpoints with the same content id as an earlier one are not read again.
+    let mut primary: Vec<&dyn Checkpoint> = Vec::new();
+    let mut copies: Vec<(i64, i64)> = Vec::new();
+    let mut ids: HashMap<String, i64> = HashMap::new();
+    for &c in todo {
+        match c.content_id() {
+            Some(id) => match ids.get(&id) {
+                Some(&orig) => copies.push((c.step(), orig)),
+                None => {
+                    ids.insert(id, c.step());
+                    primary.push(c);
+                }
+            },
+            None => primary.push(c),
+        }
+    }
+
+    let total: u64 = primary.iter().map(|c| c.size_hint()).sum();
+    progress.start("summarize", total, "bytes");
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let jobs = if opts.jobs == 0 { cores.min(4) } else { opts.jobs }.clamp(1, primary.len().max(1));
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let first_source = Mutex::new(Some(first_source));
+    let shared = Mutex::new((outputs, Vec::<(i64, [u8; 32], Vec<String>, u64)>::new()));
+    let error: Mutex<Option<SummarizeError>> = Mutex::new(None);
+
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                if failed.load(Ordering::Relaxed) {
+                    return;
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&c) = primary.get(i) else { return };
+                let preopened = if i == 0 { first_source.lock().ok().and_then(|mut s| s.take()) } else { None };
+                match summarize_one(c, preopened, plan, opts, progress) {
+                    Ok((col, bytes, secs)) => {
+                        let hash = column_hash(&col.full);
+                        let res = (|| -> Result<(), SummarizeError> {
+                            let mut g = shared.lock().map_err(|_| poisoned())?;
+                            let (outs, done) = &mut *g;
+                            write_column(outs, c.step(), &col)?;
+                            done.push((c.step(), hash, col.nonfinite.clone(), bytes));
+                            Ok(())
+                        })();
+                        if let Err(e) = res {
+                            set_error(&error, &failed, e);
+                            return;
+                        }
+                        for t in &col.nonfinite {
+                            progress.warn(&format!("step {}: tensor `{t}` has NaN or Inf values", c.step()));
+                        }
+                        progress.message(&format!(
+                            "step {}: {} summarized ({:.1} MB in {:.2} s)",
+                            c.step(),
+                            c.label(),
+                            bytes as f64 / 1e6,
+                            secs
+                        ));
+                        if let Err(e) = c.done() {
+                            set_error(&error, &failed, e);
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        set_error(&error, &failed, e);
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = error.into_inner().map_err(|_| poisoned())? {
+        return Err(e);
+    }
+    let (outputs, done) = shared.into_inner().map_err(|_| poisoned())?;
+    let mut new_hashes: Vec<(i64, [u8; 32])> = Vec::new();
+    for (step, hash, nonfinite, bytes) in done {
+        report.computed.push(step);
+        report.bytes += bytes;
+        report.nonfinite.extend(nonfinite.into_iter().map(|t| (step, t)));
+        new_hashes.push((step, hash));
+    }
+    // Copies of identical checkpoints (by content id).
+    for &(step, orig) in &copies {
+        let src = &outputs[hash_out].file;
+        let t = src.header().steps.iter().position(|&s| s == orig).ok_or_else(|| poisoned())?;
+        let full_col = src.read_column(t)?;
+        for o in outputs.iter_mut() {
+            let h = o.file.header();
+            let ti = h.steps.iter().position(|&s| s == orig).ok_or_else(poisoned)?;
+            let col = o.file.read_column(ti)?;
+            let to = h.steps.iter().position(|&s| s == step).ok_or_else(poisoned)?;
+            o.file.write_column(to, &col)?;
+        }
+        new_hashes.push((step, column_hash(&full_col)));
+        report.computed.push(step);
+    }
+    report.computed.sort_unstable();
+
+    // Duplicates: equal column hashes; the earliest step is the original.
+    let new_steps: BTreeSet<i64> = new_hashes.iter().map(|(s, _)| *s).collect();
+    let mut groups: HashMap<[u8; 32], Vec<i64>> = HashMap::new();
+    for (s, h) in hashes.iter().chain(&new_hashes) {
+        groups.entry(*h).or_default().push(*s);
+    }
+    let mut dups: Vec<Duplicate> = Vec::new();
+    for mut steps in groups.into_values() {
+        steps.sort_unstable();
+        for &s in &steps[1..] {
+            if new_steps.contains(&s) || new_steps.contains(&steps[0]) {
+                dups.push(Duplicate { step: s, same_as: steps[0] });
+            }
+        }
+    }
+    dups.sort();
+    for d in &dups {
+        progress.warn(&format!(
+            "step {} has the same weights as step {} (duplicate checkpoint; recorded in the file metadata)",
+            d.step, d.same_as
+        ));
+    }
+    if !dups.is_empty() {
+        for o in outputs.iter_mut() {
+            let mut meta = o.file.header().meta.clone();
+            meta.duplicates.extend(dups.iter().copied());
+            meta.duplicates.sort();
+            meta.duplicates.dedup();
+            o.file.set_meta(meta)?;
+        }
+    }
+    report.duplicates = dups;
+    Ok(())
+}
+
+fn poisoned() -> SummarizeError {
+    SummarizeError::InvalidOption("internal error: a worker failed".into())
+}
+
+fn set_error(slot: &Mutex<Option<SummarizeError>>, failed: &AtomicBool, e: SummarizeError) {
+    failed.store(true, Ordering::Relaxed);
+    if let Ok(mut s) = slot.lock() {
+        if s.is_none() {
+            *s = Some(e);
+        }
+    }
+}
+
+fn write_column(outputs: &mut [OpenOutput], step: i64, col: &Column) -> Result<(), SummarizeError> {
+    for o in outputs.iter_mut() {
+        let t = o.file.header().steps.iter().position(|&s| s == step).ok_or_else(poisoned)?;
+        let values = match o.mode {
+            Mode::Full => &col.full,
+            Mode::Compact => &col.compact,
+        };
+        o.file.write_column(t, values)?;
+    }
+    Ok(())
+}
+
+/// Open (unless given), check and summarize one checkpoint; returns its column, bytes and seconds.
+fn summarize_one(
+    c: &dyn Checkpoint,
+    preopened: Option<Box<dyn WeightSource>>,
+    plan: &Plan,
+    opts: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<(Column, u64, f64), SummarizeError> {
+    let t0 = Instant::now();
+    let own_plan;
+    let (mut source, used) = match preopened {
+        Some(s) => (s, plan),
+        None => {
+            let config = c.config()?;
+            let s = c.open()?;
+            // Each checkpoint gets its own plan (tensor names may differ, e.g. `embed_out` vs `lm_head`), which
+            // must give the same components as the run's.
+            own_plan = plan_for(&config, s.as_ref(), opts.mapping.as_ref(), opts.norms).map_err(|e| context(c, e))?;
+            if !own_plan.same_layout(plan) {
+                return Err(SummarizeError::Shape(format!(
+                    "{}: this checkpoint's components differ from the first one's ({} vs {} components, \
+                     architecture `{}` vs `{}`); summarize it into another file",
+                    c.label(),
+                    own_plan.components.len(),
+                    plan.components.len(),
+                    own_plan.architecture,
+                    plan.architecture
+                )));
+            }
+            (s, &own_plan)
+        }
+    };
+    let bytes = source.total_bytes();
+    let col =
+        summarize_source(source.as_mut(), used, opts.summary, opts.allow_nonfinite, opts.chunk_bytes, Some(progress))?;
+    progress.advance(c.size_hint().saturating_sub(col.bytes));
+    Ok((col, bytes, t0.elapsed().as_secs_f64()))
+}

@@ -1,0 +1,465 @@
+//! The safetensors format: a validating header parser and two weight sources.
+//!
+//! - [`SafetensorsFile`] reads a local file, window by window through short-lived memory maps, so no byte is
+//!   copied before it is summarized and memory stays bounded by the window size.
+//! - [`SafetensorsStream`] reads from any [`std::io::Read`] (a download in progress, a pipe) in data-offset
+//!   order: the header first, then each tensor's bytes as they arrive; bytes of unwanted tensors are read and
+//!   discarded. Memory is O(`chunk_bytes`).
+//!
+//! Both validate the whole header before any tensor data is touched ([`SafetensorsHeader::parse`]): checked
+//! arithmetic for every size, offsets that must tile the data buffer exactly (no holes, no overlaps), known
+//! dtypes, shapes whose byte size fits in `u64`/`usize`. A hostile file gives an error, never a panic.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::error::SummarizeError;
+use crate::source::{DType, TensorInfo, TensorSink, WeightSource};
+
+/// Largest JSON header accepted (the format's own limit is 100 MB).
+pub const MAX_HEADER_LEN: u64 = 100 << 20;
+
+/// One tensor of a safetensors header: what it is, and where its bytes are relative to the data buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TensorEntry {
+    /// Name, dtype and shape.
+    pub info: TensorInfo,
+    /// First byte, relative to the start of the data buffer.
+    pub start: u64,
+    /// One past the last byte.
+    pub end: u64,
+}
+
+/// A validated safetensors header.
+///
+/// Layout of the format: 8 bytes little-endian `N`, then `N` bytes of JSON (an object mapping tensor names to
+/// `{"dtype", "shape", "data_offsets": [begin, end]}`, plus an optional `__metadata__` string map), then the
+/// data buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SafetensorsHeader {
+    /// The JSON header length `N`.
+    pub header_len: u64,
+    /// The tensors, sorted by data offset (the order of their bytes in the file).
+    pub tensors: Vec<TensorEntry>,
+    /// The `__metadata__` map (empty when absent).
+    pub metadata: BTreeMap<String, String>,
+    /// Length of the data buffer the offsets describe (the end of the last tensor).
+    pub data_len: u64,
+}
+
+impl SafetensorsHeader {
+    /// Parse and validate the 8-byte length prefix.
+    pub fn parse_len(prefix: [u8; 8]) -> Result<u64, String> {
+        let n = u64::from_le_bytes(prefix);
+        if n > MAX_HEADER_LEN {
+            return Err(format!("header length {n} is larger than the {MAX_HEADER_LEN}-byte limit (corrupt file?)"));
+        }
+        if n < 2 {
+            return Err(format!("header length {n} is too small for a JSON object"));
+        }
+        Ok(n)
+    }
+
+    /// Parse and validate the JSON header (`header_len` bytes after the length prefix).
+    ///
+    /// Checks: UTF-8 JSON object; `__metadata__` (if any) a map of strings; every tensor with a known dtype, a
+    /// shape of non-negative integers whose byte size does not overflow, `data_offsets` `[begin, end]` with
+    /// `end - begin` equal to that size; and the offsets, sorted, tile `[0, data_len)` exactly.
+    pub fn parse(json: &[u8]) -> Result<Self, String> {
+        let text = std::str::from_utf8(json).map_err(|e| format!("header is not UTF-8: {e}"))?;
+        let value: Value = serde_json::from_str(text).map_err(|e| format!("header is not valid JSON: {e}"))?;
+        let obj = value.as_object().ok_or("header is not a JSON object")?;
+        let mut metadata = BTreeMap::new();
+        let mut tensors = Vec::with_capacity(obj.len());
+        for (name, v) in obj {
+            if name == "__metadata__" {
+                let m = v.as_object().ok_or("`__metadata__` is not a JSON object")?;
+                for (k, v) in m {
+                    let s = v.as_str().ok_or_else(|| format!("metadata `{k}` is not a string"))?;
+                    metadata.insert(k.clone(), s.to_string());
+                }
+                continue;
+            }
+            tensors.push(parse_entry(name, v)?);
+        }
+        tensors.sort_by(|a, b| (a.start, a.end).cmp(&(b.start, b.end)));
+        let mut pos = 0u64;
+        for t in &tensors {
+            if t.start != pos {
+                let what = if t.start < pos { "overlaps the previous tensor" } else { "leaves a hole before it" };
+                return Err(format!(
+                    "tensor `{}` has data_offsets [{}, {}] that {what} (previous tensor ends at {pos})",
+                    t.info.name, t.start, t.end
+                ));
+            }
+            pos = t.end;
+        }
+        Ok(SafetensorsHeader { header_len: json.len() as u64, tensors, metadata, data_len: pos })
+    }
+
+    /// Offset in the file of the data buffer.
+    pub fn data_start(&self) -> u64 {
+        8 + self.header_len
+    }
+
+    /// Check that a file of `file_len` bytes holds exactly the header and the data it describes.
+    pub fn check_file_len(&self, file_len: u64) -> Result<(), String> {
+        let expected = self.data_start().checked_add(self.data_len).ok_or("data length overflows")?;
+        if file_len < expected {
+            return Err(format!(
+                "file is truncated: {file_len} bytes, but the header describes {expected} (tensor data ends at {})",
+                self.data_len
+            ));
+        }
+        if file_len > expected {
+            return Err(format!(
+                "file has {} bytes after the last tensor's data (size {file_len}, expected {expected})",
+                file_len - expected
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The dtype names of the format, mapped to [`DType`].
+pub fn parse_dtype(s: &str) -> Option<DType> {
+    Some(match s {
+        "F64" => DType::F64,
+        "F32" => DType::F32,
+        "F16" => DType::F16,
+        "BF16" => DType::BF16,
+        "I64" => DType::I64,
+        "I32" => DType::I32,
+        "I16" => DType::I16,
+        "I8" => DType::I8,
+        "U8" => DType::U8,
+        "BOOL" => DType::Bool,
+        "U64" => DType::Other(8),
+        "U32" => DType::Other(4),
+        "U16" => DType::Other(2),
+        "F8_E4M3" | "F8_E5M2" | "F8_E8M0" => DType::Other(1),
+        _ => return None,
+    })
+}
+
+fn parse_entry(name: &str, v: &Value) -> Result<TensorEntry, String> {
+    let e = v.as_object().ok_or_else(|| format!("tensor `{name}` is not a JSON object"))?;
+    let dtype_s = e.get("dtype").and_then(Value::as_str).ok_or_else(|| format!("tensor `{name}` has no dtype"))?;
+    let dtype = parse_dtype(dtype_s).ok_or_else(|| format!("tensor `{name}` has unknown dtype `{dtype_s}`"))?;
+    let shape = e
+        .get("shape")
+        .and_then(Value::as_array)
+        .and_then(|a| a.iter().map(|d| d.as_u64().and_then(|d| usize::try_from(d).ok())).collect::<Option<Vec<_>>>())
+        .ok_or_else(|| format!("tensor `{name}` has no valid shape (an array of non-negative integers)"))?;
+    let offs = e
+        .get("data_offsets")
+        .and_then(Value::as_array)
+        .and_then(|a| a.iter().map(Value::as_u64).collect::<Option<Vec<u64>>>())
+        .filter(|o| o.len() == 2)
+        .ok_or_else(|| format!("tensor `{name}` has no valid data_offsets (two non-negative integers)"))?;
+    let (start, end) = (offs[0], offs[1]);
+    if start > end {
+        return Err(format!("tensor `{name}` has data_offsets [{start}, {end}] that end before they begin"));
+    }
+    let bytes = shape
+        .iter()
+        .try_fold(dtype.size(), |acc, &d| acc.checked_mul(d))
+        .filter(|&b| u64::try_from(b).is_ok() && isize::try_from(b).is_ok())
+        .ok_or_else(|| format!("tensor `{name}` has shape {shape:?} whose byte size overflows"))?;
+    if bytes as u64 != end - start {
+        return Err(format!(
+            "tensor `{name}` has shape {shape:?} ({dtype_s}, {bytes} bytes) but data_offsets [{start}, {end}] ({} bytes)",
+            end - start
+        ));
+    }
+    Ok(TensorEntry { info: TensorInfo { name: name.to_string(), dtype, shape }, start, end })
+}
+
+/// Bytes of one row of a tensor (see [`TensorInfo::row_len`]); sizes were validated when the header was parsed.
+fn row_bytes(info: &TensorInfo) -> usize {
+    info.row_len().saturating_mul(info.dtype.size())
+}
+
+/// Rows per chunk for a tensor: as many whole rows as fit in `chunk_bytes`, at least one.
+fn rows_per_chunk(info: &TensorInfo, chunk_bytes: usize) -> usize {
+    let rb = row_bytes(info);
+    if rb == 0 {
+        return info.n_rows().max(1);
+    }
+    (chunk_bytes / rb).max(1)
+}
+
+/// A local safetensors file, read through short-lived memory-mapped windows.
+///
+/// A window covers whole rows of one tensor (at most `chunk_bytes`, or one row); it is unmapped before the next
+/// one is mapped, so resident memory stays bounded by one window whatever the checkpoint size. The file must
+/// not be truncated by another process while it is read.
+#[derive(Debug)]
+pub struct SafetensorsFile {
+    path: PathBuf,
+    file: File,
+    header: SafetensorsHeader,
+    infos: Vec<TensorInfo>,
+}
+
+impl SafetensorsFile {
+    /// Open a file and validate its header against its size.
+    pub fn open(path: &Path) -> Result<Self, SummarizeError> {
+        let bad = |reason: String| SummarizeError::BadWeights { path: path.to_path_buf(), reason };
+        let io = |source| SummarizeError::Io { path: path.to_path_buf(), source };
+        let file = File::open(path).map_err(io)?;
+        let file_len = file.metadata().map_err(io)?.len();
+        if file_len < 8 {
+            return Err(bad(format!("file is {file_len} bytes, too short for a safetensors header")));
+        }
+        let mut prefix = [0u8; 8];
+        file.read_exact_at(&mut prefix, 0).map_err(io)?;
+        let header_len = SafetensorsHeader::parse_len(prefix).map_err(bad)?;
+        if header_len > file_len - 8 {
+            return Err(bad(format!("header length {header_len} is past the end of the {file_len}-byte file")));
+        }
+        let mut json = vec![0u8; header_len as usize];
+        file.read_exact_at(&mut json, 8).map_err(io)?;
+        let header = SafetensorsHeader::parse(&json).map_err(bad)?;
+        header.check_file_len(file_len).map_err(bad)?;
+        let infos = header.tensors.iter().map(|t| t.info.clone()).collect();
+        Ok(SafetensorsFile { path: path.to_path_buf(), file, header, infos })
+    }
+
+    /// The validated header.
+    pub fn header(&self) -> &SafetensorsHeader {
+        &self.header
+    }
+
+    /// Map `len` bytes at file offset `pos` (any alignment) and give the slice to `f`.
+    fn with_window<T>(
+        &self,
+        pos: u64,
+        len: usize,
+        f: impl FnOnce(&[u8]) -> Result<T, SummarizeError>,
+    ) -> Result<T, SummarizeError> {
+        const PAGE: u64 = 4096;
+        let aligned = pos - pos % PAGE;
+        let skip = (pos - aligned) as usize;
+        let map = unsafe {
+            // SAFETY: the file was opened read-only and its size validated against the header; the mapping is
+            // dropped before this function returns. Concurrent truncation by another process is not supported
+            // (documented on the type).
+            memmap2::MmapOptions::new().offset(aligned).len(skip + len).map(&self.file)
+        }
+        .map_err(|source| SummarizeError::Io { path: self.path.clone(), source })?;
+        let _ = map.advise(memmap2::Advice::Sequential);
+        f(&map[skip..skip + len])
+    }
+}
+
+impl WeightSource for SafetensorsFile {
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    fn tensors(&self) -> &[TensorInfo] {
+        &self.infos
+    }
+
+    fn total_bytes(&self) -> u64 {
+        self.header.data_len
+    }
+
+    fn stream(&mut self, sink: &mut dyn TensorSink, chunk_bytes: usize) -> Result<(), SummarizeError> {
+        let base = self.header.data_start();
+        for t in &self.header.tensors {
+            if !sink.wants(&t.info) {
+                continue;
+            }
+            let n_rows = t.info.n_rows();
+            let rb = row_bytes(&t.info);
+            let per = rows_per_chunk(&t.info, chunk_bytes);
+            let mut row = 0;
+            while row < n_rows && rb > 0 {
+                let n = per.min(n_rows - row);
+                let pos = base + t.start + (row * rb) as u64;
+                self.with_window(pos, n * rb, |bytes| sink.rows(&t.info, row, bytes))?;
+                row += n;
+            }
+            sink.end_tensor(&t.info)?;
+        }
+        Ok(())
+    }
+}
+
+/// A safetensors file read from any byte stream (not seekable), in data-offset order.
+///
+/// `new` reads and validates the header; [`WeightSource::stream`] then reads the data buffer front to back,
+/// handing each wanted tensor to the sink in chunks of whole rows and reading past unwanted bytes. Memory is
+/// O(`chunk_bytes`) (plus the header). A stream that ends early gives a "truncated" error naming the tensor.
+///
+/// ```
+/// use ccc_summarize::{SafetensorsStream, TensorInfo, TensorSink, WeightSource, SummarizeError};
+///
+/// // A file with one 2×2 f32 tensor, built by hand.
+/// let json = br#"{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}"#;
+/// let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
+/// bytes.extend_from_slice(json);
+/// for v in [1.0f32, 2.0, 3.0, 4.0] { bytes.extend_from_slice(&v.to_le_bytes()); }
+///
+/// struct Sum(f64);
+/// impl TensorSink for Sum {
+///     fn wants(&self, _: &TensorInfo) -> bool { true }
+///     fn rows(&mut self, _: &TensorInfo, _: usize, b: &[u8]) -> Result<(), SummarizeError> {
+///         self.0 += b.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap()) as f64).sum::<f64>();
+///         Ok(())
+///     }
+/// }
+/// let mut src = SafetensorsStream::new(&bytes[..], "example")?;
+/// assert_eq!(src.tensors()[0].shape, vec![2, 2]);
+/// let mut sum = Sum(0.0);
+/// src.stream(&mut sum, 8)?;
+/// assert_eq!(sum.0, 10.0);
+/// # Ok::<(), SummarizeError>(())
+/// ```
+pub struct SafetensorsStream<R> {
+    reader: R,
+    label: String,
+    header: SafetensorsHeader,
+    infos: Vec<TensorInfo>,
+    consumed: bool,
+}
+
+impl<R: Read + Send> SafetensorsStream<R> {
+    /// Read and validate the header from `reader`; `label` names the stream in errors (e.g. a URL or a path).
+    pub fn new(mut reader: R, label: impl Into<String>) -> Result<Self, SummarizeError> {
+        let label = label.into();
+        let bad = |reason: String| SummarizeError::BadWeights { path: PathBuf::from(&label), reason };
+        let mut prefix = [0u8; 8];
+        read_full(&mut reader, &mut prefix).map_err(|e| bad(format!("cannot read the 8-byte header length: {e}")))?;
+        let header_len = SafetensorsHeader::parse_len(prefix).map_err(bad)?;
+        let mut json = Vec::new();
+        (&mut reader).take(header_len).read_to_end(&mut json).map_err(|e| bad(format!("cannot read header: {e}")))?;
+        if json.len() as u64 != header_len {
+            return Err(bad(format!(
+                "header length {header_len} is past the end of the data ({} header bytes present)",
+                json.len()
+            )));
+        }
+        let header = SafetensorsHeader::parse(&json).map_err(bad)?;
+        let infos = header.tensors.iter().map(|t| t.info.clone()).collect();
+        Ok(SafetensorsStream { reader, label, header, infos, consumed: false })
+    }
+
+    /// The validated header.
+    pub fn header(&self) -> &SafetensorsHeader {
+        &self.header
+    }
+}
+
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<()> {
+    r.read_exact(buf)
+}
+
+impl<R: Read + Send> WeightSource for SafetensorsStream<R> {
+    fn describe(&self) -> String {
+        self.label.clone()
+    }
+
+    fn tensors(&self) -> &[TensorInfo] {
+        &self.infos
+    }
+
+    fn total_bytes(&self) -> u64 {
+        self.header.data_len
+    }
+
+    fn stream(&mut self, sink: &mut dyn TensorSink, chunk_bytes: usize) -> Result<(), SummarizeError> {
+        let path = PathBuf::from(&self.label);
+        if self.consumed {
+            return Err(SummarizeError::BadWeights { path, reason: "the stream was already read".into() });
+        }
+        self.consumed = true;
+        let truncated = |name: &str, e: std::io::Error| SummarizeError::BadWeights {
+            path: path.clone(),
+            reason: format!("data ends inside tensor `{name}` (truncated?): {e}"),
+        };
+        let mut buf: Vec<u8> = Vec::new();
+        for t in &self.header.tensors {
+            let len = t.end - t.start;
+            if !sink.wants(&t.info) {
+                let skipped = std::io::copy(&mut (&mut self.reader).take(len), &mut std::io::sink())
+                    .map_err(|e| truncated(&t.info.name, e))?;
+                if skipped != len {
+                    return Err(truncated(&t.info.name, std::io::ErrorKind::UnexpectedEof.into()));
+                }
+                continue;
+            }
+            let n_rows = t.info.n_rows();
+            let rb = row_bytes(&t.info);
+            let per = rows_per_chunk(&t.info, chunk_bytes);
+            let mut row = 0;
+            while row < n_rows && rb > 0 {
+                let n = per.min(n_rows - row);
+                buf.resize(n * rb, 0);
+                self.reader.read_exact(&mut buf).map_err(|e| truncated(&t.info.name, e))?;
+                sink.rows(&t.info, row, &buf)?;
+                row += n;
+            }
+            sink.end_tensor(&t.info)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(json: &str, data: &[u8]) -> Vec<u8> {
+        let mut b = (json.len() as u64).to_le_bytes().to_vec();
+        b.extend_from_slice(json.as_bytes());
+        b.extend_from_slice(data);
+        b
+    }
+
+    #[test]
+    fn rejects_bad_headers() {
+        let cases = [
+            (r#"[1]"#, "not a JSON object"),
+            (r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}"#, "data_offsets [0, 4] (4 bytes)"),
+            (r#"{"a":{"dtype":"X","shape":[1],"data_offsets":[0,4]}}"#, "unknown dtype"),
+            (r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#, "hole"),
+            (
+                r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[2],"data_offsets":[2,10]}}"#,
+                "overlaps",
+            ),
+            (r#"{"a":{"dtype":"F32","shape":[4294967296,4294967296,16],"data_offsets":[0,4]}}"#, "overflows"),
+            (r#"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#, "no valid shape"),
+            (r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}}"#, "end before"),
+            (r#"{"__metadata__":{"x":1}}"#, "not a string"),
+        ];
+        for (json, want) in cases {
+            let err = SafetensorsHeader::parse(json.as_bytes()).unwrap_err();
+            assert!(err.contains(want), "{json}: {err}");
+        }
+    }
+
+    #[test]
+    fn stream_reports_truncation() {
+        let b = file(r#"{"a":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}"#, &[0u8; 10]);
+        struct All;
+        impl TensorSink for All {
+            fn wants(&self, _: &TensorInfo) -> bool {
+                true
+            }
+            fn rows(&mut self, _: &TensorInfo, _: usize, _: &[u8]) -> Result<(), SummarizeError> {
+                Ok(())
+            }
+        }
+        let mut s = SafetensorsStream::new(&b[..], "t").unwrap();
+        let err = s.stream(&mut All, 8).unwrap_err().to_string();
+        assert!(err.contains("data ends inside tensor `a`"), "{err}");
+    }
+}
