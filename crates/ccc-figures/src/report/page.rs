@@ -1,0 +1,343 @@
+//! Assembling the page: the static parts (header, consensus, summary figures) rendered here, the interactive parts
+//! (scatter, table, viewer) drawn by the inline script from the embedded JSON.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use base64::Engine as _;
+use serde::Serialize;
+
+use super::grid::Grid;
+use super::html::{escape, fill, json_for_script, url_path};
+use super::input::{Experiment, Inputs, RunFigure, Summary};
+use super::{ReportError, ReportOptions};
+
+const TEMPLATE: &str = include_str!("template.html");
+const STYLE: &str = include_str!("report.css");
+const SCRIPT: &str = include_str!("report.js");
+
+/// How many of the most frequent outlier coordinates the consensus lists.
+const TOP_COORDS: usize = 20;
+/// How many outlier coordinates of one experiment the embedded data keeps (the viewer lists them).
+const MAX_OUTLIERS_LISTED: usize = 64;
+
+/// One experiment as the script sees it.
+#[derive(Debug, Serialize)]
+struct ExpData<'a> {
+    id: u64,
+    source: &'a str,
+    method: &'a str,
+    status: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    irr: Option<f64>,
+    frac: Option<f64>,
+    n_in: usize,
+    n_out: usize,
+    n_g1: usize,
+    n_g2: usize,
+    /// The first outlier coordinates (at most [`MAX_OUTLIERS_LISTED`]).
+    out: Vec<u64>,
+    time_s: Option<f64>,
+    /// The full sheet: a relative URL, or a `data:` URI in standalone mode when stored elsewhere (see `inline`).
+    sheet: Option<String>,
+    /// The sheet's SVG, when rendered (relative URL; not inlined).
+    svg: Option<String>,
+    thumb: Option<String>,
+    /// Standalone mode: the sheet's `data:` URI is the text of `<script id="sheet-data-{id}">`.
+    inline: bool,
+}
+
+/// The embedded data.
+#[derive(Debug, Serialize)]
+struct Payload<'a> {
+    standalone: bool,
+    sources: Vec<&'a str>,
+    experiments: Vec<ExpData<'a>>,
+    /// The static scores figure, if rendered.
+    scores_figure: Option<String>,
+}
+
+/// Turns figure paths (relative to `figures/`) into `src` values: relative URLs, or `data:` URIs when standalone.
+struct Linker<'a> {
+    figures_dir: &'a Path,
+    standalone: bool,
+}
+
+impl Linker<'_> {
+    fn url(&self, rel: &str) -> String {
+        format!("figures/{}", url_path(rel))
+    }
+
+    fn src(&self, rel: &str) -> Result<String, ReportError> {
+        if self.standalone {
+            self.data_uri(rel)
+        } else {
+            Ok(self.url(rel))
+        }
+    }
+
+    fn data_uri(&self, rel: &str) -> Result<String, ReportError> {
+        let path = self.figures_dir.join(rel);
+        let bytes = std::fs::read(&path).map_err(|source| ReportError::Io { path: path.clone(), source })?;
+        let mime = match Path::new(rel).extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+            Some("svg") => "image/svg+xml",
+            Some("jpg" | "jpeg") => "image/jpeg",
+            Some("webp") => "image/webp",
+            _ => "image/png",
+        };
+        Ok(format!("data:{mime};base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes)))
+    }
+}
+
+/// Render the report page of `out_dir` (what [`super::write_report`] writes).
+///
+/// # Errors
+/// As [`super::write_report`], except for writing.
+pub fn render_report(out_dir: &Path, opts: &ReportOptions) -> Result<String, ReportError> {
+    let inputs = Inputs::read(out_dir)?;
+    let figures_dir = out_dir.join("figures");
+    let linker = Linker { figures_dir: &figures_dir, standalone: opts.standalone };
+
+    let sheets: HashMap<u64, &super::input::SheetEntry> = inputs.figures.sheets.iter().map(|s| (s.id, s)).collect();
+    let mut sources: Vec<&str> = Vec::new();
+    let mut experiments = Vec::with_capacity(inputs.experiments.len());
+    let mut inline_sheets = String::new();
+    for e in &inputs.experiments {
+        if !sources.contains(&e.source.as_str()) {
+            sources.push(&e.source);
+        }
+        let entry = sheets.get(&e.id);
+        let png = entry.and_then(|s| s.png.as_deref());
+        let svg = entry.and_then(|s| s.svg.as_deref());
+        let full = png.or(svg);
+        let mut inline = false;
+        let sheet = match full {
+            Some(rel) if opts.standalone => {
+                let _ = writeln!(
+                    inline_sheets,
+                    "<script type=\"text/plain\" id=\"sheet-data-{}\">{}</script>",
+                    e.id,
+                    linker.data_uri(rel)?
+                );
+                inline = true;
+                None
+            }
+            Some(rel) => Some(linker.url(rel)),
+            None => None,
+        };
+        let thumb = match entry.and_then(|s| s.thumb.as_deref()).or(png) {
+            Some(rel) => Some(linker.src(rel)?),
+            None => None,
+        };
+        let svg = if opts.standalone { None } else { svg.map(|rel| linker.url(rel)) };
+        experiments.push(exp_data(e, sheet, svg, thumb, inline));
+    }
+    let scores_figure = match inputs.figures.run.iter().find(|r| r.kind == "scores") {
+        Some(r) => match r.png.as_deref().or(r.svg.as_deref()) {
+            Some(rel) => Some(linker.src(rel)?),
+            None => None,
+        },
+        None => None,
+    };
+    let payload = Payload { standalone: opts.standalone, sources, experiments, scores_figure };
+    let json = serde_json::to_string(&payload)
+        .map_err(|source| ReportError::Json { path: out_dir.join("experiments.json"), source })?;
+
+    let s = &inputs.summary;
+    let model = s.model.as_deref().unwrap_or("(unnamed model)");
+    let title = format!("ccc report — {model}");
+    let figures_html = summary_figures_html(&inputs.figures.run, &linker)?;
+    let page = fill(
+        TEMPLATE,
+        &[
+            ("TITLE", &escape(&title)),
+            ("STYLE", STYLE),
+            ("HEADER", &header_html(s, &inputs.experiments, model)),
+            ("CONSENSUS", &consensus_html(s)),
+            ("FIGURES", &figures_html),
+            ("DATA", &json_for_script(&json)),
+            ("SHEETS", &inline_sheets),
+            ("SCRIPT", SCRIPT),
+            ("VERSION", env!("CARGO_PKG_VERSION")),
+        ],
+    );
+    Ok(page)
+}
+
+fn exp_data(
+    e: &Experiment,
+    sheet: Option<String>,
+    svg: Option<String>,
+    thumb: Option<String>,
+    inline: bool,
+) -> ExpData<'_> {
+    let finite = |v: Option<f64>| v.filter(|x| x.is_finite());
+    let scores = e.scores.clone().unwrap_or_default();
+    let g = e.groups.clone().unwrap_or_default();
+    ExpData {
+        id: e.id,
+        source: &e.source,
+        method: &e.method,
+        status: e.status.as_deref().unwrap_or("ok"),
+        error: e.error.as_deref(),
+        irr: finite(scores.irregularity),
+        frac: finite(scores.fraction),
+        n_in: g.coords_in.len(),
+        n_out: g.coords_out.len(),
+        n_g1: g.comps_grp1.len(),
+        n_g2: g.comps_grp2.len(),
+        out: g.coords_out.iter().copied().take(MAX_OUTLIERS_LISTED).collect(),
+        time_s: finite(e.time_s),
+        sheet,
+        svg,
+        thumb,
+        inline,
+    }
+}
+
+/// A compact display of a JSON option value.
+fn option_value(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "—".into(),
+        serde_json::Value::Array(a) => a.iter().map(option_value).collect::<Vec<_>>().join(", "),
+        other => other.to_string(),
+    }
+}
+
+fn header_html(s: &Summary, experiments: &[Experiment], model: &str) -> String {
+    let mut items: Vec<(&str, String)> = Vec::new();
+    if let Some(a) = &s.architecture {
+        items.push(("architecture", a.clone()));
+    }
+    match (&s.mode, &s.summary) {
+        (Some(m), Some(sum)) => items.push(("mode", format!("{m} · summary {sum}"))),
+        (Some(m), None) => items.push(("mode", m.clone())),
+        _ => {}
+    }
+    if let Some(shape) = &s.shape {
+        if let [c, t, k] = shape.as_slice() {
+            items.push(("shape", format!("{c} coordinates × {t} checkpoints × {k} components")));
+        } else {
+            items.push(("shape", format!("{shape:?}")));
+        }
+    }
+    if let Some(steps) = &s.steps {
+        let text = match (steps.first(), steps.last()) {
+            (Some(a), Some(b)) if steps.len() > 1 => format!("{a} … {b} ({} checkpoints)", steps.len()),
+            (Some(a), _) => format!("{a} (1 checkpoint)"),
+            _ => "none".into(),
+        };
+        items.push(("steps", text));
+    }
+    if let Some(seed) = &s.seed {
+        items.push(("seed", option_value(seed)));
+    }
+    if let Some(opts) = &s.options {
+        let text = opts.iter().map(|(k, v)| format!("{k} {}", option_value(v))).collect::<Vec<_>>().join(" · ");
+        items.push(("options", text));
+    }
+    if let Some(t) = s.run_time_s {
+        items.push(("run time", format!("{t:.1} s")));
+    }
+    let failed = experiments.iter().filter(|e| e.status.as_deref().is_some_and(|st| st != "ok")).count();
+    let n = experiments.len();
+    items.push((
+        "experiments",
+        if failed == 0 { format!("{n}") } else { format!("{n} ({} ok, {failed} failed)", n - failed) },
+    ));
+
+    let mut h = String::new();
+    let _ = writeln!(h, "<h1>ccc report <span class=\"model\" id=\"model-name\">{}</span></h1>", escape(model));
+    h.push_str("<dl class=\"meta\" id=\"run-meta\">\n");
+    for (k, v) in items {
+        let _ = writeln!(h, "<div data-key=\"{k}\"><dt>{k}</dt><dd>{}</dd></div>", escape(&v));
+    }
+    h.push_str("</dl>\n");
+    h
+}
+
+fn consensus_html(s: &Summary) -> String {
+    let Some(c) = &s.consensus else {
+        return "<p class=\"note\">This output has no consensus (no <code>summary.json</code>).</p>".into();
+    };
+    let mut h = String::new();
+    h.push_str("<div class=\"consensus\">\n<div class=\"panel\">\n<h3>Coordinates most often called outliers</h3>\n");
+    let mut coords: Vec<_> = c.coords.iter().filter(|x| x.outlier_fraction.is_finite()).collect();
+    coords.sort_by(|a, b| b.outlier_fraction.total_cmp(&a.outlier_fraction).then(a.coord.cmp(&b.coord)));
+    coords.retain(|x| x.outlier_fraction > 0.0);
+    if coords.is_empty() {
+        h.push_str("<p class=\"note\">No experiment called any coordinate an outlier.</p>\n");
+    } else {
+        h.push_str(
+            "<table class=\"top-coords\" id=\"top-coords\">\n<thead><tr><th scope=\"col\">coordinate</th>\
+             <th scope=\"col\">share of experiments</th></tr></thead>\n<tbody>\n",
+        );
+        for x in coords.iter().take(TOP_COORDS) {
+            let pct = x.outlier_fraction * 100.0;
+            let _ = writeln!(
+                h,
+                "<tr data-coord=\"{c}\"><td class=\"num\">{c}</td><td><div class=\"hbar\"><span style=\"width:{w:.2}%\">\
+                 </span></div><span class=\"pct\">{pct:.1}%</span></td></tr>",
+                c = x.coord,
+                w = pct.clamp(0.0, 100.0),
+            );
+        }
+        h.push_str("</tbody>\n</table>\n");
+        if coords.len() > TOP_COORDS {
+            let _ = writeln!(
+                h,
+                "<p class=\"note\">{} more coordinates are outliers in some experiment.</p>",
+                coords.len() - TOP_COORDS
+            );
+        }
+    }
+    h.push_str("</div>\n<div class=\"panel\">\n<h3>Components: how often in group 1 / group 2</h3>\n");
+    if c.comps.is_empty() {
+        h.push_str("<p class=\"note\">No component consensus in this output.</p>\n");
+    } else {
+        h.push_str(
+            "<p class=\"legend-line\"><span class=\"swatch g1\"></span>group 1 <span class=\"swatch g2\"></span>group 2 \
+             <span class=\"swatch dis\"></span>discarded — share of experiments; hover a cell for the numbers.</p>\n",
+        );
+        h.push_str("<div class=\"grid-wrap\">\n");
+        h.push_str(&Grid::new(&c.comps).to_html());
+        h.push_str("</div>\n");
+    }
+    h.push_str("</div>\n</div>\n");
+    h
+}
+
+fn summary_figures_html(run: &[RunFigure], linker: &Linker<'_>) -> Result<String, ReportError> {
+    let figs: Vec<&RunFigure> = run.iter().filter(|r| r.kind != "scores").collect();
+    if figs.is_empty() {
+        return Ok("<p class=\"note\">No summary figures in this output (rendered with <code>--figures none</code>, \
+                   or figures not rendered yet).</p>"
+            .into());
+    }
+    let mut h = String::from("<div class=\"figure-grid\">\n");
+    for r in figs {
+        let Some(rel) = r.png.as_deref().or(r.svg.as_deref()) else { continue };
+        let src = linker.src(rel)?;
+        let title = if r.title.is_empty() { r.kind.clone() } else { r.title.clone() };
+        let svg_link = match (&r.svg, linker.standalone) {
+            (Some(svg), false) if r.png.is_some() => {
+                format!(" · <a href=\"{}\">SVG</a>", escape(&linker.url(svg)))
+            }
+            _ => String::new(),
+        };
+        let _ = writeln!(
+            h,
+            "<figure class=\"run-figure\" data-kind=\"{kind}\"><button type=\"button\" class=\"figure-open\" \
+             aria-label=\"Enlarge: {title}\"><img src=\"{src}\" alt=\"{title}\" loading=\"lazy\" decoding=\"async\">\
+             </button><figcaption>{title}{svg_link}</figcaption></figure>",
+            kind = escape(&r.kind),
+            title = escape(&title),
+            src = escape(&src),
+        );
+    }
+    h.push_str("</div>\n");
+    Ok(h)
+}
