@@ -64,11 +64,24 @@ fn write(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> PathBuf {
 
 /// Write a checkpoint, stream it with several chunk sizes, and compare every tensor with [`expected`].
 fn check(specs: &[TensorSpec], storages: &[(&str, Vec<u8>)], proto: u8, container: &Container) {
+    let windows = [1usize, 12, 4096, torch::DEFAULT_GATHER_WINDOW];
+    check_with(specs, storages, proto, container, &[1, 7, 64, 4096, 1 << 20], &windows)
+}
+
+/// [`check`] for each chunk size × gather window.
+fn check_with(
+    specs: &[TensorSpec],
+    storages: &[(&str, Vec<u8>)],
+    proto: u8,
+    container: &Container,
+    chunks: &[usize],
+    windows: &[usize],
+) {
     let pickle = state_dict_pickle(proto, specs, container);
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, "pytorch_model.bin", &torch_zip("pytorch_model", &pickle, storages));
-    for chunk in [1usize, 7, 64, 4096, 1 << 20] {
-        let mut source = torch::open_source(&path).unwrap();
+    for (&chunk, &window) in chunks.iter().flat_map(|c| windows.iter().map(move |w| (c, w))) {
+        let mut source = TorchSource::open(&path).unwrap().with_gather_window(window);
         assert_eq!(source.tensors().len(), specs.len());
         let mut sink = Collect::default();
         source.stream(&mut sink, chunk).unwrap();
@@ -80,7 +93,7 @@ fn check(specs: &[TensorSpec], storages: &[(&str, Vec<u8>)], proto: u8, containe
             let got = sink.got.get(&t.name).map(|(_, b)| b.clone()).unwrap_or_default();
             assert_eq!(info.dtype, dtype_of(&t.class), "{}", t.name);
             assert_eq!(info.shape, t.size.iter().map(|&d| d as usize).collect::<Vec<_>>(), "{}", t.name);
-            assert!(got == expected(bytes, elem, t), "{}: wrong bytes with chunk {chunk}", t.name);
+            assert!(got == expected(bytes, elem, t), "{}: wrong bytes with chunk {chunk}, window {window}", t.name);
         }
     }
 }
@@ -131,7 +144,8 @@ fn transposed_matrix_larger_than_the_gather_window() {
     // 300 × 300 floats (360 KB) transposed: every chunk of rows touches the whole storage, read in windows.
     let specs =
         vec![view("t", "0", 90_000, 0, &[300, 300], &[1, 300]), view("w", "1", 90_000, 0, &[300, 300], &[300, 1])];
-    check(&specs, &[("0", iota(90_000)), ("1", iota(90_000))], 2, &Container::Dict);
+    let storages = [("0", iota(90_000)), ("1", iota(90_000))];
+    check_with(&specs, &storages, 2, &Container::Dict, &[4096, 1 << 20], &[64 << 10, torch::DEFAULT_GATHER_WINDOW]);
 }
 
 #[test]

@@ -32,7 +32,7 @@ pub(crate) mod testsupport;
 
 use std::path::Path;
 
-pub use source::TorchSource;
+pub use source::{TorchSource, DEFAULT_GATHER_WINDOW};
 
 use crate::error::SummarizeError;
 use crate::source::{DType, WeightSource};

@@ -67,6 +67,9 @@ pub struct PickleLimits {
     pub max_objects: usize,
     /// Maximum tensor rank.
     pub max_rank: usize,
+    /// Maximum number of values copied into containers or argument lists over the whole run (bounds the time
+    /// and memory of pickles that reuse a large memoized container again and again).
+    pub max_work: usize,
 }
 
 impl Default for PickleLimits {
@@ -79,6 +82,7 @@ impl Default for PickleLimits {
             max_memo: 1 << 22,
             max_objects: 1 << 22,
             max_rank: 16,
+            max_work: 1 << 26,
         }
     }
 }
@@ -272,6 +276,7 @@ struct Vm<'a> {
     storages: Vec<StorageDecl>,
     storage_keys: HashMap<String, usize>,
     tensors: Vec<TensorDecl>,
+    work: usize,
 }
 
 /// Keys under which a checkpoint may nest its state dict, tried in order when the top level holds no tensors.
@@ -297,6 +302,7 @@ impl<'a> Vm<'a> {
             storages: Vec::new(),
             storage_keys: HashMap::new(),
             tensors: Vec::new(),
+            work: 0,
         })
     }
 
@@ -381,7 +387,18 @@ impl<'a> Vm<'a> {
 
     fn pop_mark(&mut self) -> Result<Vec<Value>, PickleError> {
         let m = self.marks.pop().ok_or_else(|| self.err("no MARK to pop to"))?;
-        Ok(self.stack.split_off(m))
+        let items = self.stack.split_off(m);
+        self.charge(items.len())?;
+        Ok(items)
+    }
+
+    /// Account for `n` values copied; an error past [`PickleLimits::max_work`].
+    fn charge(&mut self, n: usize) -> Result<(), PickleError> {
+        self.work = self.work.saturating_add(n);
+        if self.work > self.limits.max_work {
+            return Err(self.err(format!("the pickle copies more than {} values", self.limits.max_work)));
+        }
+        Ok(())
     }
 
     fn new_object(&mut self, o: Object) -> Result<Value, PickleError> {
@@ -485,6 +502,8 @@ impl<'a> Vm<'a> {
             Value::Global(g) => *g,
             other => return Err(self.err(format!("REDUCE on {}, which is not a callable", other.kind()))),
         };
+        let n = self.tuple(args, "REDUCE arguments")?.len();
+        self.charge(n)?;
         let args = self.tuple(args, "REDUCE arguments")?.to_vec();
         let arity = |lo: usize, hi: usize| {
             if args.len() < lo || args.len() > hi {
@@ -548,6 +567,7 @@ impl<'a> Vm<'a> {
                             Object::List(l) | Object::Tuple(l) => l.clone(),
                             Object::Dict(_) => return Err(self.err("OrderedDict(dict) is not supported")),
                         };
+                        self.charge(pairs.len())?;
                         for p in pairs {
                             match self.tuple(&p, "OrderedDict item")? {
                                 [k, v] => d.set(k.clone(), v.clone()),
@@ -910,13 +930,26 @@ impl<'a> Vm<'a> {
     }
 }
 
+/// Largest non-float view whose elements repeat storage elements.
+const MAX_EXPANDED_BYTES: u64 = 1 << 30;
+
 /// Check that every element of the view lies inside the storage and the byte size fits in a `u64`.
 fn check_view(name: &str, t: &TensorDecl, s: &StorageDecl) -> Result<(), PickleError> {
     let bad = |reason: String| PickleError::BadTensor { name: name.to_owned(), reason };
     let numel = t.size.iter().try_fold(1u64, |a, &d| a.checked_mul(d)).ok_or_else(|| bad("size overflows".into()))?;
-    numel.checked_mul(s.dtype.size() as u64).ok_or_else(|| bad("byte size overflows".into()))?;
+    let bytes = numel.checked_mul(s.dtype.size() as u64).ok_or_else(|| bad("byte size overflows".into()))?;
     if numel == 0 {
         return Ok(());
+    }
+    // A view with more elements than its storage repeats elements (an `expand`ed tensor, stride 0). Such a view
+    // costs more to stream than the file holds, so a hostile file could make it arbitrarily large: refuse it for
+    // float tensors (weights are never saved expanded) and cap it for the others (never streamed by `summarize`).
+    if numel > s.numel && (s.dtype.is_float() || bytes > MAX_EXPANDED_BYTES) {
+        return Err(bad(format!(
+            "view of {numel} elements repeats elements of its {}-element storage `{}` (an expanded tensor), which is \
+             not supported",
+            s.numel, s.key
+        )));
     }
     let last = t
         .size

@@ -9,8 +9,8 @@ use super::pickle::{load_state_dict, PickleLimits, StateDict};
 use super::zip::{FileAt, ReadAt, ZipIndex};
 use super::TorchError;
 
-/// Smallest window used to gather a strided view, whatever the chunk size asked for.
-const MIN_WINDOW: usize = 64 << 10;
+/// Default size of the window used to gather a strided view (see [`TorchSource::with_gather_window`]).
+pub const DEFAULT_GATHER_WINDOW: usize = 16 << 20;
 
 /// How one tensor lies in the file.
 #[derive(Debug, Clone)]
@@ -36,6 +36,7 @@ pub struct TorchSource<R: ReadAt = FileAt> {
     plans: Vec<Plan>,
     total_bytes: u64,
     big_endian: bool,
+    gather_window: usize,
 }
 
 impl TorchSource<FileAt> {
@@ -77,7 +78,15 @@ impl<R: ReadAt> TorchSource<R> {
         drop(pickle);
 
         let (infos, plans, total_bytes) = plan(&reader, &zip, &top, sd)?;
-        Ok(TorchSource { reader, path, infos, plans, total_bytes, big_endian })
+        Ok(TorchSource { reader, path, infos, plans, total_bytes, big_endian, gather_window: DEFAULT_GATHER_WINDOW })
+    }
+
+    /// Set the size of the storage window read at a time to gather a non-contiguous view (a transposed or
+    /// sliced tensor), [`DEFAULT_GATHER_WINDOW`] by default. Memory use while streaming is at most this plus the
+    /// chunk size; a smaller window means more passes over a transposed tensor's storage.
+    pub fn with_gather_window(mut self, bytes: usize) -> Self {
+        self.gather_window = bytes.max(1);
+        self
     }
 
     fn stream_tensor(
@@ -106,7 +115,7 @@ impl<R: ReadAt> TorchSource<R> {
                 let at = plan.base + (plan.offset + (r0 * row_len) as u64) * e as u64;
                 self.reader.read_exact_at(buf, at).map_err(|source| self.io_err(source))?;
             } else {
-                self.gather(plan, e, r0, k, chunk_bytes, buf, window)?;
+                self.gather(plan, e, r0, k, buf, window)?;
             }
             if self.big_endian && e > 1 {
                 swap_elements(buf, info.dtype);
@@ -118,16 +127,14 @@ impl<R: ReadAt> TorchSource<R> {
     }
 
     /// Copy rows `[r0, r0 + k)` of a strided view into `out`, reading the storage span they touch in windows of
-    /// at most `max(chunk_bytes, 64 KiB)` bytes (so memory stays bounded even for a transposed tensor, whose rows
-    /// are spread over the whole storage).
-    #[allow(clippy::too_many_arguments)]
+    /// at most `gather_window` bytes (so memory stays bounded even for a transposed tensor, whose
+    /// rows are spread over the whole storage).
     fn gather(
         &self,
         plan: &Plan,
         e: usize,
         r0: usize,
         k: usize,
-        chunk_bytes: usize,
         out: &mut [u8],
         window: &mut Vec<u8>,
     ) -> Result<(), SummarizeError> {
@@ -146,7 +153,7 @@ impl<R: ReadAt> TorchSource<R> {
         };
         let extent: u64 = size.iter().zip(stride).map(|(&d, &s)| ((d.max(1) - 1) * s) as u64).sum();
         let (lo, hi) = (start, start + extent + 1);
-        let window_elems = (chunk_bytes.max(MIN_WINDOW) / e).max(1) as u64;
+        let window_elems = (self.gather_window / e).max(1) as u64;
         let mut w0 = lo;
         while w0 < hi {
             let w1 = (w0 + window_elems).min(hi);
