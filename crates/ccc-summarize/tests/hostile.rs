@@ -6,7 +6,9 @@ mod common;
 use std::path::Path;
 
 use ccc_core::{Mode, NoProgress, StepSelection};
-use ccc_summarize::{local, run, SafetensorsFile, SafetensorsStream, SummarizeError, TensorInfo, TensorSink, WeightSource};
+use ccc_summarize::{
+    local, run, SafetensorsFile, SafetensorsStream, SummarizeError, TensorInfo, TensorSink, WeightSource,
+};
 use common::*;
 use proptest::prelude::*;
 
