@@ -864,6 +864,17 @@ impl<'a> Vm<'a> {
         Ok(d)
     }
 
+    fn describe(&self, v: &Value) -> &'static str {
+        match v {
+            Value::Obj(i) => match &self.objects[*i] {
+                Object::Tuple(_) => "a tuple",
+                Object::List(_) => "a list",
+                Object::Dict(_) => "a dict",
+            },
+            other => other.kind(),
+        }
+    }
+
     fn dict(&self, v: &Value) -> Option<&Dict> {
         match v {
             Value::Obj(i) => match &self.objects[*i] {
@@ -877,9 +888,9 @@ impl<'a> Vm<'a> {
     /// Find the state dict in the unpickled value and check every tensor against its storage.
     fn state_dict(&mut self, root: Value) -> Result<StateDict, PickleError> {
         self.at = self.data.len();
-        let mut d = self
-            .dict(&root)
-            .ok_or_else(|| PickleError::NoStateDict(format!("the pickle holds {}, not a dict", root.kind())))?;
+        let mut d = self.dict(&root).ok_or_else(|| {
+            PickleError::NoStateDict(format!("the pickle holds {}, not a dict", self.describe(&root)))
+        })?;
         let has_tensors = |d: &Dict| d.items.iter().any(|(_, v)| matches!(v, Value::Tensor(_)));
         // Descend through at most a few `state_dict` / `model` / `module` levels.
         for _ in 0..4 {
