@@ -22,7 +22,7 @@ use super::error::{check_finite, ClusterError};
 pub const DENSE_SVD_MAX_DIM: usize = 160;
 
 /// Seed of the Lanczos start vector (fixed: the decomposition depends on the matrix only).
-const START_VECTOR_SEED: u64 = 0x5eed_0f_5bd;
+const START_VECTOR_SEED: u64 = 0x5eed_5bd0;
 
 /// The `k` leading singular triplets `A ≈ U diag(s) Vᵀ`, in nonincreasing order of `s`.
 #[derive(Debug, Clone)]

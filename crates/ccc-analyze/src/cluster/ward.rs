@@ -53,37 +53,86 @@ pub(crate) fn ward_children(m: MatRef<'_, f64>) -> Result<Vec<(usize, usize)>, C
     Ok(dendrogram.steps().iter().map(|s| (s.cluster1.min(s.cluster2), s.cluster1.max(s.cluster2))).collect())
 }
 
+/// Rows per tile of the distance computation (a tile pair's feature chunks stay in L2 cache).
+const TILE: usize = 32;
+/// Features per chunk of the distance computation.
+const FEATURE_CHUNK: usize = 256;
+
 /// Condensed (upper triangle, row by row) Euclidean distances between the rows of `m`.
+///
+/// Computed directly (not from a Gram matrix, whose cancellation would blur close pairs), tiled over rows
+/// and features for cache reuse, one row tile per task; the summation order is fixed, so results do not
+/// depend on the number of threads.
 fn condensed_distances(m: MatRef<'_, f64>) -> Vec<f64> {
     let (n, d) = (m.nrows(), m.ncols());
+    if n < 2 {
+        return Vec::new();
+    }
     // Row-major copy for contiguous rows.
     let mut x = Vec::with_capacity(n * d);
     for i in 0..n {
         x.extend((0..d).map(|j| m[(i, j)]));
     }
-    let rows: Vec<Vec<f64>> = (0..n)
-        .into_par_iter()
-        .map(|i| {
-            let a = &x[i * d..(i + 1) * d];
-            ((i + 1)..n).map(|j| sq_dist(a, &x[j * d..(j + 1) * d]).sqrt()).collect()
-        })
-        .collect();
-    rows.concat()
+    // Split the condensed vector into the (contiguous) parts of each row tile.
+    let mut out = vec![0.0; n * (n - 1) / 2];
+    let mut parts: Vec<(usize, &mut [f64])> = Vec::new();
+    let mut rest: &mut [f64] = &mut out;
+    for i0 in (0..n).step_by(TILE) {
+        let i1 = (i0 + TILE).min(n);
+        let len: usize = (i0..i1).map(|i| n - 1 - i).sum();
+        let (head, tail) = rest.split_at_mut(len);
+        parts.push((i0, head));
+        rest = tail;
+    }
+    parts.into_par_iter().for_each(|(i0, part)| distance_tile_rows(&x, n, d, i0, part));
+    out
 }
 
-/// Squared Euclidean distance, four accumulators for vectorization.
+/// Distances of rows `i0..i0+TILE` to every later row, written in condensed order into `part`.
+fn distance_tile_rows(x: &[f64], n: usize, d: usize, i0: usize, part: &mut [f64]) {
+    let i1 = (i0 + TILE).min(n);
+    // Offset of row i's entries within `part`.
+    let mut offsets = Vec::with_capacity(i1 - i0);
+    let mut off = 0;
+    for i in i0..i1 {
+        offsets.push(off);
+        off += n - 1 - i;
+    }
+    // Accumulate squared distances per (i, j) pair, feature chunk by feature chunk, tile by tile.
+    let mut acc = vec![0.0; TILE * TILE];
+    for j0 in (i0..n).step_by(TILE) {
+        let j1 = (j0 + TILE).min(n);
+        acc.iter_mut().for_each(|a| *a = 0.0);
+        for f0 in (0..d).step_by(FEATURE_CHUNK) {
+            let f1 = (f0 + FEATURE_CHUNK).min(d);
+            for i in i0..i1 {
+                let a = &x[i * d + f0..i * d + f1];
+                for j in j0.max(i + 1)..j1 {
+                    acc[(i - i0) * TILE + (j - j0)] += sq_dist(a, &x[j * d + f0..j * d + f1]);
+                }
+            }
+        }
+        for i in i0..i1 {
+            for j in j0.max(i + 1)..j1 {
+                part[offsets[i - i0] + (j - i - 1)] = acc[(i - i0) * TILE + (j - j0)].sqrt();
+            }
+        }
+    }
+}
+
+/// Squared Euclidean distance, eight accumulators (vectorizable; fixed summation order).
 #[inline]
 fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
-    let mut acc = [0.0; 4];
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let mut acc = [0.0; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
     let (ra, rb) = (ca.remainder(), cb.remainder());
     for (pa, pb) in ca.zip(cb) {
-        for l in 0..4 {
+        for l in 0..8 {
             let t = pa[l] - pb[l];
             acc[l] += t * t;
         }
     }
-    let mut s = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+    let mut s = ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
     for (u, v) in ra.iter().zip(rb) {
         s += (u - v) * (u - v);
     }

@@ -79,8 +79,7 @@ fn relocate_empty(x: &[f64], d: usize, old: &[f64], labels: &[usize], sums: &mut
     if empty.is_empty() {
         return;
     }
-    let dists: Vec<f64> =
-        x.chunks_exact(d).zip(labels).map(|(p, &j)| dist2(p, &old[j * d..(j + 1) * d])).collect();
+    let dists: Vec<f64> = x.chunks_exact(d).zip(labels).map(|(p, &j)| dist2(p, &old[j * d..(j + 1) * d])).collect();
     let far = farthest(&dists, empty.len());
     for (&new, &i) in empty.iter().zip(&far) {
         let p = &x[i * d..(i + 1) * d];

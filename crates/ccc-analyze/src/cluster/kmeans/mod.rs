@@ -130,10 +130,10 @@ pub(crate) fn kmeans_rows(
             best = i;
         }
     }
-    let run = runs.into_iter().nth(best).ok_or(ClusterError::InvalidParam {
-        name: "n_init",
-        reason: "must be at least 1".into(),
-    })?;
+    let run = runs
+        .into_iter()
+        .nth(best)
+        .ok_or(ClusterError::InvalidParam { name: "n_init", reason: "must be at least 1".into() })?;
     let centers = Mat::from_fn(k, d, |i, j| run.centers[i * d + j] + mean[j]);
     Ok(KMeansResult { labels: run.labels, centers, inertia: run.inertia, n_iter: run.n_iter })
 }

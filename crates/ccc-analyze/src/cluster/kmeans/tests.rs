@@ -39,8 +39,9 @@ fn recovers_planted_blobs() {
             assert!((fit.centers[(c, f)] - mean).abs() < 1e-9);
         }
     }
-    let inertia: f64 =
-        (0..m.nrows()).map(|i| (0..2).map(|f| (m[(i, f)] - fit.centers[(fit.labels[i], f)]).powi(2)).sum::<f64>()).sum();
+    let inertia: f64 = (0..m.nrows())
+        .map(|i| (0..2).map(|f| (m[(i, f)] - fit.centers[(fit.labels[i], f)]).powi(2)).sum::<f64>())
+        .sum();
     assert!((fit.inertia - inertia).abs() < 1e-9 * inertia);
 }
 

@@ -53,8 +53,7 @@ impl SpectralBiclustering {
     pub fn prepare(m: MatRef<'_, f64>, params: &BiclusterParams) -> Result<Self, ClusterError> {
         let params = params.check()?;
         let (nrows, ncols) = (m.nrows(), m.ncols());
-        for (k, n) in [(params.n_row_clusters, nrows), (params.n_col_clusters, nrows), (params.n_col_clusters, ncols)]
-        {
+        for (k, n) in [(params.n_row_clusters, nrows), (params.n_col_clusters, nrows), (params.n_col_clusters, ncols)] {
             if k > n {
                 return Err(ClusterError::TooFewSamples { what: "spectral_bicluster", n_samples: n, n_clusters: k });
             }
@@ -98,13 +97,8 @@ impl SpectralBiclustering {
         let best_v = pick(&self.v, &best_v);
         let row_labels =
             fit::project_and_cluster(self.data.as_ref(), best_v.as_ref(), p.n_row_clusters, p.n_init, rng)?;
-        let col_labels = fit::project_and_cluster(
-            self.data.as_ref().transpose(),
-            best_u.as_ref(),
-            p.n_col_clusters,
-            p.n_init,
-            rng,
-        )?;
+        let col_labels =
+            fit::project_and_cluster(self.data.as_ref().transpose(), best_u.as_ref(), p.n_col_clusters, p.n_init, rng)?;
         Ok(Bicluster { row_labels, col_labels })
     }
 }

@@ -101,10 +101,7 @@ impl BiclusterParams {
             }
         }
         if self.n_best > self.n_components {
-            return bad(
-                "n_best",
-                format!("must be at most n_components = {}, got {}", self.n_components, self.n_best),
-            );
+            return bad("n_best", format!("must be at most n_components = {}, got {}", self.n_components, self.n_best));
         }
         Ok(CheckedBiclusterParams {
             n_row_clusters: self.n_row_clusters,

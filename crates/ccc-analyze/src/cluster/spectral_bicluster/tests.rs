@@ -14,11 +14,19 @@ fn same_partition(a: &[usize], b: &[usize]) -> bool {
 
 /// A checkerboard: rows in `row_sizes` groups, columns in `col_sizes` groups, block `(g, h)` of level
 /// `levels[g][h]`, times multiplicative noise.
-fn checkerboard(row_sizes: &[usize], col_sizes: &[usize], levels: &[&[f64]], noise: f64, seed: u64) -> (Mat<f64>, Vec<usize>, Vec<usize>) {
+fn checkerboard(
+    row_sizes: &[usize],
+    col_sizes: &[usize],
+    levels: &[&[f64]],
+    noise: f64,
+    seed: u64,
+) -> (Mat<f64>, Vec<usize>, Vec<usize>) {
     let rows: Vec<usize> = row_sizes.iter().enumerate().flat_map(|(g, &s)| std::iter::repeat_n(g, s)).collect();
     let cols: Vec<usize> = col_sizes.iter().enumerate().flat_map(|(g, &s)| std::iter::repeat_n(g, s)).collect();
     let mut r = rng(seed);
-    let m = Mat::from_fn(rows.len(), cols.len(), |i, j| levels[rows[i]][cols[j]] * (1.0 + noise * r.random_range(-1.0..1.0)));
+    let m = Mat::from_fn(rows.len(), cols.len(), |i, j| {
+        levels[rows[i]][cols[j]] * (1.0 + noise * r.random_range(-1.0..1.0))
+    });
     (m, rows, cols)
 }
 
