@@ -984,3 +984,127 @@ fn opname(op: u8) -> String {
         format!("0x{op:02x}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::torch::testsupport::{op, Pickler};
+
+    fn err(p: &Pickler, limits: &PickleLimits) -> String {
+        load_state_dict(&p.finish(), limits).unwrap_err().to_string()
+    }
+
+    /// `{name: _rebuild_tensor_v2(('storage', torch.FloatStorage, '0', 'cpu', numel), 0, (n,), (1,), False,
+    /// OrderedDict())}` with the opcodes spelled out.
+    fn one_tensor(p: &mut Pickler, name: &str, numel: i64, n: i64) {
+        p.str(name);
+        p.global("torch._utils", "_rebuild_tensor_v2");
+        p.op(op::MARK);
+        p.op(op::MARK).str("storage").global("torch", "FloatStorage").str("0").str("cpu").int(numel);
+        p.op(op::TUPLE).op(op::BINPERSID);
+        p.int(0).int(n).op(op::TUPLE1).int(1).op(op::TUPLE1).op(op::NEWFALSE);
+        p.global("collections", "OrderedDict").op(op::EMPTY_TUPLE).op(op::REDUCE);
+        p.op(op::TUPLE).op(op::REDUCE);
+    }
+
+    #[test]
+    fn a_hand_written_state_dict() {
+        let mut p = Pickler::new(2);
+        p.op(op::EMPTY_DICT).op(op::MARK);
+        one_tensor(&mut p, "a", 10, 10);
+        one_tensor(&mut p, "b", 10, 4);
+        p.op(op::SETITEMS);
+        let sd = load_state_dict(&p.finish(), &PickleLimits::default()).unwrap();
+        assert_eq!(sd.storages, vec![StorageDecl { key: "0".into(), dtype: DType::F32, numel: 10 }]);
+        let names: Vec<&str> = sd.tensors.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(sd.tensors[1].1.size, vec![4]);
+    }
+
+    #[test]
+    fn later_keys_replace_earlier_ones_in_place() {
+        let mut p = Pickler::new(2);
+        p.op(op::EMPTY_DICT).op(op::MARK);
+        one_tensor(&mut p, "a", 10, 10);
+        one_tensor(&mut p, "b", 10, 2);
+        one_tensor(&mut p, "a", 10, 3);
+        p.op(op::SETITEMS);
+        let sd = load_state_dict(&p.finish(), &PickleLimits::default()).unwrap();
+        assert_eq!(sd.tensors.len(), 2);
+        assert_eq!(sd.tensors[0].0, "a");
+        assert_eq!(sd.tensors[0].1.size, vec![3]);
+    }
+
+    #[test]
+    fn integers_of_every_width() {
+        // LONG1 sign extension: -2 in 1 byte, 2^40 in 6 bytes; BININT negative.
+        for (v, want) in [(-2i64, -2i64), (1 << 40, 1 << 40), (-70000, -70000), (65535, 65535)] {
+            let mut p = Pickler::new(2);
+            p.int(v);
+            let bytes = p.finish();
+            let mut vm = Vm::new(&bytes, &PickleLimits::default()).unwrap();
+            match vm.run().unwrap() {
+                Value::Int(i) => assert_eq!(i, want),
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn pop_discards_and_pops_marks_like_python() {
+        // MARK, POP (nothing above the mark → pops the mark), EMPTY_DICT, NONE, POP, STOP → the dict.
+        let mut p = Pickler::new(2);
+        p.op(op::MARK).op(op::POP).op(op::EMPTY_DICT).op(op::NONE).op(op::POP);
+        let e = err(&p, &PickleLimits::default());
+        assert!(e.contains("no tensors"), "{e}");
+    }
+
+    #[test]
+    fn refusals() {
+        let l = PickleLimits::default();
+        let mut p = Pickler::new(2);
+        p.op(op::EMPTY_LIST).op(op::EMPTY_DICT).op(op::BUILD);
+        assert!(err(&p, &l).contains("BUILD on a container"), "{}", err(&p, &l));
+        let mut p = Pickler::new(2);
+        p.op(op::EMPTY_TUPLE).op(op::NONE).op(op::APPEND);
+        assert!(err(&p, &l).contains("APPEND"));
+        let bytes = [0x80, 6, b'}', b'.'];
+        assert!(load_state_dict(&bytes, &l).unwrap_err().to_string().contains("protocol 6"));
+        let bytes = [0x80, 4, 0x95, 0xff, 0, 0, 0, 0, 0, 0, 0, b'}', b'.'];
+        assert!(load_state_dict(&bytes, &l).unwrap_err().to_string().contains("frame of 255 bytes"));
+        let mut p = Pickler::new(2);
+        p.op(op::EMPTY_DICT).op(b'S');
+        assert!(err(&p, &l).contains("unsupported opcode `S`"), "{}", err(&p, &l));
+    }
+
+    #[test]
+    fn limits() {
+        // Reusing one memoized list of 100 pairs to build OrderedDicts again and again costs work.
+        let mut p = Pickler::new(2);
+        p.op(op::MARK);
+        for i in 0..100 {
+            p.int(i).op(op::NONE).op(op::TUPLE2);
+        }
+        p.op(b'l').op(op::TUPLE1);
+        let t = p.put();
+        for _ in 0..1000 {
+            p.global("collections", "OrderedDict").get(t).op(op::REDUCE).op(op::POP);
+        }
+        let l = PickleLimits { max_work: 10_000, ..PickleLimits::default() };
+        assert!(err(&p, &l).contains("copies more than 10000 values"), "{}", err(&p, &l));
+
+        let mut p = Pickler::new(2);
+        for _ in 0..20 {
+            p.op(op::NONE);
+        }
+        let l = PickleLimits { max_stack: 10, ..PickleLimits::default() };
+        assert!(err(&p, &l).contains("stack deeper than the limit of 10"));
+        let mut p = Pickler::new(2);
+        p.op(op::NONE);
+        for _ in 0..20 {
+            p.put();
+        }
+        let l = PickleLimits { max_memo: 5, ..PickleLimits::default() };
+        assert!(err(&p, &l).contains("more than 5 memo entries"));
+    }
+}
