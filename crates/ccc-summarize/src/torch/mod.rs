@@ -27,7 +27,6 @@ pub mod zip;
 
 #[cfg(test)]
 #[path = "../../tests/torch_support/mod.rs"]
-#[allow(dead_code, missing_docs)]
 pub(crate) mod testsupport;
 
 use std::path::Path;
