@@ -296,7 +296,15 @@ fn plan<R: ReadAt + ?Sized>(r: &R, zip: &ZipIndex, top: &str, sd: StateDict) -> 
         let dtype: DType = sd.storages[t.storage].dtype;
         let to_usize = |v: &[u64]| v.iter().map(|&x| usize::try_from(x)).collect::<Result<Vec<_>, _>>();
         let size = to_usize(&t.size).map_err(|_| too_big(&name))?;
-        let stride = to_usize(&t.stride).map_err(|_| too_big(&name))?;
+        // The stride of a dimension of size 1 is never used to address an element, and may be anything (even
+        // huge): zero it so no offset arithmetic ever touches it.
+        let stride: Vec<usize> = t
+            .stride
+            .iter()
+            .zip(&t.size)
+            .map(|(&st, &d)| if d == 1 { Ok(0) } else { usize::try_from(st) })
+            .collect::<Result<_, _>>()
+            .map_err(|_| too_big(&name))?;
         // Byte size and every storage index were checked against the storage (and so the record) when the
         // pickle was read; here only their conversion to `usize` remains.
         let numel = size.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).ok_or_else(|| too_big(&name))?;
