@@ -333,3 +333,85 @@ fn report_works_in_a_real_browser() {
     assert_no_console_errors(&s, "on the report without figures");
     eprintln!("browser test took {:.1} s", t0.elapsed().as_secs_f64());
 }
+
+#[test]
+fn demo_refuses_a_directory_that_holds_something_else() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("thesis.tex"), "precious").unwrap();
+    let out = Command::cargo_bin("ccc")
+        .unwrap()
+        .args(["demo", "--no-open", "-o"])
+        .arg(dir.path())
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("not empty") && err.contains("-o DIR"), "stderr: {err}");
+    assert_eq!(std::fs::read_to_string(dir.path().join("thesis.tex")).unwrap(), "precious");
+    let out =
+        Command::cargo_bin("ccc").unwrap().args(["demo", "--mode", "tiny"]).assert().failure().get_output().clone();
+    assert!(String::from_utf8(out.stderr).unwrap().contains("mode"));
+}
+
+/// The whole chain on the embedded real training run: analysis, figures, report — and the report in a browser.
+#[test]
+fn demo_writes_a_report_that_works_in_the_browser() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("demo");
+    let t0 = Instant::now();
+    let out = Command::cargo_bin("ccc")
+        .unwrap()
+        .args(["demo", "--quiet", "--no-open", "-o"])
+        .arg(&dir)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    eprintln!("ccc demo took {:.1} s", t0.elapsed().as_secs_f64());
+    let printed = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+    assert_eq!(printed, dir.join("report.html"));
+    let experiments: Value = serde_json::from_slice(&std::fs::read(dir.join("experiments.json")).unwrap()).unwrap();
+    let experiments = experiments["experiments"].as_array().unwrap();
+    assert_eq!(experiments.len(), 301, "a full-mode model has 301 experiments");
+    let summary: Value = serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["model"], json!("mini-neox"));
+    assert_eq!(summary["shape"], json!([128, 37, 122]));
+    let index: Value = serde_json::from_slice(&std::fs::read(dir.join("figures/index.json")).unwrap()).unwrap();
+    let sheets = index["sheets"].as_array().unwrap();
+    assert!(!sheets.is_empty());
+    for s in sheets {
+        assert!(dir.join("figures").join(s["png"].as_str().unwrap()).is_file());
+    }
+
+    let Some(browser) = browser_or_skip() else { return };
+    let s = Session::start(&browser, 1280, 1000);
+    s.requests();
+    s.open(&printed);
+    s.wait_for("return document.documentElement.dataset.ready === 'true';", "the demo report");
+    let shown = ids(s.js(VISIBLE_IDS, json!([])));
+    let want: Vec<u64> = experiments.iter().map(|e| e["id"].as_u64().unwrap()).collect();
+    assert_eq!(shown, want, "one row per experiment of experiments.json");
+    let meta = s.js("return document.getElementById('run-meta').textContent;", json!([]));
+    assert!(meta.as_str().unwrap().contains("0 … 13000 (37 checkpoints)"), "{meta}");
+    // A drawn sheet opens from its row.
+    let id = sheets[sheets.len() / 2]["id"].as_u64().unwrap();
+    s.click(&format!("#experiments-table tbody tr[data-id=\"{id}\"] td.method"));
+    s.wait_for(
+        "const i = document.querySelector('#sheet-viewer img'); return i.complete && i.naturalWidth > 0;",
+        "a real sheet",
+    );
+    let v = viewer_state(&s);
+    assert_eq!(v["id"], json!(id));
+    let png = sheets[sheets.len() / 2]["png"].as_str().unwrap();
+    assert!(v["src"].as_str().unwrap().ends_with(png), "{v} shows {png}");
+    close_viewer(&s);
+    // Every summary figure loads.
+    s.js("document.getElementById('summary-figures').scrollIntoView({behavior: 'instant'});", json!([]));
+    s.wait_for(
+        "return Array.from(document.querySelectorAll('.run-figure img')).every(i => i.complete && i.naturalWidth > 0);",
+        "the summary figures",
+    );
+    assert_only_local_requests(&s, true);
+    assert_no_console_errors(&s, "on the demo report");
+}

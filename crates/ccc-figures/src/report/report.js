@@ -163,9 +163,15 @@
       for (; v <= hi + stepv * 1e-9; v += stepv) out.push(+v.toPrecision(12));
       return { ticks: out, step: stepv };
     }
+    // Axes start at 0 (scores are shares) and end on the first tick at or above the largest value.
     var xe = extent(function (e) { return e.irr; }), ye = extent(function (e) { return e.frac; });
-    var xt = ticks(xe[0], xe[1] * 1.04), yt = ticks(ye[0], ye[1] * 1.04);
-    var x0 = xe[0], x1 = Math.max(xt.ticks[xt.ticks.length - 1], xe[1]), y0 = ye[0], y1 = Math.max(yt.ticks[yt.ticks.length - 1], ye[1]);
+    var xt = ticks(xe[0], xe[1]), yt = ticks(ye[0], ye[1]);
+    function top(t, hi) {
+      var last = t.ticks[t.ticks.length - 1];
+      if (last < hi * (1 + 1e-9)) { last = +(last + t.step).toPrecision(12); t.ticks.push(last); }
+      return last;
+    }
+    var x0 = xe[0], x1 = top(xt, xe[1]), y0 = ye[0], y1 = top(yt, ye[1]);
     function sx(v) { return m.l + (v - x0) / (x1 - x0) * (W - m.l - m.r); }
     function sy(v) { return H - m.b - (v - y0) / (y1 - y0) * (H - m.t - m.b); }
     function decimals(s) { return Math.max(0, -Math.floor(Math.log10(s) + 1e-9)); }
