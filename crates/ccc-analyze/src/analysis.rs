@@ -343,3 +343,41 @@ pub fn check_groups(g: &Groups, n_coord: usize, n_comp: usize) -> Result<(), Ana
     }
     Ok(())
 }
+
+/// Score one groups record on a tensor (already restricted to the checkpoints to use, see [`analysis_input`]).
+///
+/// A record with component groups but no coordinate split is completed by `outliers` (the record's coordinates
+/// win when both are given); the completed record is returned with its scores.
+pub fn score_groups(
+    t: &CccTensor,
+    g: &Groups,
+    outliers: Option<crate::outliers::OutlierMethod>,
+    aggregation: Aggregation,
+    grid: usize,
+    seed: u64,
+) -> Result<(Groups, crate::score::Scores), AnalyzeError> {
+    if grid == 0 {
+        return Err(AnalyzeError::InvalidOption("grid must be at least 1 (the default is 100)".into()));
+    }
+    check_groups(g, t.n_coord, t.n_comp())?;
+    let g1 = g.comps_grp1.as_deref().unwrap_or(&[]);
+    let g2 = g.comps_grp2.as_deref().unwrap_or(&[]);
+    let tr = crate::trajectory::trajectories(t, g1, g2, aggregation);
+    let mut done = g.clone();
+    if !g.has_coords() {
+        let Some(m) = outliers else {
+            return Err(AnalyzeError::BadGroups(
+                "no `coords_in`/`coords_out`: give them, or name an outlier method to find them (e.g. `MAD-union-dif`)"
+                    .into(),
+            ));
+        };
+        let mut rng = crate::classify::rng_for(seed, crate::classify::stream::LINCOMB);
+        let (i, o) = Groups::coords_from_outliers(t.n_coord, &m.apply(&tr, &mut rng));
+        done.coords_in = Some(i);
+        done.coords_out = Some(o);
+    }
+    let cin = done.coords_in.as_deref().unwrap_or(&[]);
+    let n_out = done.coords_out.as_ref().map_or(0, Vec::len);
+    let s = crate::score::score(&tr, cin, n_out, grid);
+    Ok((done, s))
+}

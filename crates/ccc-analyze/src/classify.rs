@@ -615,23 +615,24 @@ fn run_one(p: &Pipeline, x: &Tensor3, sh: &Shared, seed: u64, times: &Times) -> 
     let n_c = x.n_coord;
     let mut extra = 0.0;
     let mut notes = Vec::new();
-    let coord_split = |f: CoordFolding,
-                       c: Clusterer,
-                       notes: &mut Vec<String>,
-                       extra: &mut f64|
-     -> Result<Vec<usize>, String> {
-        match sh.coord_splits.get(&coord_key(f, c)) {
-            Some(Ok(s)) => {
-                *extra += s.time;
-                if s.n_groups < N_CLUSTERS {
-                    notes.push(format!("{} found {} coordinate groups instead of {N_CLUSTERS}", c.name(), s.n_groups));
+    let coord_split =
+        |f: CoordFolding, c: Clusterer, notes: &mut Vec<String>, extra: &mut f64| -> Result<Vec<usize>, String> {
+            match sh.coord_splits.get(&coord_key(f, c)) {
+                Some(Ok(s)) => {
+                    *extra += s.time;
+                    if s.n_groups < N_CLUSTERS {
+                        notes.push(format!(
+                            "{} found only {} non-empty coordinate group(s) of {N_CLUSTERS}",
+                            c.name(),
+                            s.n_groups
+                        ));
+                    }
+                    Ok(s.out.clone())
                 }
-                Ok(s.out.clone())
+                Some(Err(e)) => Err(format!("{} on the coordinate folding failed: {e}", c.name())),
+                None => Err("internal: coordinate clustering missing".into()),
             }
-            Some(Err(e)) => Err(format!("{} on the coordinate folding failed: {e}", c.name())),
-            None => Err("internal: coordinate clustering missing".into()),
-        }
-    };
+        };
     let r: Outcome = (|| match &p.chain {
         Chain::Tensor(TensorStep::MajorityMad) => {
             let (out, t) = timed(|| majority_mad(x));
@@ -714,7 +715,10 @@ fn comp_split(
         Some(Ok(s)) => {
             *extra += s.time;
             if s.n_groups < N_CLUSTERS {
-                notes.push(format!("the component biclustering found {} groups instead of {N_CLUSTERS}", s.n_groups));
+                notes.push(format!(
+                    "the component biclustering found only {} non-empty group(s) of {N_CLUSTERS}",
+                    s.n_groups
+                ));
             }
             Ok((s.grp1.clone(), s.grp2.clone()))
         }

@@ -17,7 +17,7 @@ pub mod robust;
 pub mod score;
 pub mod trajectory;
 
-pub use analysis::{analysis_input, analyze, check_groups, Analysis, AnalyzeOptions};
+pub use analysis::{analysis_input, analyze, check_groups, score_groups, Analysis, AnalyzeOptions};
 pub use classify::{PipelineResult, Status};
 pub use error::AnalyzeError;
 pub use experiments::Experiment;

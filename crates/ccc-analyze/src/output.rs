@@ -127,11 +127,6 @@ fn experiment_out<'a>(a: &'a Analysis, e: &'a Experiment) -> ExperimentOut<'a> {
 }
 
 #[derive(Serialize)]
-struct ExperimentsFile<'a> {
-    experiments: Vec<ExperimentOut<'a>>,
-}
-
-#[derive(Serialize)]
 struct OptionsOut<'a> {
     aggregation: &'static str,
     grid: usize,
@@ -223,8 +218,17 @@ struct SummaryFile<'a> {
 impl Analysis {
     /// `experiments.json` as a string.
     pub fn experiments_json(&self) -> Result<String, AnalyzeError> {
-        let f = ExperimentsFile { experiments: self.experiments.iter().map(|e| experiment_out(self, e)).collect() };
-        serde_json::to_string_pretty(&f).map_err(|e| AnalyzeError::Output(e.to_string()))
+        // One experiment per line: compact, yet readable and diffable.
+        let mut s = String::from("{\"experiments\": [\n");
+        for (i, e) in self.experiments.iter().enumerate() {
+            let line =
+                serde_json::to_string(&experiment_out(self, e)).map_err(|e| AnalyzeError::Output(e.to_string()))?;
+            s.push_str("  ");
+            s.push_str(&line);
+            s.push_str(if i + 1 < self.experiments.len() { ",\n" } else { "\n" });
+        }
+        s.push_str("]}");
+        Ok(s)
     }
 
     /// `summary.json` as a string.
@@ -298,7 +302,7 @@ impl Analysis {
                 })
                 .collect(),
         };
-        serde_json::to_string_pretty(&f).map_err(|e| AnalyzeError::Output(e.to_string()))
+        top_level_lines(&f)
     }
 
     /// `scores.csv` as a string: `id,source,method,status,irregularity,fraction`.
@@ -333,6 +337,45 @@ impl Analysis {
             })?;
         }
         Ok(())
+    }
+}
+
+/// A JSON object with one top-level key per line (values compact), so big matrices stay on one line each.
+fn top_level_lines<T: Serialize>(v: &T) -> Result<String, AnalyzeError> {
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, TopLevelLines { depth: 0 });
+    v.serialize(&mut ser).map_err(|e| AnalyzeError::Output(e.to_string()))?;
+    String::from_utf8(out).map_err(|e| AnalyzeError::Output(e.to_string()))
+}
+
+/// A `serde_json` formatter that breaks lines only between the keys of the outermost object.
+struct TopLevelLines {
+    depth: usize,
+}
+
+impl serde_json::ser::Formatter for TopLevelLines {
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth += 1;
+        w.write_all(b"{")
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        self.depth -= 1;
+        if self.depth == 0 {
+            w.write_all(b"\n}")
+        } else {
+            w.write_all(b"}")
+        }
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> std::io::Result<()> {
+        match (self.depth, first) {
+            (1, true) => w.write_all(b"\n  "),
+            (1, false) => w.write_all(b",\n  "),
+            (_, true) => Ok(()),
+            (_, false) => w.write_all(b","),
+        }
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> std::io::Result<()> {
+        w.write_all(if self.depth == 1 { b": " } else { b":" })
     }
 }
 

@@ -1,10 +1,128 @@
-//! `ccc analyze`.
+//! `ccc analyze`: the 40 classification pipelines and the 301 scored experiments of spec 02.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use ccc_analyze::pipeline::read_pipelines_file;
+use ccc_analyze::{analyze, Aggregation, AnalyzeOptions};
+use ccc_core::StepSelection;
+
+use crate::progress::CliProgress;
+
+/// How component groups are aggregated into the 2-D trajectories.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AggArg {
+    /// Σ mags over the group (the reference tool's `lengths-weighted`).
+    Sum,
+    /// Σ mags / (len_k / Σ len) (the reference tool's `unweighted`).
+    #[value(name = "inverse_length")]
+    InverseLength,
+    /// Σ len_k · mags / Σ len_k, a length-weighted mean.
+    Pooled,
+}
+
+impl From<AggArg> for Aggregation {
+    fn from(a: AggArg) -> Self {
+        match a {
+            AggArg::Sum => Aggregation::Sum,
+            AggArg::InverseLength => Aggregation::InverseLength,
+            AggArg::Pooled => Aggregation::Pooled,
+        }
+    }
+}
 
 /// Flags of `ccc analyze`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// A ccc/1 file (the CCC tensor written by `ccc summarize`).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+
+    /// Output directory (experiments.json, scores.csv, summary.json); created if missing.
+    #[arg(short, long, value_name = "DIR")]
+    pub out: PathBuf,
+
+    /// Seed of the random generator (random groupings, random angles, k-means restarts).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// Aggregation of the component groups into trajectories.
+    #[arg(long, value_enum, default_value_t = AggArg::Sum)]
+    pub agg: AggArg,
+
+    /// Grid size of the irregularity score.
+    #[arg(long, default_value_t = ccc_analyze::score::DEFAULT_GRID, value_name = "N")]
+    pub grid: usize,
+
+    /// Analyze only these checkpoints, e.g. `1000..143000`, `..20000`, `%10000`, `0,1000,2000`.
+    #[arg(long, value_name = "SEL")]
+    pub steps: Option<String>,
+
+    /// Run only the pipelines matching these comma-separated globs (short name, method string or index),
+    /// e.g. `folding*`, `median>*`, `17`.
+    #[arg(long, value_name = "GLOB")]
+    pub pipelines: Option<String>,
+
+    /// Extra pipelines from a TOML file (`[[pipeline]] steps = ["median", "cols_l2_normalize", "dhillon"]`).
+    #[arg(long, value_name = "FILE")]
+    pub pipelines_file: Option<PathBuf>,
+
+    /// Leave wall times out of the outputs, so that the same input and seed give byte-identical files.
+    #[arg(long)]
+    pub no_timings: bool,
+
+    /// Show only warnings and errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Turn the flags into validated options (before reading the tensor).
+pub fn options(args: &Args) -> anyhow::Result<AnalyzeOptions> {
+    let steps: StepSelection = match &args.steps {
+        Some(s) => s.parse().with_context(|| {
+            format!("bad --steps `{s}`: use e.g. `1000..143000`, `..20000`, `%10000` or `0,1000,2000`")
+        })?,
+        None => StepSelection::all(),
+    };
+    let extra = match &args.pipelines_file {
+        Some(p) => read_pipelines_file(p, ccc_analyze::pipeline::builtin().len() + 1)?,
+        None => Vec::new(),
+    };
+    let opts = AnalyzeOptions {
+        seed: args.seed,
+        aggregation: args.agg.into(),
+        grid: args.grid,
+        steps,
+        steps_text: args.steps.clone().unwrap_or_else(|| "all".into()),
+        pipelines: args.pipelines.clone(),
+        extra_pipelines: extra,
+        pipelines_file: args.pipelines_file.as_ref().map(|p| p.display().to_string()),
+        timings: !args.no_timings,
+    };
+    opts.validate().context("bad options")?;
+    Ok(opts)
+}
 
 /// Run `ccc analyze`.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`ccc analyze` is not available in this build yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let opts = options(&args)?;
+    let tensor = ccc_core::file::read(&args.file)?;
+    let progress = CliProgress::new(args.quiet);
+    let analysis = analyze(&tensor, &opts, &progress).with_context(|| format!("analyzing {}", args.file.display()))?;
+    analysis.write_to(&args.out)?;
+    if !args.quiet {
+        let counts = analysis.status_counts();
+        let [c, t, k] = analysis.shape;
+        eprintln!(
+            "{} experiments from {} pipelines ({} ok, {} degenerate, {} failed) on {c}×{t}×{k} in {:.1} s → {}",
+            analysis.experiments.len(),
+            analysis.pipelines.len(),
+            counts["ok"],
+            counts["degenerate"],
+            counts["failed"],
+            analysis.run_time_s,
+            args.out.display()
+        );
+    }
+    Ok(())
 }
