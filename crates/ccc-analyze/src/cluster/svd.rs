@@ -1,7 +1,9 @@
 //! Truncated singular value decomposition: the `k` leading singular triplets of a dense matrix.
 //!
-//! Small matrices use faer's dense thin SVD. Large ones use faer's restarted Lanczos bidiagonalization
-//! (`partial_svd`) from a fixed pseudo-random start vector, check every returned triplet's residuals
+//! Small matrices use faer's dense thin SVD. Large symmetric ones (the fold matrices) use faer's restarted
+//! Lanczos for the eigenpairs of largest magnitude (`σ = |λ|`, `u = x`, `v = sign(λ) x`: half the matrix
+//! products of an SVD); other large ones faer's Lanczos bidiagonalization (`partial_svd`). Both start from a
+//! fixed pseudo-random vector, check every returned triplet's residuals
 //! `‖A v − σ u‖` and `‖Aᵀ u − σ v‖` against `1e-8 · ‖A‖_F`, and fall back to the dense SVD when the check
 //! fails (non-convergence, repeated singular values that a single-vector Krylov method cannot resolve, rank
 //! deficiency). So the result is deterministic and exact to working precision either way — unlike
@@ -11,7 +13,10 @@
 //! of largest magnitude (the first such) is positive, and its right vector with it.
 
 use faer::dyn_stack::{MemBuffer, MemStack};
-use faer::matrix_free::eigen::{partial_svd, partial_svd_scratch, PartialEigenParams};
+use faer::matrix_free::eigen::{
+    partial_self_adjoint_eigen, partial_self_adjoint_eigen_scratch, partial_svd, partial_svd_scratch,
+    PartialEigenParams,
+};
 use faer::{Col, Mat, MatRef};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -70,7 +75,8 @@ pub fn leading_singular_vectors(m: MatRef<'_, f64>, k: usize) -> Result<Truncate
     let mut svd = if nrows.min(ncols) <= DENSE_SVD_MAX_DIM {
         dense(m, k)?
     } else {
-        match lanczos(m, k) {
+        let symmetric = is_symmetric(m);
+        match symmetric.then(|| lanczos_symmetric(m, k)).flatten().or_else(|| lanczos(m, k)) {
             Some(svd) => svd,
             None => dense(m, k)?,
         }
@@ -90,6 +96,66 @@ fn dense(m: MatRef<'_, f64>, k: usize) -> Result<TruncatedSvd, ClusterError> {
     Ok(TruncatedSvd { u: svd.U().subcols(0, k).to_owned(), s, v: svd.V().subcols(0, k).to_owned() })
 }
 
+/// Whether `m` is square and exactly symmetric.
+fn is_symmetric(m: MatRef<'_, f64>) -> bool {
+    m.nrows() == m.ncols() && (0..m.ncols()).all(|j| (0..j).all(|i| m[(i, j)] == m[(j, i)]))
+}
+
+/// The subspace dimensions of the restarted Lanczos methods: room for the wanted vectors plus a margin,
+/// below `dim` as faer requires; `None` when `dim` is too small for that.
+fn krylov_dims(k: usize, dim: usize) -> Option<PartialEigenParams> {
+    let max_dim = (2 * k).max(64).min(dim.checked_sub(1)?);
+    let min_dim = (k + 8).max(32).min(max_dim.checked_sub(1)?);
+    (max_dim > k && min_dim >= k).then(|| PartialEigenParams {
+        min_dim,
+        max_dim,
+        max_restarts: 2000,
+        ..Default::default()
+    })
+}
+
+/// The fixed start vector of the Lanczos methods.
+fn start_vector(n: usize) -> Col<f64> {
+    let mut rng = ChaCha8Rng::seed_from_u64(START_VECTOR_SEED);
+    Col::from_fn(n, |_| rng.random_range(-1.0..1.0))
+}
+
+/// Restarted symmetric Lanczos for the `k` eigenpairs of largest magnitude, as singular triplets; `None` when
+/// any fails the residual check.
+fn lanczos_symmetric(m: MatRef<'_, f64>, k: usize) -> Option<TruncatedSvd> {
+    let n = m.nrows();
+    let frob = m.norm_l2();
+    if frob == 0.0 {
+        return None;
+    }
+    let params = krylov_dims(k, n)?;
+    let v0 = start_vector(n);
+    let par = faer::get_global_parallelism();
+    let mut mem = MemBuffer::new(partial_self_adjoint_eigen_scratch::<f64>(&m, k, par, params));
+    let mut x = Mat::<f64>::zeros(n, k);
+    let mut w = vec![0.0; k];
+    let info = partial_self_adjoint_eigen(
+        x.as_mut(),
+        &mut w,
+        &m,
+        v0.as_ref(),
+        1e-10 * frob,
+        par,
+        MemStack::new(&mut mem),
+        params,
+    );
+    if info.n_converged_eigen < k {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..k).collect();
+    order.sort_by(|&a, &b| w[b].abs().total_cmp(&w[a].abs()));
+    let u = Mat::from_fn(n, k, |i, j| x[(i, order[j])]);
+    let v = Mat::from_fn(n, k, |i, j| x[(i, order[j])] * if w[order[j]] < 0.0 { -1.0 } else { 1.0 });
+    let s: Vec<f64> = order.iter().map(|&j| w[j].abs()).collect();
+    let svd = TruncatedSvd { u, s, v };
+    residuals_ok(m, &svd, 1e-8 * frob).then_some(svd)
+}
+
 /// Restarted Lanczos bidiagonalization; `None` when any requested triplet fails the residual check.
 fn lanczos(m: MatRef<'_, f64>, k: usize) -> Option<TruncatedSvd> {
     let (nrows, ncols) = (m.nrows(), m.ncols());
@@ -97,15 +163,8 @@ fn lanczos(m: MatRef<'_, f64>, k: usize) -> Option<TruncatedSvd> {
     if frob == 0.0 {
         return None;
     }
-    let mut rng = ChaCha8Rng::seed_from_u64(START_VECTOR_SEED);
-    let v0 = Col::from_fn(ncols, |_| rng.random_range(-1.0..1.0));
-    // Subspace dimensions: room for the wanted triplets plus a margin, below min(nrows, ncols) as faer needs.
-    let max_dim = (2 * k).max(64).min(nrows.min(ncols) - 1);
-    let min_dim = (k + 8).max(32).min(max_dim - 1);
-    if max_dim <= k || min_dim < k {
-        return None;
-    }
-    let params = PartialEigenParams { min_dim, max_dim, max_restarts: 2000, ..Default::default() };
+    let params = krylov_dims(k, nrows.min(ncols))?;
+    let v0 = start_vector(ncols);
     let par = faer::get_global_parallelism();
     let mut mem = MemBuffer::new(partial_svd_scratch::<f64>(&m, k, par, params));
     let mut u = Mat::<f64>::zeros(nrows, k);
@@ -117,7 +176,7 @@ fn lanczos(m: MatRef<'_, f64>, k: usize) -> Option<TruncatedSvd> {
         &mut s,
         &m,
         v0.as_ref(),
-        1e-13 * frob,
+        1e-10 * frob,
         par,
         MemStack::new(&mut mem),
         params,
@@ -199,6 +258,22 @@ mod tests {
         let s: Vec<f64> = (0..40).map(|i| 100.0 * 0.8f64.powi(i)).collect();
         let m = planted(300, 260, &s, 1);
         assert!(lanczos(m.as_ref(), 7).is_some(), "lanczos should converge on a distinct spectrum");
+        check_against_dense(&m, 7);
+    }
+
+    #[test]
+    fn symmetric_path_matches_dense_with_negative_eigenvalues() {
+        // Symmetric with eigenvalues of both signs: singular values are their magnitudes.
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let a = Mat::from_fn(240, 30, |_, _| rng.random_range(-1.0..1.0));
+        let q = a.qr().compute_thin_Q();
+        let lambda: Vec<f64> = (0..30).map(|i| if i % 2 == 0 { 50.0 } else { -45.0 } * 0.8f64.powi(i)).collect();
+        let d = Mat::from_fn(30, 30, |i, j| if i == j { lambda[i] } else { 0.0 });
+        let m = &q * &d * q.transpose();
+        // Exactly symmetric (rounding may break symmetry of the product).
+        let m = Mat::from_fn(240, 240, |i, j| if i <= j { m[(i, j)] } else { m[(j, i)] });
+        assert!(is_symmetric(m.as_ref()));
+        assert!(lanczos_symmetric(m.as_ref(), 7).is_some());
         check_against_dense(&m, 7);
     }
 
