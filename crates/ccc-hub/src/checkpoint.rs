@@ -72,7 +72,8 @@ fn step_for(name: &str, template: Option<&RevisionTemplate>) -> Option<i64> {
 }
 
 /// Choose the revisions of `spec`: its `@REV`, or the repository's branches that carry a step number, filtered by
-/// `steps`. Listed steps that the hub lacks are reported through `progress`.
+/// `steps` (listed steps the hub lacks are simply absent from the result: the caller reports them). Two branches
+/// with the same step are reported through `progress`, and the first name is used.
 pub fn choose_revisions(
     client: &HubClient,
     spec: &RepoSpec,
@@ -127,12 +128,6 @@ pub fn choose_revisions(
                         )));
                     }
                     v.retain(|r| steps.contains(r.step));
-                    let have: Vec<i64> = v.iter().map(|r| r.step).collect();
-                    let missing: Vec<String> =
-                        listed.iter().filter(|s| !have.contains(s)).map(|s| s.to_string()).collect();
-                    if !missing.is_empty() {
-                        progress.warn(&format!("hf:{}: no revision for step(s) {}", spec.repo, missing.join(", ")));
-                    }
                     v
                 }
             }
