@@ -1,0 +1,440 @@
+//! Rendering every figure of an analysis output directory, and the `figures/index.json` that lists them.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use ccc_analyze::{trajectories, Aggregation, Trajectories};
+use ccc_core::{CccTensor, Progress};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::FigureError;
+use crate::input::{self, Experiment, Indicator, Summary};
+use crate::lines::CurvesFigure;
+use crate::memberships::{LabelledMatrix, MembershipFigure};
+use crate::names::{short_method, slug};
+use crate::options::{FigureOptions, FigureSet};
+use crate::output::{self, Figure};
+use crate::overview::OverviewFigure;
+use crate::scores::{ScorePoint, ScoresFigure};
+use crate::sheet::{Sheet, SheetInput};
+
+/// Width of the sheet thumbnails used by the HTML report.
+pub const THUMB_WIDTH: u32 = 360;
+
+/// One trajectory sheet in `index.json` (paths relative to `figures/`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SheetEntry {
+    /// Experiment id.
+    pub id: usize,
+    /// Experiment source.
+    pub source: String,
+    /// Experiment method.
+    pub method: String,
+    /// PNG file, when PNG was requested.
+    pub png: Option<String>,
+    /// SVG file, when SVG was requested.
+    pub svg: Option<String>,
+    /// A PNG thumbnail about [`THUMB_WIDTH`] pixels wide.
+    pub thumb: Option<String>,
+}
+
+/// The kinds of per-run figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunKind {
+    /// Scores scatter by source.
+    Scores,
+    /// Outlier indicator and its Gram products.
+    OutlierMemberships,
+    /// Component indicator and its Gram products.
+    ComponentMemberships,
+    /// `Σ_k mags` per coordinate against checkpoints.
+    Aggregate,
+    /// One panel per classification pipeline.
+    Overview,
+}
+
+impl RunKind {
+    fn file_stem(self) -> &'static str {
+        match self {
+            RunKind::Scores => "scores",
+            RunKind::OutlierMemberships => "outlier-memberships",
+            RunKind::ComponentMemberships => "component-memberships",
+            RunKind::Aggregate => "aggregate",
+            RunKind::Overview => "overview",
+        }
+    }
+}
+
+/// One per-run figure in `index.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunEntry {
+    /// What it shows.
+    pub kind: RunKind,
+    /// Its title.
+    pub title: String,
+    /// PNG file, when PNG was requested.
+    pub png: Option<String>,
+    /// SVG file, when SVG was requested.
+    pub svg: Option<String>,
+}
+
+/// `figures/index.json`: every figure written, with paths relative to `figures/`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct FigureIndex {
+    /// `["png"]`, `["svg"]` or `["png", "svg"]`.
+    pub formats: Vec<String>,
+    /// Trajectory sheets, by experiment id.
+    pub sheets: Vec<SheetEntry>,
+    /// Per-run figures.
+    pub run: Vec<RunEntry>,
+}
+
+/// An analysis output directory loaded for drawing, with the tensor restricted to the analysed checkpoints.
+#[derive(Debug, Clone)]
+pub struct Analysis {
+    /// `experiments.json`.
+    pub experiments: Vec<Experiment>,
+    /// `summary.json`.
+    pub summary: Summary,
+    /// The tensor, only the checkpoints the analysis used.
+    pub tensor: CccTensor,
+    /// The analysis' aggregation.
+    pub aggregation: Aggregation,
+    /// The analysis' score grid.
+    pub grid: usize,
+}
+
+impl Analysis {
+    /// Read `experiments.json` and `summary.json` from `dir` and check them against `tensor`.
+    pub fn load(dir: &Path, tensor: &CccTensor) -> Result<Analysis, FigureError> {
+        let experiments = input::read_experiments(dir)?;
+        let summary = input::read_summary(dir)?;
+        Analysis::new(experiments, summary, tensor)
+    }
+
+    /// Check parsed inputs against `tensor` and select the analysed checkpoints.
+    pub fn new(experiments: Vec<Experiment>, summary: Summary, tensor: &CccTensor) -> Result<Analysis, FigureError> {
+        let filled = tensor.filled_only();
+        let tensor = if summary.steps.is_empty() {
+            filled
+        } else {
+            let keep: Vec<usize> =
+                (0..filled.n_ckpt()).filter(|&t| summary.steps.binary_search(&filled.steps[t]).is_ok()).collect();
+            if keep.len() != summary.steps.len() {
+                return Err(FigureError::Mismatch(format!(
+                    "the analysis used {} steps, {} of which are filled checkpoints of the tensor",
+                    summary.steps.len(),
+                    keep.len()
+                )));
+            }
+            filled.select_checkpoints(&keep)?
+        };
+        if let [c, _, k] = summary.shape[..] {
+            if c != tensor.n_coord || k != tensor.n_comp() {
+                return Err(FigureError::Mismatch(format!(
+                    "summary.json has shape [{c}, _, {k}], the tensor has {} coordinates and {} components",
+                    tensor.n_coord,
+                    tensor.n_comp()
+                )));
+            }
+        }
+        if !summary.components.is_empty() && summary.components != tensor.meta.component_names() {
+            return Err(FigureError::Mismatch("summary.json lists other components than the tensor".into()));
+        }
+        for e in &experiments {
+            e.groups
+                .validate(tensor.n_coord, tensor.n_comp())
+                .map_err(|m| FigureError::Mismatch(format!("experiment {}: {m}", e.id)))?;
+        }
+        let aggregation = match &summary.options.aggregation {
+            Some(a) => a.parse().map_err(|e: ccc_analyze::AnalyzeError| FigureError::Invalid(e.to_string()))?,
+            None => Aggregation::default(),
+        };
+        let grid = summary.options.grid.unwrap_or(ccc_analyze::score::DEFAULT_GRID);
+        Ok(Analysis { experiments, summary, tensor, aggregation, grid })
+    }
+
+    /// One line of context for every figure: model, shape, steps, aggregation.
+    pub fn context(&self) -> String {
+        context_line(&self.tensor, Some(self.aggregation))
+    }
+
+    /// The sheet of experiment `id`.
+    pub fn sheet(&self, id: usize, smooth: Option<usize>) -> Result<Sheet, FigureError> {
+        let e = self.experiments.iter().find(|e| e.id == id).ok_or_else(|| {
+            FigureError::Invalid(format!("no experiment with id {id} (there are {})", self.experiments.len()))
+        })?;
+        let (g1, g2) = comps_of(e)?;
+        let tr = trajectories(&self.tensor, g1, g2, self.aggregation);
+        self.sheet_with(e, &tr, smooth)
+    }
+
+    fn sheet_with(&self, e: &Experiment, tr: &Trajectories, smooth: Option<usize>) -> Result<Sheet, FigureError> {
+        let (g1, g2) = comps_of(e)?;
+        let (cin, cout) = match (&e.groups.coords_in, &e.groups.coords_out) {
+            (Some(i), Some(o)) => (i.as_slice(), o.as_slice()),
+            _ => return Err(FigureError::Invalid(format!("experiment {} has no coordinate split", e.id))),
+        };
+        let sc = e.scores.unwrap_or(input::ScorePair { irregularity: None, fraction: None });
+        let fraction = sc.fraction.unwrap_or(cout.len() as f64 / self.tensor.n_coord.max(1) as f64);
+        Ok(Sheet::new(&SheetInput {
+            id: Some(e.id),
+            source: &e.source,
+            method: &e.method,
+            context: self.context(),
+            components: &self.tensor.meta.components,
+            steps: &self.tensor.steps,
+            trajectories: tr,
+            coords_in: cin,
+            coords_out: cout,
+            grp1: g1,
+            grp2: g2,
+            scores: (sc.irregularity, fraction),
+            grid: self.grid,
+            smooth,
+        }))
+    }
+}
+
+fn comps_of(e: &Experiment) -> Result<(&[usize], &[usize]), FigureError> {
+    match (&e.groups.comps_grp1, &e.groups.comps_grp2) {
+        (Some(a), Some(b)) => Ok((a, b)),
+        _ => Err(FigureError::Invalid(format!("experiment {} has no component groups", e.id))),
+    }
+}
+
+/// `model (architecture, mode) · C coordinates × T checkpoints (steps a–b) × K components[ · aggregation]`.
+pub fn context_line(t: &CccTensor, agg: Option<Aggregation>) -> String {
+    let steps = match (t.steps.first(), t.steps.last()) {
+        (Some(a), Some(b)) => format!(" (steps {a}–{b})"),
+        _ => String::new(),
+    };
+    let mut s = format!(
+        "{} ({}, {}) · {} coordinates × {} checkpoints{steps} × {} components",
+        t.meta.model,
+        t.meta.architecture,
+        t.meta.mode,
+        t.n_coord,
+        t.n_ckpt(),
+        t.n_comp()
+    );
+    if let Some(a) = agg {
+        s.push_str(&format!(" · aggregation {a}"));
+    }
+    s
+}
+
+fn indicator_matrix(ind: &Indicator, col_label: impl Fn(usize) -> String) -> LabelledMatrix {
+    let n_rows = ind.matrix.len();
+    let n_cols = ind.matrix.first().map_or(0, Vec::len);
+    let mut values = Vec::with_capacity(n_rows * n_cols);
+    for row in &ind.matrix {
+        values.extend((0..n_cols).map(|c| row.get(c).copied().unwrap_or(0.0)));
+    }
+    let row_labels = (0..n_rows).map(|r| ind.experiments.get(r).map_or(r.to_string(), |e| e.to_string())).collect();
+    let col_labels = (0..n_cols).map(|c| col_label(ind.coords.get(c).copied().unwrap_or(c))).collect();
+    LabelledMatrix { n_rows, n_cols, values, row_labels, col_labels }
+}
+
+enum RunFigure {
+    Scores(ScoresFigure),
+    Memberships(MembershipFigure),
+    Curves(CurvesFigure),
+    Overview(OverviewFigure),
+}
+
+fn write_figure<F: Figure>(
+    fig: &F,
+    figures: &Path,
+    rel_stem: &str,
+    opts: &FigureOptions,
+    thumb: Option<&str>,
+) -> Result<(Option<String>, Option<String>), FigureError> {
+    let mut png = None;
+    let mut svg = None;
+    if opts.format.png() || thumb.is_some() {
+        let r = output::to_raster(fig)?;
+        if opts.format.png() {
+            let rel = format!("{rel_stem}.png");
+            r.save_png(&figures.join(&rel))?;
+            png = Some(rel);
+        }
+        if let Some(t) = thumb {
+            r.thumbnail(THUMB_WIDTH).save_png(&figures.join(t))?;
+        }
+    }
+    if opts.format.svg() {
+        let rel = format!("{rel_stem}.svg");
+        output::save_svg(fig, &figures.join(&rel))?;
+        svg = Some(rel);
+    }
+    Ok((png, svg))
+}
+
+fn create_dir(p: &Path) -> Result<(), FigureError> {
+    std::fs::create_dir_all(p).map_err(|source| FigureError::CreateDir { path: p.to_path_buf(), source })
+}
+
+/// Render every figure of the analysis in `out_dir` (which holds `experiments.json` and `summary.json`) into
+/// `out_dir/figures/`, and write `figures/index.json`.
+///
+/// Sheets are drawn in parallel (`opts.threads`). When some figure fails, the others are still written and listed
+/// in `index.json`, and the first error is returned.
+pub fn render_analysis(
+    out_dir: &Path,
+    tensor: &CccTensor,
+    opts: &FigureOptions,
+    progress: &dyn Progress,
+) -> Result<FigureIndex, FigureError> {
+    let mut index = FigureIndex { formats: opts.format.names(), ..Default::default() };
+    if opts.figures == FigureSet::None {
+        return Ok(index);
+    }
+    let analysis = Analysis::load(out_dir, tensor)?;
+    let figures = out_dir.join("figures");
+    create_dir(&figures)?;
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads)
+        .build()
+        .map_err(|e| FigureError::Invalid(format!("cannot start drawing threads: {e}")))?;
+    pool.install(|| render_all(&analysis, &figures, opts, progress, &mut index))?;
+    Ok(index)
+}
+
+fn render_all(
+    a: &Analysis,
+    figures: &Path,
+    opts: &FigureOptions,
+    progress: &dyn Progress,
+    index: &mut FigureIndex,
+) -> Result<(), FigureError> {
+    let drawable: Vec<&Experiment> = if opts.figures == FigureSet::All {
+        a.experiments.iter().filter(|e| e.groups.is_complete() && e.status.as_deref() != Some("failed")).collect()
+    } else {
+        vec![]
+    };
+    let skipped = if opts.figures == FigureSet::All { a.experiments.len() - drawable.len() } else { 0 };
+    if skipped > 0 {
+        progress.warn(&format!("{skipped} experiments without complete groups get no trajectory sheet"));
+    }
+    progress.start("figures", (drawable.len() + 5) as u64, "figures");
+    let mut first_err: Option<FigureError> = None;
+
+    if !drawable.is_empty() {
+        create_dir(&figures.join("sheets"))?;
+        create_dir(&figures.join("thumbs"))?;
+        // Experiments share component groups (one grouping, several outlier methods): compute each grouping's
+        // trajectories once.
+        let mut keys: Vec<(&[usize], &[usize])> = drawable.iter().filter_map(|e| comps_of(e).ok()).collect();
+        keys.sort();
+        keys.dedup();
+        let trajs: HashMap<(&[usize], &[usize]), Trajectories> =
+            keys.par_iter().map(|&(g1, g2)| ((g1, g2), trajectories(&a.tensor, g1, g2, a.aggregation))).collect();
+        let results: Vec<Result<SheetEntry, FigureError>> = drawable
+            .par_iter()
+            .map(|e| {
+                let (g1, g2) = comps_of(e)?;
+                let tr = trajs.get(&(g1, g2)).ok_or_else(|| FigureError::Invalid("missing trajectories".into()))?;
+                let sheet = a.sheet_with(e, tr, opts.smooth)?;
+                let stem = format!("{:04}-{}", e.id, slug(&short_method(&e.method), 60));
+                let thumb = format!("thumbs/{stem}.png");
+                let (png, svg) = write_figure(&sheet, figures, &format!("sheets/{stem}"), opts, Some(&thumb))?;
+                progress.advance(1);
+                Ok(SheetEntry {
+                    id: e.id,
+                    source: e.source.clone(),
+                    method: e.method.clone(),
+                    png,
+                    svg,
+                    thumb: Some(thumb),
+                })
+            })
+            .collect();
+        for r in results {
+            match r {
+                Ok(s) => index.sheets.push(s),
+                Err(e) => {
+                    first_err.get_or_insert(e);
+                }
+            }
+        }
+    }
+
+    let model = &a.tensor.meta.model;
+    let ctx = a.context();
+    let mut run: Vec<(RunKind, String, RunFigure)> = Vec::new();
+    let points: Vec<ScorePoint> = a
+        .experiments
+        .iter()
+        .filter_map(|e| {
+            let s = e.scores?;
+            Some(ScorePoint { source: e.source.clone(), irregularity: s.irregularity, fraction: s.fraction? })
+        })
+        .collect();
+    let title = format!("Scores of {} experiments — {model}", points.len());
+    run.push((RunKind::Scores, title.clone(), RunFigure::Scores(ScoresFigure::new(title, &points))));
+    if let Some(ind) = &a.summary.outlier_indicator {
+        let m = indicator_matrix(ind, |c| c.to_string());
+        let title = format!("Outlier memberships of {} coordinates over {} experiments — {model}", m.n_cols, m.n_rows);
+        let sub = format!("{ctx} · columns: coordinates ordered by how often they are called outliers");
+        let fig = MembershipFigure::new(title.clone(), sub, "experiment", "coordinate", "+1 outlier, −1 inlier", m);
+        run.push((RunKind::OutlierMemberships, title, RunFigure::Memberships(fig)));
+    }
+    if let Some(ind) = &a.summary.component_indicator {
+        let names = a.tensor.meta.component_names();
+        let m = indicator_matrix(ind, |k| names.get(k).cloned().unwrap_or_else(|| k.to_string()));
+        let title = format!("Component memberships of {} components over {} experiments — {model}", m.n_cols, m.n_rows);
+        let fig = MembershipFigure::new(
+            title.clone(),
+            ctx.clone(),
+            "experiment",
+            "component",
+            "+1 the group without component 0, −1 the other, 0 discarded",
+            m,
+        );
+        run.push((RunKind::ComponentMemberships, title, RunFigure::Memberships(fig)));
+    }
+    let agg = CurvesFigure::aggregate(&a.tensor, &context_line(&a.tensor, None));
+    run.push((RunKind::Aggregate, agg.title().to_string(), RunFigure::Curves(agg)));
+    if !a.summary.pipelines.is_empty() {
+        let title = format!("Classification overview: {} pipelines — {model}", a.summary.pipelines.len());
+        let fig = OverviewFigure::new(&a.tensor, &a.summary.pipelines, title.clone(), ctx.clone());
+        run.push((RunKind::Overview, title, RunFigure::Overview(fig)));
+    }
+    let results: Vec<Result<RunEntry, FigureError>> = run
+        .par_iter()
+        .map(|(kind, title, fig)| {
+            let stem = kind.file_stem();
+            let (png, svg) = match fig {
+                RunFigure::Scores(f) => write_figure(f, figures, stem, opts, None)?,
+                RunFigure::Memberships(f) => write_figure(f, figures, stem, opts, None)?,
+                RunFigure::Curves(f) => write_figure(f, figures, stem, opts, None)?,
+                RunFigure::Overview(f) => write_figure(f, figures, stem, opts, None)?,
+            };
+            progress.advance(1);
+            Ok(RunEntry { kind: *kind, title: title.clone(), png, svg })
+        })
+        .collect();
+    for r in results {
+        match r {
+            Ok(e) => index.run.push(e),
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    progress.finish();
+    let json = serde_json::to_vec_pretty(&index).map_err(|e| FigureError::Invalid(e.to_string()))?;
+    ccc_core::atomic::write_bytes_atomic(&figures.join("index.json"), &json)?;
+    match first_err {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
+}
+
+/// Where `render_analysis` writes for `out_dir`.
+pub fn figures_dir(out_dir: &Path) -> PathBuf {
+    out_dir.join("figures")
+}
