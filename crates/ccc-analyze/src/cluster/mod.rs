@@ -3,7 +3,7 @@
 //! | function | scikit-learn reference |
 //! |---|---|
 //! | [`kmeans`] | `KMeans(init="k-means++", algorithm="lloyd")` with `n_init` restarts |
-//! | [`spectral_cocluster`] | `SpectralCoclustering` (Dhillon 2001) |
+//! | [`spectral_cocluster`] / [`SpectralCoclustering`] | `SpectralCoclustering` (Dhillon 2001) |
 //! | [`spectral_bicluster`] / [`SpectralBiclustering`] | `SpectralBiclustering` (Kluger 2003) |
 //! | [`ward`] | `AgglomerativeClustering(linkage="ward")` |
 //! | [`scale_normalize`], [`bistochastic_normalize`], [`log_normalize`] | `_bicluster.py` helpers |
@@ -34,7 +34,7 @@ pub use normalize::{bistochastic_normalize, log_normalize, make_nonnegative, sca
 pub use spectral_bicluster::{
     spectral_bicluster, BiNormalization, BiclusterParams, CheckedBiclusterParams, SpectralBiclustering,
 };
-pub use spectral_cocluster::spectral_cocluster;
+pub use spectral_cocluster::{spectral_cocluster, SpectralCoclustering};
 pub use svd::{leading_singular_vectors, TruncatedSvd};
 pub use two_means::two_means_1d;
 pub use ward::ward;

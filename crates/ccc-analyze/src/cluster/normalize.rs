@@ -3,18 +3,35 @@
 //! All functions take any real matrix; they shift it first when needed (`make_nonnegative`), exactly as
 //! scikit-learn does, so callers need not.
 
-use faer::{Mat, MatRef};
+use faer::reborrow::ReborrowMut;
+use faer::{Mat, MatMut, MatRef};
+use rayon::prelude::*;
+
+/// Columns per parallel task. Fixed, so sums are reduced in the same order whatever the thread count.
+const COL_CHUNK: usize = 64;
+
+/// Apply `f` to every entry, in parallel over column chunks.
+fn for_each_entry(x: MatMut<'_, f64>, f: impl Fn(usize, usize, &mut f64) + Sync) {
+    x.par_col_chunks_mut(COL_CHUNK).enumerate().for_each(|(c, mut chunk)| {
+        for jj in 0..chunk.ncols() {
+            let j = c * COL_CHUNK + jj;
+            for (i, v) in chunk.rb_mut().col_mut(jj).iter_mut().enumerate() {
+                f(i, j, v);
+            }
+        }
+    });
+}
 
 /// scikit-learn's `make_nonnegative(X, min_value)`: when `min(X) < min_value`, shift every entry by
 /// `min_value − min(X)`; otherwise return `X` unchanged.
 pub fn make_nonnegative(m: MatRef<'_, f64>, min_value: f64) -> Mat<f64> {
     let min = min_entry(m);
+    let mut x = m.to_owned();
     if min < min_value {
         let shift = min_value - min;
-        Mat::from_fn(m.nrows(), m.ncols(), |i, j| m[(i, j)] + shift)
-    } else {
-        m.to_owned()
+        for_each_entry(x.as_mut(), |_, _, v| *v += shift);
     }
+    x
 }
 
 /// The smallest entry (`+inf` for an empty matrix).
@@ -50,21 +67,35 @@ pub fn scale_normalize(m: MatRef<'_, f64>) -> ScaleNormalized {
     let (row_sums, col_sums) = sums(x.as_ref());
     let row_diag: Vec<f64> = row_sums.iter().map(|&s| inv_sqrt_or_zero(s)).collect();
     let col_diag: Vec<f64> = col_sums.iter().map(|&s| inv_sqrt_or_zero(s)).collect();
-    let an = Mat::from_fn(x.nrows(), x.ncols(), |i, j| row_diag[i] * x[(i, j)] * col_diag[j]);
+    let mut an = x;
+    for_each_entry(an.as_mut(), |i, j, v| *v = row_diag[i] * *v * col_diag[j]);
     ScaleNormalized { an, row_diag, col_diag }
 }
 
-/// Row sums and column sums.
+/// Row sums and column sums (parallel over column chunks, reduced in chunk order).
 fn sums(x: MatRef<'_, f64>) -> (Vec<f64>, Vec<f64>) {
-    let mut row = vec![0.0; x.nrows()];
-    let mut col = vec![0.0; x.ncols()];
-    for (j, c) in col.iter_mut().enumerate() {
-        let mut s = 0.0;
-        for (r, &v) in row.iter_mut().zip(x.col(j).iter()) {
-            *r += v;
-            s += v;
-        }
-        *c = s;
+    let nrows = x.nrows();
+    let partials: Vec<(Vec<f64>, Vec<f64>)> = x
+        .par_col_chunks(COL_CHUNK)
+        .map(|chunk| {
+            let mut row = vec![0.0; nrows];
+            let mut col = Vec::with_capacity(chunk.ncols());
+            for j in 0..chunk.ncols() {
+                let mut s = 0.0;
+                for (r, &v) in row.iter_mut().zip(chunk.col(j).iter()) {
+                    *r += v;
+                    s += v;
+                }
+                col.push(s);
+            }
+            (row, col)
+        })
+        .collect();
+    let mut row = vec![0.0; nrows];
+    let mut col = Vec::with_capacity(x.ncols());
+    for (r, c) in partials {
+        row.iter_mut().zip(&r).for_each(|(a, b)| *a += b);
+        col.extend(c);
     }
     (row, col)
 }
@@ -91,17 +122,25 @@ pub fn bistochastic_normalize(m: MatRef<'_, f64>, max_iter: usize, tol: f64) -> 
             *d = inv_sqrt_or_zero(*s);
         }
         // In place: x_new = D1^-½ x D2^-½, and the squared distance between x and x_new.
-        let mut dist2 = 0.0;
-        for (j, &cd) in col_diag.iter().enumerate() {
-            let col = x.col_mut(j);
-            for (v, &rd) in col.iter_mut().zip(&row_diag) {
-                let new = rd * *v * cd;
-                let d = *v - new;
-                dist2 += d * d;
-                *v = new;
-            }
-        }
-        if dist2.sqrt() < tol {
+        let partial: Vec<f64> = x
+            .as_mut()
+            .par_col_chunks_mut(COL_CHUNK)
+            .enumerate()
+            .map(|(c, mut chunk)| {
+                let mut dist2 = 0.0;
+                for jj in 0..chunk.ncols() {
+                    let cd = col_diag[c * COL_CHUNK + jj];
+                    for (v, &rd) in chunk.rb_mut().col_mut(jj).iter_mut().zip(&row_diag) {
+                        let new = rd * *v * cd;
+                        let d = *v - new;
+                        dist2 += d * d;
+                        *v = new;
+                    }
+                }
+                dist2
+            })
+            .collect();
+        if partial.iter().sum::<f64>().sqrt() < tol {
             break;
         }
     }
@@ -111,14 +150,15 @@ pub fn bistochastic_normalize(m: MatRef<'_, f64>, max_iter: usize, tol: f64) -> 
 /// scikit-learn's `_log_normalize` (Kluger's log interactions): shift so the minimum is at least 1
 /// (`make_nonnegative(X, 1)`), take logs, and double-centre: `L − row means − column means + overall mean`.
 pub fn log_normalize(m: MatRef<'_, f64>) -> Mat<f64> {
-    let x = make_nonnegative(m, 1.0);
-    let (nrows, ncols) = (x.nrows(), x.ncols());
-    let l = Mat::from_fn(nrows, ncols, |i, j| x[(i, j)].ln());
+    let mut l = make_nonnegative(m, 1.0);
+    let (nrows, ncols) = (l.nrows(), l.ncols());
+    for_each_entry(l.as_mut(), |_, _, v| *v = v.ln());
     let (row_sums, col_sums) = sums(l.as_ref());
     let row_avg: Vec<f64> = row_sums.iter().map(|s| s / ncols as f64).collect();
     let col_avg: Vec<f64> = col_sums.iter().map(|s| s / nrows as f64).collect();
     let avg = row_sums.iter().sum::<f64>() / (nrows * ncols) as f64;
-    Mat::from_fn(nrows, ncols, |i, j| l[(i, j)] - row_avg[i] - col_avg[j] + avg)
+    for_each_entry(l.as_mut(), |i, j, v| *v = *v - row_avg[i] - col_avg[j] + avg);
+    l
 }
 
 #[cfg(test)]

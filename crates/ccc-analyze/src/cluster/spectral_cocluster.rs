@@ -38,32 +38,66 @@ pub fn spectral_cocluster(
     n_init: usize,
     rng: &mut ChaCha8Rng,
 ) -> Result<Bicluster, ClusterError> {
-    let params = KMeansParams::new(n_clusters).n_init(n_init).check()?;
-    let (nrows, ncols) = (m.nrows(), m.ncols());
-    if n_clusters > nrows {
-        return Err(ClusterError::TooFewSamples { what: "spectral_cocluster", n_samples: nrows, n_clusters });
+    KMeansParams::new(n_clusters).n_init(n_init).check()?;
+    SpectralCoclustering::prepare(m, n_clusters)?.fit(n_init, rng)
+}
+
+/// The deterministic part of [`spectral_cocluster`] (normalization, SVD, the embedding `z`), done once so
+/// that several seeded runs can share it.
+#[derive(Debug, Clone)]
+pub struct SpectralCoclustering {
+    n_clusters: usize,
+    nrows: usize,
+    ncols: usize,
+    /// Rows of `z`, row-major, `(nrows + ncols) × dim`.
+    z: Vec<f64>,
+    dim: usize,
+}
+
+impl SpectralCoclustering {
+    /// Normalize `m`, take its singular vectors and build the embedding `z`.
+    ///
+    /// # Errors
+    /// As [`spectral_cocluster`].
+    pub fn prepare(m: MatRef<'_, f64>, n_clusters: usize) -> Result<Self, ClusterError> {
+        KMeansParams::new(n_clusters).check()?;
+        let (nrows, ncols) = (m.nrows(), m.ncols());
+        if n_clusters > nrows {
+            return Err(ClusterError::TooFewSamples { what: "spectral_cocluster", n_samples: nrows, n_clusters });
+        }
+        check_finite(m, "spectral_cocluster")?;
+        if n_clusters == 1 {
+            return Ok(Self { n_clusters, nrows, ncols, z: Vec::new(), dim: 0 });
+        }
+        let normalized = scale_normalize(m);
+        let n_sv = 1 + (n_clusters as f64).log2().ceil() as usize;
+        let svd = leading_singular_vectors(normalized.an.as_ref(), n_sv)?;
+        // Vectors 2..n_sv (fewer when the matrix is too small to have them all).
+        let dim = svd.len().saturating_sub(1);
+        let mut z = Vec::with_capacity((nrows + ncols) * dim);
+        for i in 0..nrows {
+            z.extend((1..=dim).map(|j| normalized.row_diag[i] * svd.u[(i, j)]));
+        }
+        for i in 0..ncols {
+            z.extend((1..=dim).map(|j| normalized.col_diag[i] * svd.v[(i, j)]));
+        }
+        Ok(Self { n_clusters, nrows, ncols, z, dim })
     }
-    check_finite(m, "spectral_cocluster")?;
-    if n_clusters == 1 {
-        return Ok(Bicluster { row_labels: vec![0; nrows], col_labels: vec![0; ncols] });
+
+    /// k-means (`n_init` restarts from `rng`) on the embedding; the first `nrows` labels are the rows'.
+    ///
+    /// # Errors
+    /// [`ClusterError::InvalidParam`] for `n_init == 0`.
+    pub fn fit(&self, n_init: usize, rng: &mut ChaCha8Rng) -> Result<Bicluster, ClusterError> {
+        let params = KMeansParams::new(self.n_clusters).n_init(n_init).check()?;
+        if self.n_clusters == 1 {
+            return Ok(Bicluster { row_labels: vec![0; self.nrows], col_labels: vec![0; self.ncols] });
+        }
+        let fit = kmeans_rows(&self.z, self.nrows + self.ncols, self.dim, &params, rng)?;
+        let mut row_labels = fit.labels;
+        let col_labels = row_labels.split_off(self.nrows);
+        Ok(Bicluster { row_labels, col_labels })
     }
-    let normalized = scale_normalize(m);
-    let n_sv = 1 + (n_clusters as f64).log2().ceil() as usize;
-    let svd = leading_singular_vectors(normalized.an.as_ref(), n_sv)?;
-    // Vectors 2..n_sv (fewer when the matrix is too small to have them all).
-    let d = svd.len().saturating_sub(1);
-    let n = nrows + ncols;
-    let mut z = Vec::with_capacity(n * d);
-    for i in 0..nrows {
-        z.extend((1..=d).map(|j| normalized.row_diag[i] * svd.u[(i, j)]));
-    }
-    for i in 0..ncols {
-        z.extend((1..=d).map(|j| normalized.col_diag[i] * svd.v[(i, j)]));
-    }
-    let fit = kmeans_rows(&z, n, d, &params, rng)?;
-    let mut row_labels = fit.labels;
-    let col_labels = row_labels.split_off(nrows);
-    Ok(Bicluster { row_labels, col_labels })
 }
 
 #[cfg(test)]
@@ -126,6 +160,19 @@ mod tests {
             spectral_cocluster(nan.as_ref(), 3, 5, &mut rng),
             Err(ClusterError::NonFinite { row: 4, col: 5, .. })
         ));
+    }
+
+    #[test]
+    fn prepared_equals_one_shot() {
+        let (m, _) = planted(&[10, 20, 30], 3.0, 1.0, 6);
+        let prepared = SpectralCoclustering::prepare(m.as_ref(), 3).unwrap();
+        let a = prepared.fit(10, &mut ChaCha8Rng::seed_from_u64(8)).unwrap();
+        let b = spectral_cocluster(m.as_ref(), 3, 10, &mut ChaCha8Rng::seed_from_u64(8)).unwrap();
+        assert_eq!(a, b);
+        // A single column: no second singular vector, every point in one cluster.
+        let col = Mat::from_fn(5, 1, |i, _| i as f64 + 1.0);
+        let bi = spectral_cocluster(col.as_ref(), 2, 3, &mut ChaCha8Rng::seed_from_u64(0)).unwrap();
+        assert_eq!((bi.row_labels.len(), bi.col_labels.len()), (5, 1));
     }
 
     #[test]
