@@ -118,15 +118,16 @@ impl<'a> ColumnSink<'a> {
         let kc_n = self.plan.compact.len();
         let mut full = vec![0f32; c_n * k_n];
         let mut compact = vec![0f32; c_n * kc_n];
-        let mut sums = vec![0f64; kc_n];
-        for c in 0..c_n {
-            sums.iter_mut().for_each(|s| *s = 0.0);
-            for k in 0..k_n {
+        let mut sums = vec![0f64; c_n * kc_n];
+        for k in 0..k_n {
+            let is_norm = self.plan.components[k].kind.is_norm();
+            let len = self.plan.lengths[k] as usize;
+            let kc = self.plan.compact_of[k];
+            for c in 0..c_n {
                 let a = self.acc[k * c_n + c];
-                let v = if self.plan.components[k].kind.is_norm() {
+                let v = if is_norm {
                     a
                 } else {
-                    let len = self.plan.lengths[k] as usize;
                     match self.op {
                         Op::Sq => self.summary.finish(a, 0.0, 0.0, len),
                         Op::Abs => self.summary.finish(0.0, a, 0.0, len),
@@ -134,11 +135,11 @@ impl<'a> ColumnSink<'a> {
                     }
                 };
                 full[c * k_n + k] = v as f32;
-                sums[self.plan.compact_of[k]] += v;
+                sums[c * kc_n + kc] += v;
             }
-            for (j, s) in sums.iter().enumerate() {
-                compact[c * kc_n + j] = *s as f32;
-            }
+        }
+        for (dst, s) in compact.iter_mut().zip(&sums) {
+            *dst = *s as f32;
         }
         Column { full, compact, nonfinite: self.nonfinite, bytes: self.bytes }
     }
@@ -166,6 +167,7 @@ impl<'a> ColumnSink<'a> {
 }
 
 /// Decode little-endian `dtype` values into `out` (cleared first).
+#[inline(always)]
 fn decode(dtype: DType, bytes: &[u8], out: &mut Vec<f32>) {
     out.clear();
     match dtype {
@@ -184,6 +186,7 @@ fn decode(dtype: DType, bytes: &[u8], out: &mut Vec<f32>) {
 }
 
 /// Run `f` on `bytes` as `f32` values: borrowed when the bytes are aligned f32, else decoded into scratch.
+#[inline(always)]
 fn with_f32<T>(dtype: DType, bytes: &[u8], f: impl FnOnce(&[f32]) -> T) -> T {
     #[cfg(target_endian = "little")]
     if dtype == DType::F32 {
@@ -201,7 +204,7 @@ fn with_f32<T>(dtype: DType, bytes: &[u8], f: impl FnOnce(&[f32]) -> T) -> T {
 }
 
 /// Σ over a slice with 8 independent lanes (vectorizable, and a fixed summation order).
-#[inline]
+#[inline(always)]
 fn reduce(op: Op, xs: &[f32]) -> f64 {
     let mut lanes = [0f64; 8];
     let mut chunks = xs.chunks_exact(8);
@@ -231,12 +234,102 @@ fn reduce(op: Op, xs: &[f32]) -> f64 {
 }
 
 /// `acc[c] ⊕= f(row[c])` for one row.
-#[inline]
+#[inline(always)]
 fn accumulate_row(op: Op, acc: &mut [f64], row: &[f32]) {
     match op {
         Op::Sq => acc.iter_mut().zip(row).for_each(|(a, &x)| *a += (x as f64) * (x as f64)),
         Op::Abs => acc.iter_mut().zip(row).for_each(|(a, &x)| *a += (x as f64).abs()),
         Op::Max => acc.iter_mut().zip(row).for_each(|(a, &x)| *a = max_nan(*a, (x as f64).abs())),
+    }
+}
+
+/// Call a kernel through its AVX2 build when the CPU has AVX2 (same operations in the same order, so the same
+/// results; only the vector width differs), else through the baseline build.
+macro_rules! dispatch {
+    ($f:ident($($a:expr),*)) => {{
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: AVX2 is present (checked just above).
+                unsafe { avx2::$f($($a),*) }
+            } else {
+                $f($($a),*)
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            $f($($a),*)
+        }
+    }};
+}
+
+/// One block of rows that are entries (coordinate = column): per run of rows in one segment, the accumulated
+/// row `(slot, acc[c])`.
+#[inline(always)]
+fn cols_block(
+    op: Op,
+    dtype: DType,
+    block: &[u8],
+    row_len: usize,
+    first: usize,
+    segments: &[Segment],
+    c_n: usize,
+) -> Vec<(usize, Vec<f64>)> {
+    with_f32(dtype, block, |xs| {
+        let mut out: Vec<(usize, Vec<f64>)> = Vec::new();
+        for (i, row) in xs.chunks_exact(row_len).enumerate() {
+            let Some(seg) = segment_of(segments, first + i) else { continue };
+            if out.last().is_none_or(|(s, _)| *s != seg.slot) {
+                out.push((seg.slot, vec![0.0; c_n]));
+            }
+            if let Some((_, acc)) = out.last_mut() {
+                accumulate_row(op, acc, row);
+            }
+        }
+        out
+    })
+}
+
+/// One block of rows that are coordinates: per row, one reduced value per segment.
+#[inline(always)]
+fn rows_block(op: Op, dtype: DType, block: &[u8], row_len: usize, segments: &[Segment]) -> Vec<f64> {
+    with_f32(dtype, block, |xs| {
+        let mut out = Vec::with_capacity(xs.len() / row_len.max(1) * segments.len());
+        for row in xs.chunks_exact(row_len) {
+            for s in segments {
+                out.push(reduce(op, &row[s.start.min(row_len)..s.end.min(row_len)]));
+            }
+        }
+        out
+    })
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::*;
+
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn cols_block(
+        op: Op,
+        dtype: DType,
+        block: &[u8],
+        row_len: usize,
+        first: usize,
+        segments: &[Segment],
+        c_n: usize,
+    ) -> Vec<(usize, Vec<f64>)> {
+        super::cols_block(op, dtype, block, row_len, first, segments, c_n)
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn rows_block(
+        op: Op,
+        dtype: DType,
+        block: &[u8],
+        row_len: usize,
+        segments: &[Segment],
+    ) -> Vec<f64> {
+        super::rows_block(op, dtype, block, row_len, segments)
     }
 }
 
@@ -284,20 +377,8 @@ impl TensorSink for ColumnSink<'_> {
                     .par_chunks(block_rows * row_bytes)
                     .enumerate()
                     .map(|(bi, block)| {
-                        with_f32(info.dtype, block, |xs| {
-                            let mut out: Vec<(usize, Vec<f64>)> = Vec::new();
-                            for (i, row) in xs.chunks_exact(row_len).enumerate() {
-                                let entry = first_row + bi * block_rows + i;
-                                let Some(seg) = segment_of(segments, entry) else { continue };
-                                if out.last().is_none_or(|(s, _)| *s != seg.slot) {
-                                    out.push((seg.slot, vec![0.0; c_n]));
-                                }
-                                if let Some((_, acc)) = out.last_mut() {
-                                    accumulate_row(op, acc, row);
-                                }
-                            }
-                            out
-                        })
+                        let first = first_row + bi * block_rows;
+                        dispatch!(cols_block(op, info.dtype, block, row_len, first, segments, c_n))
                     })
                     .collect();
                 for (slot, part) in parts.into_iter().flatten() {
@@ -311,17 +392,7 @@ impl TensorSink for ColumnSink<'_> {
                 let n_seg = segments.len();
                 let parts: Vec<Vec<f64>> = bytes
                     .par_chunks(block_rows * row_bytes)
-                    .map(|block| {
-                        with_f32(info.dtype, block, |xs| {
-                            let mut out = Vec::with_capacity(xs.len() / row_len * n_seg);
-                            for row in xs.chunks_exact(row_len) {
-                                for s in segments {
-                                    out.push(reduce(op, &row[s.start.min(row_len)..s.end.min(row_len)]));
-                                }
-                            }
-                            out
-                        })
-                    })
+                    .map(|block| dispatch!(rows_block(op, info.dtype, block, row_len, segments)))
                     .collect();
                 let mut c = first_row;
                 for v in parts.iter().flat_map(|p| p.chunks_exact(n_seg)) {

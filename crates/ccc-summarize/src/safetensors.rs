@@ -250,7 +250,7 @@ impl SafetensorsFile {
             // SAFETY: the file was opened read-only and its size validated against the header; the mapping is
             // dropped before this function returns. Concurrent truncation by another process is not supported
             // (documented on the type).
-            memmap2::MmapOptions::new().offset(aligned).len(skip + len).map(&self.file)
+            memmap2::MmapOptions::new().offset(aligned).len(skip + len).populate().map(&self.file)
         }
         .map_err(|source| SummarizeError::Io { path: self.path.clone(), source })?;
         let _ = map.advise(memmap2::Advice::Sequential);

@@ -1,10 +1,46 @@
-//! `ccc merge`.
+//! `ccc merge`: combine `ccc/1` files of the same run (e.g. the shards of a cluster job).
+
+use std::path::PathBuf;
+
+use anyhow::bail;
+use ccc_core::file;
 
 /// Flags of `ccc merge`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The files to combine (same model, mode, summary and components).
+    #[arg(required = true, value_name = "FILE")]
+    pub inputs: Vec<PathBuf>,
+
+    /// The combined file (written atomically; may be one of the inputs).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// Only errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
 
 /// Run `ccc merge`.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`ccc merge` is not available in this build yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    if args.inputs.len() < 2 {
+        bail!("give at least two files to merge");
+    }
+    let mut tensors = Vec::with_capacity(args.inputs.len());
+    for p in &args.inputs {
+        tensors.push(file::read(p)?);
+    }
+    let names: Vec<String> = args.inputs.iter().map(|p| p.display().to_string()).collect();
+    let merged = ccc_core::merge(&tensors, &names)?;
+    file::write(&args.output, &merged)?;
+    if !args.quiet {
+        let filled = merged.filled.iter().filter(|&&f| f).count();
+        eprintln!(
+            "wrote {}: {} steps ({filled} filled) from {} files",
+            args.output.display(),
+            merged.n_ckpt(),
+            args.inputs.len()
+        );
+    }
+    Ok(())
 }

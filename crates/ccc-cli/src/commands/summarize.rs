@@ -1,10 +1,235 @@
-//! `ccc summarize`.
+//! `ccc summarize`: checkpoints (local directories or `hf:` repositories) → `ccc/1` files.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use ccc_core::{Mode, Progress, StepSelection, Summary};
+use ccc_summarize::run as driver;
+use ccc_summarize::{local, shard, Checkpoint, Mapping, ShardSpec};
+
+use crate::progress::CliProgress;
 
 /// Flags of `ccc summarize`.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Checkpoint directories, parents of step directories (step1000/, checkpoint-1000/, …), or hf:ORG/NAME.
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<String>,
+
+    /// Output file. With two modes, `X.safetensors` becomes `X.full.safetensors` and `X.compact.safetensors`.
+    /// An existing file is completed: only its missing steps are computed.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// Modes: `full` (per head and layer), `compact` (per kind), or `full,compact` (one pass).
+    #[arg(long, default_value = "full", value_name = "MODES")]
+    pub mode: String,
+
+    /// Row summary: mean_sq, l2sq, l2, l1, max_abs.
+    #[arg(long, default_value = "mean_sq", value_name = "NAME")]
+    pub summary: String,
+
+    /// Steps to summarize: `0,1000,2000`, `1000..5000`, `%1000==0`, combined with commas (default: all).
+    #[arg(long, value_name = "SEL")]
+    pub steps: Option<String>,
+
+    /// Leave out the norm gains (ln_1, ln_2).
+    #[arg(long)]
+    pub no_norms: bool,
+
+    /// Architecture mapping file (TOML) for a model without a built-in mapping (see docs/summarize.md).
+    #[arg(long, value_name = "FILE")]
+    pub arch: Option<PathBuf>,
+
+    /// Continue when a weight is NaN or Inf (the tensor is reported; its values propagate).
+    #[arg(long)]
+    pub allow_nonfinite: bool,
+
+    /// Summarize only shard i of N of the selected checkpoints (balanced by size; combine with `ccc merge`).
+    #[arg(long, value_name = "i/N")]
+    pub shard: Option<String>,
+
+    /// The `model` name stored in the file (default: the input's name).
+    #[arg(long, value_name = "NAME")]
+    pub model: Option<String>,
+
+    /// Checkpoints summarized at once (default: one per core, at most 4).
+    #[arg(long, value_name = "N")]
+    pub jobs: Option<usize>,
+
+    /// Only warnings and errors.
+    #[arg(short, long)]
+    pub quiet: bool,
+
+    /// Also list the subdirectories skipped (no step number) and the steps not selected.
+    #[arg(short, long, conflicts_with = "quiet")]
+    pub verbose: bool,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub hub: super::hub_args::HubArgs,
+}
+
+/// The validated options of a run.
+struct Options {
+    outputs: Vec<driver::Output>,
+    steps: StepSelection,
+    shard: Option<ShardSpec>,
+    run: driver::RunOptions,
+}
+
+/// Parse `--mode` into distinct modes in canonical order.
+pub fn parse_modes(s: &str) -> anyhow::Result<Vec<Mode>> {
+    let mut modes = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let m: Mode = part.parse().with_context(|| format!("--mode {s}"))?;
+        if !modes.contains(&m) {
+            modes.push(m);
+        }
+    }
+    if modes.is_empty() {
+        bail!("--mode is empty: use `full`, `compact` or `full,compact`");
+    }
+    modes.sort_by_key(|m| Mode::ALL.iter().position(|x| x == m));
+    Ok(modes)
+}
+
+/// The output file of each mode: `-o` itself for one mode; `X.full.safetensors`, `X.compact.safetensors` for two.
+pub fn output_paths(output: &Path, modes: &[Mode]) -> Vec<driver::Output> {
+    if let [mode] = modes {
+        return vec![driver::Output { mode: *mode, path: output.to_path_buf() }];
+    }
+    let name = output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = name.strip_suffix(".safetensors").unwrap_or(&name);
+    modes
+        .iter()
+        .map(|&mode| driver::Output { mode, path: output.with_file_name(format!("{stem}.{mode}.safetensors")) })
+        .collect()
+}
+
+fn validate(args: &Args) -> anyhow::Result<Options> {
+    let modes = parse_modes(&args.mode)?;
+    let summary: Summary = args.summary.parse().context("--summary")?;
+    let steps = match &args.steps {
+        Some(s) => s.parse::<StepSelection>().context("--steps")?,
+        None => StepSelection::all(),
+    };
+    let shard = args.shard.as_deref().map(str::parse::<ShardSpec>).transpose()?;
+    if args.output.is_dir() {
+        bail!("-o {}: is a directory; give a file name such as run.safetensors", args.output.display());
+    }
+    if let Some(parent) = args.output.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if !parent.is_dir() {
+            bail!("-o {}: the directory {} does not exist", args.output.display(), parent.display());
+        }
+    }
+    if args.jobs == Some(0) {
+        bail!("--jobs must be at least 1");
+    }
+    let mapping = args.arch.as_deref().map(Mapping::load).transpose()?;
+    let outputs = output_paths(&args.output, &modes);
+    let model = args.model.clone().unwrap_or_else(|| default_model_name(&args.inputs));
+    let mut run = driver::RunOptions::new(outputs.clone(), model);
+    run.summary = summary;
+    run.norms = !args.no_norms;
+    run.allow_nonfinite = args.allow_nonfinite;
+    run.mapping = mapping;
+    run.jobs = args.jobs.unwrap_or(0);
+    Ok(Options { outputs, steps, shard, run })
+}
+
+/// The input's name: `hf:org/name@rev` → `org/name`; a run directory → its name; a checkpoint directory whose
+/// name is a step → its parent's name.
+fn default_model_name(inputs: &[String]) -> String {
+    let Some(first) = inputs.first() else { return String::new() };
+    if let Some(hf) = first.strip_prefix("hf:") {
+        return hf.split('@').next().unwrap_or(hf).to_string();
+    }
+    let p = Path::new(first);
+    let p = p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
+    match name(&p) {
+        Some(n) if local::parse_step(&n).is_some() => p.parent().and_then(name).unwrap_or(n),
+        Some(n) => n,
+        None => first.clone(),
+    }
+}
 
 /// Run `ccc summarize`.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("`ccc summarize` is not available in this build yet")
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let opts = validate(&args)?;
+    let progress = CliProgress::new(args.quiet);
+    let (hf, paths): (Vec<&String>, Vec<&String>) = args.inputs.iter().partition(|i| i.starts_with("hf:"));
+    let mut checkpoints: Vec<Box<dyn Checkpoint>> = Vec::new();
+    if !paths.is_empty() {
+        let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
+        let found = local::discover(&paths, &opts.steps)?;
+        if args.verbose {
+            for s in &found.skipped {
+                progress.message(&format!("skipped {} (no step number in its name)", s.display()));
+            }
+            for s in &found.unselected {
+                progress.message(&format!("not selected by --steps: {}", s.display()));
+            }
+        }
+        checkpoints.extend(found.checkpoints.into_iter().map(|c| Box::new(c) as Box<dyn Checkpoint>));
+    }
+    for spec in hf {
+        checkpoints.extend(super::hub_args::resolve(&args.hub, spec, &opts.steps, &progress)?);
+    }
+    let have: Vec<i64> = checkpoints.iter().map(|c| c.step()).collect();
+    let missing: Vec<String> =
+        opts.steps.listed_steps().into_iter().filter(|s| !have.contains(s)).map(|s| s.to_string()).collect();
+    if !missing.is_empty() {
+        progress.warn(&format!("--steps names steps that were not found: {}", missing.join(", ")));
+    }
+    if checkpoints.is_empty() {
+        bail!("no checkpoints selected (check the inputs and --steps)");
+    }
+    checkpoints.sort_by_key(|c| c.step());
+    if let Some(spec) = opts.shard {
+        let n = checkpoints.len();
+        checkpoints = shard(checkpoints, |c| c.size_hint(), spec);
+        progress.message(&format!("shard {spec}: {} of {n} checkpoints", checkpoints.len()));
+        if checkpoints.is_empty() {
+            progress.warn(&format!("shard {spec} has no checkpoints; nothing to do"));
+            return Ok(());
+        }
+    }
+    let report = driver::run(&checkpoints, &opts.run, &progress)?;
+    let names: Vec<String> = opts.outputs.iter().map(|o| o.path.display().to_string()).collect();
+    if report.computed.is_empty() {
+        progress.message(&format!(
+            "{}: all {} steps already filled; nothing to do",
+            names.join(", "),
+            report.already.len()
+        ));
+    } else {
+        let rate = report.bytes as f64 / report.seconds.max(1e-9) / 1e6;
+        progress.message(&format!(
+            "wrote {} ({} architecture; {} checkpoints summarized, {} already there) in {:.1} s ({rate:.0} MB/s)",
+            names.join(", "),
+            report.architecture,
+            report.computed.len(),
+            report.already.len(),
+            report.seconds
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_naming() {
+        let one = output_paths(Path::new("out/p.safetensors"), &[Mode::Compact]);
+        assert_eq!(one[0].path, Path::new("out/p.safetensors"));
+        let two = output_paths(Path::new("out/p.safetensors"), &[Mode::Full, Mode::Compact]);
+        assert_eq!(two[0].path, Path::new("out/p.full.safetensors"));
+        assert_eq!(two[1].path, Path::new("out/p.compact.safetensors"));
+        assert_eq!(parse_modes("compact, full").unwrap(), vec![Mode::Full, Mode::Compact]);
+        assert!(parse_modes("fast").is_err());
+    }
 }

@@ -1,0 +1,67 @@
+//! Micro-benchmarks of the summarizer's inner loops: one chunk of a weight matrix in each orientation and dtype,
+//! named by size. End to end (a 1.6 GB checkpoint against `cat`): `scripts/bench-summarize.sh`.
+
+use ccc_core::Summary;
+use ccc_summarize::column::ColumnSink;
+use ccc_summarize::plan::Plan;
+use ccc_summarize::{DType, Mapping, TensorInfo, TensorSink};
+use divan::Bencher;
+use rand::{Rng, SeedableRng};
+
+fn main() {
+    divan::main();
+}
+
+/// A one-layer GPT-NeoX plan of hidden size `c`.
+fn plan(c: usize) -> Plan {
+    let cfg = serde_json::json!({"model_type": "gpt_neox", "hidden_size": c, "num_attention_heads": 16,
+        "num_hidden_layers": 1, "vocab_size": 64, "tie_word_embeddings": false});
+    let m = Mapping::detect(&cfg).unwrap();
+    let t = |name: &str, shape: Vec<usize>| TensorInfo { name: name.into(), dtype: DType::F32, shape };
+    let tensors = vec![
+        t("gpt_neox.embed_in.weight", vec![64, c]),
+        t("embed_out.weight", vec![64, c]),
+        t("gpt_neox.layers.0.attention.query_key_value.weight", vec![3 * c, c]),
+        t("gpt_neox.layers.0.attention.dense.weight", vec![c, c]),
+        t("gpt_neox.layers.0.mlp.dense_h_to_4h.weight", vec![4 * c, c]),
+        t("gpt_neox.layers.0.mlp.dense_4h_to_h.weight", vec![c, 4 * c]),
+    ];
+    Plan::new(&m, &cfg, &tensors, true).unwrap()
+}
+
+fn bytes(n: usize, dtype: DType) -> Vec<u8> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+    (0..n)
+        .flat_map(|_| {
+            let v: f32 = rng.random::<f32>() - 0.5;
+            match dtype {
+                DType::BF16 => half::bf16::from_f32(v).to_le_bytes().to_vec(),
+                _ => v.to_le_bytes().to_vec(),
+            }
+        })
+        .collect()
+}
+
+/// `dense_h_to_4h` (rows are entries, coordinate = column): 4C × C.
+#[divan::bench(args = [(1024, DType::F32), (1024, DType::BF16)])]
+fn mlp_in_cols(b: Bencher, (c, dtype): (usize, DType)) {
+    let plan = plan(c);
+    let info = TensorInfo { name: "gpt_neox.layers.0.mlp.dense_h_to_4h.weight".into(), dtype, shape: vec![4 * c, c] };
+    let data = bytes(4 * c * c, dtype);
+    b.counter(divan::counter::BytesCount::new(data.len())).bench(|| {
+        let mut sink = ColumnSink::new(&plan, Summary::MeanSq, false, "bench", None);
+        sink.rows(&info, 0, &data).unwrap();
+    });
+}
+
+/// `dense_4h_to_h` (rows are coordinates): C × 4C.
+#[divan::bench(args = [(1024, DType::F32), (1024, DType::BF16)])]
+fn mlp_out_rows(b: Bencher, (c, dtype): (usize, DType)) {
+    let plan = plan(c);
+    let info = TensorInfo { name: "gpt_neox.layers.0.mlp.dense_4h_to_h.weight".into(), dtype, shape: vec![c, 4 * c] };
+    let data = bytes(4 * c * c, dtype);
+    b.counter(divan::counter::BytesCount::new(data.len())).bench(|| {
+        let mut sink = ColumnSink::new(&plan, Summary::MeanSq, false, "bench", None);
+        sink.rows(&info, 0, &data).unwrap();
+    });
+}
