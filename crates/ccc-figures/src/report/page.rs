@@ -341,3 +341,87 @@ fn summary_figures_html(run: &[RunFigure], linker: &Linker<'_>) -> Result<String
     h.push_str("</div>\n");
     Ok(h)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) {
+        std::fs::create_dir_all(dir.join(name).parent().unwrap()).unwrap();
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+
+    fn embedded_data(page: &str) -> serde_json::Value {
+        let start = page.find("id=\"ccc-data\">").unwrap() + "id=\"ccc-data\">".len();
+        let end = start + page[start..].find("</script>").unwrap();
+        serde_json::from_str(&page[start..end]).unwrap()
+    }
+
+    const EXPERIMENTS: &str = r#"{"experiments": [
+        {"id": 0, "source": "a</script>", "method": "m0", "status": "ok",
+         "groups": {"coords_in": [0, 1], "coords_out": [2], "comps_grp1": [0], "comps_grp2": [1]},
+         "scores": {"irregularity": 0.25, "fraction": 0.5}},
+        {"id": 1, "source": "b", "method": "m1", "status": "failed", "error": "boom",
+         "scores": {"irregularity": null, "fraction": 0.0}}]}"#;
+
+    #[test]
+    fn only_experiments_json_is_required() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = render_report(dir.path(), &ReportOptions::default()).unwrap_err();
+        assert!(matches!(err, ReportError::NotAnAnalysis { .. }), "{err}");
+        write(dir.path(), "experiments.json", EXPERIMENTS);
+        let page = render_report(dir.path(), &ReportOptions::default()).unwrap();
+        let data = embedded_data(&page);
+        assert_eq!(data["sources"], serde_json::json!(["a</script>", "b"]));
+        assert_eq!(data["experiments"][0]["n_out"], 1);
+        assert_eq!(data["experiments"][1]["irr"], serde_json::Value::Null);
+        assert_eq!(data["experiments"][1]["error"], "boom");
+        assert_eq!(page.matches("</script>").count(), 2, "the data cannot close its script element");
+        assert!(page.contains("2 (1 ok, 1 failed)"));
+        assert!(page.contains("No summary figures"));
+    }
+
+    #[test]
+    fn header_and_figures_come_from_summary_and_index() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "experiments.json", EXPERIMENTS);
+        write(
+            dir.path(),
+            "summary.json",
+            r#"{"model": "m<1>", "architecture": "gpt_neox", "mode": "full", "summary": "mean_sq",
+                "shape": [4, 3, 2], "steps": [0, 10, 100], "seed": 7, "options": {"aggregation": "sum", "grid": 100},
+                "run_time_s": 1.234, "consensus": {"coords": [{"coord": 2, "outlier_fraction": 0.5},
+                {"coord": 3, "outlier_fraction": 0.75}], "comps": [{"name": "emb_in", "grp1": 1, "grp2": 0,
+                "discarded": 0}]}}"#,
+        );
+        write(dir.path(), "figures/sheets/0000-m0.png", "png bytes");
+        write(dir.path(), "figures/agg.png", "png bytes");
+        write(
+            dir.path(),
+            "figures/index.json",
+            r#"{"sheets": [{"id": 0, "png": "sheets/0000-m0.png", "svg": null, "thumb": null}],
+                "run": [{"kind": "aggregate", "title": "Sum", "png": "agg.png", "svg": null}]}"#,
+        );
+        let page = render_report(dir.path(), &ReportOptions::default()).unwrap();
+        assert!(page.contains("<title>ccc report — m&lt;1&gt;</title>"));
+        assert!(page.contains("0 … 100 (3 checkpoints)"));
+        assert!(page.contains("4 coordinates × 3 checkpoints × 2 components"));
+        assert!(page.contains("aggregation sum · grid 100"));
+        // Consensus: the most frequent outlier first.
+        let first = page.find("data-coord=\"3\"").unwrap();
+        assert!(first < page.find("data-coord=\"2\"").unwrap());
+        let data = embedded_data(&page);
+        assert_eq!(data["experiments"][0]["sheet"], "figures/sheets/0000-m0.png");
+        assert_eq!(data["experiments"][0]["thumb"], "figures/sheets/0000-m0.png", "the sheet stands in for a thumb");
+        assert_eq!(data["experiments"][1]["sheet"], serde_json::Value::Null);
+        assert!(page.contains("src=\"figures/agg.png\""));
+
+        let standalone = render_report(dir.path(), &ReportOptions { standalone: true }).unwrap();
+        let inline = format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode("png bytes"));
+        assert!(standalone.contains(&format!("<script type=\"text/plain\" id=\"sheet-data-0\">{inline}</script>")));
+        assert!(standalone.contains(&format!("src=\"{inline}\"")));
+        assert!(!standalone.contains("figures/"), "nothing refers to the figures directory");
+        let data = embedded_data(&standalone);
+        assert_eq!(data["experiments"][0]["inline"], true);
+    }
+}
