@@ -2,10 +2,10 @@
 //!
 //! | function | scikit-learn reference |
 //! |---|---|
-//! | [`kmeans`] | `KMeans(init="k-means++", algorithm="lloyd")` with `n_init` restarts |
-//! | [`spectral_cocluster`] / [`SpectralCoclustering`] | `SpectralCoclustering` (Dhillon 2001) |
-//! | [`spectral_bicluster`] / [`SpectralBiclustering`] | `SpectralBiclustering` (Kluger 2003) |
-//! | [`ward`] | `AgglomerativeClustering(linkage="ward")` |
+//! | [`kmeans()`] | `KMeans(init="k-means++", algorithm="lloyd")` with `n_init` restarts |
+//! | [`spectral_cocluster()`] / [`SpectralCoclustering`] | `SpectralCoclustering` (Dhillon 2001) |
+//! | [`spectral_bicluster()`] / [`SpectralBiclustering`] | `SpectralBiclustering` (Kluger 2003) |
+//! | [`ward()`] | `AgglomerativeClustering(linkage="ward")` |
 //! | [`scale_normalize`], [`bistochastic_normalize`], [`log_normalize`] | `_bicluster.py` helpers |
 //! | [`leading_singular_vectors`] | the truncated SVD (exact; scikit-learn's default is randomized) |
 //! | [`two_means_1d`] | optimal 1-D 2-means (spec 02 §3 `dhillon`) |

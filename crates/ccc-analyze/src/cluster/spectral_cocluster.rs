@@ -10,7 +10,7 @@ use super::svd::leading_singular_vectors;
 use super::Bicluster;
 
 /// Spectral co-clustering of `m` (`r × c`) into `n_clusters` co-clusters:
-/// `An = D1^-½ A D2^-½` ([`scale_normalize`](super::normalize::scale_normalize), after shifting a negative
+/// `An = D1^-½ A D2^-½` ([`scale_normalize`], after shifting a negative
 /// matrix to minimum 0), its singular vectors `2 ..= 1 + ⌈log2 n_clusters⌉`, and k-means (`n_init` k-means++
 /// restarts) on the rows of `z = [D1^-½ U; D2^-½ V]`; the first `r` labels are the rows', the rest the
 /// columns'.
