@@ -15,7 +15,7 @@ use crate::download::{cached_snapshot, download_file, hub_error, repo_cache_dir,
 use crate::error::{HubError, Result};
 use crate::files::{safe_relative, CheckpointFiles, FileRole};
 use crate::revision::{step_of, Family, RepoSpec, RevisionTemplate};
-use crate::stream::RemoteReader;
+use crate::stream::{Prefetch, RemoteReader};
 
 /// How weights reach the summarizer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -219,7 +219,8 @@ impl HubCheckpoint {
             return Err(self.err(HubError::Invalid("streaming needs a single safetensors file".into())));
         };
         let reader = RemoteReader::new(self.client.clone(), &self.repo, &self.commit, file.expected());
-        let shared = Shared(Arc::new(Mutex::new(reader)));
+        // Receive and verify the next 8 MiB chunks while the summarizer works on the previous ones.
+        let shared = Shared(Arc::new(Mutex::new(Prefetch::new(reader, 8 << 20, 3))));
         let label = format!("{}/{}", self.label(), file.name);
         let inner = SafetensorsStream::new(shared.clone(), label.clone())?;
         Ok(Box::new(VerifiedStream { inner, rest: shared, label }))
@@ -322,7 +323,7 @@ impl Checkpoint for HubCheckpoint {
 /// A reader shared between the safetensors stream and the final drain that makes sure the whole file was read
 /// (and so verified).
 #[derive(Clone)]
-struct Shared(Arc<Mutex<RemoteReader>>);
+struct Shared(Arc<Mutex<Prefetch>>);
 
 impl Read for Shared {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {

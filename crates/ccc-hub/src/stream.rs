@@ -178,3 +178,119 @@ impl Read for RemoteReader {
         }
     }
 }
+
+/// Reads ahead of its consumer on a thread of its own, so that receiving and verifying the next bytes overlaps with
+/// summarizing the previous ones. Memory: at most `depth + 2` buffers of `chunk` bytes.
+pub struct Prefetch {
+    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
+    back: std::sync::mpsc::SyncSender<Vec<u8>>,
+    cur: Vec<u8>,
+    pos: usize,
+    done: bool,
+}
+
+impl std::fmt::Debug for Prefetch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prefetch").field("pos", &self.pos).field("done", &self.done).finish_non_exhaustive()
+    }
+}
+
+impl Prefetch {
+    /// Start reading `inner` ahead in chunks of `chunk` bytes, keeping up to `depth` chunks ready.
+    pub fn new<R: Read + Send + 'static>(mut inner: R, chunk: usize, depth: usize) -> Self {
+        let chunk = chunk.max(1);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(depth.max(1));
+        let (back, recycled) = std::sync::mpsc::sync_channel::<Vec<u8>>(depth.max(1) + 2);
+        std::thread::spawn(move || loop {
+            let mut buf = recycled.try_recv().unwrap_or_default();
+            buf.resize(chunk, 0);
+            let mut filled = 0;
+            while filled < chunk {
+                match inner.read(&mut buf[filled..]) {
+                    Ok(0) => break,
+                    Ok(n) => filled += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        return;
+                    }
+                }
+            }
+            if filled == 0 {
+                return; // end of data: dropping the sender says so
+            }
+            buf.truncate(filled);
+            if tx.send(Ok(buf)).is_err() {
+                return; // the consumer is gone
+            }
+        });
+        Prefetch { rx, back, cur: Vec::new(), pos: 0, done: false }
+    }
+}
+
+impl Read for Prefetch {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.cur.len() {
+            if self.done || out.is_empty() {
+                return Ok(0);
+            }
+            match self.rx.recv() {
+                Ok(Ok(buf)) => {
+                    let old = std::mem::replace(&mut self.cur, buf);
+                    let _ = self.back.try_send(old);
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                Err(_) => {
+                    self.done = true;
+                    return Ok(0);
+                }
+            }
+        }
+        let n = out.len().min(self.cur.len() - self.pos);
+        out[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that fails after `ok` bytes.
+    struct Failing {
+        data: io::Cursor<Vec<u8>>,
+        ok: u64,
+    }
+
+    impl Read for Failing {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.data.position() >= self.ok {
+                return Err(io::Error::other("boom"));
+            }
+            let room = (self.ok - self.data.position()) as usize;
+            let n = buf.len().min(room).min(7);
+            self.data.read(&mut buf[..n])
+        }
+    }
+
+    #[test]
+    fn prefetch_passes_bytes_and_errors_through() {
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i * 31 % 251) as u8).collect();
+        for (chunk, depth) in [(1, 1), (1000, 2), (4096, 3), (1 << 20, 1)] {
+            let mut p = Prefetch::new(io::Cursor::new(data.clone()), chunk, depth);
+            let mut got = Vec::new();
+            p.read_to_end(&mut got).unwrap();
+            assert_eq!(got, data, "chunk {chunk}");
+        }
+        let mut p = Prefetch::new(Failing { data: io::Cursor::new(data.clone()), ok: 5000 }, 1000, 2);
+        let mut got = Vec::new();
+        let err = p.read_to_end(&mut got).unwrap_err();
+        assert_eq!(err.to_string(), "boom");
+        assert_eq!(got, data[..5000]);
+    }
+}
