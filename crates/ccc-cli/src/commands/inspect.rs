@@ -54,7 +54,7 @@ pub fn group_components(components: &[Component], lengths: &[i64]) -> Vec<String
             ls.dedup();
             let len = ls.iter().map(|l| l.to_string()).collect::<Vec<_>>().join("/");
             let shape = if shape.is_empty() { String::new() } else { format!(" ({shape})") };
-            format!("{kind:>8}: {:>4}{shape}, length {len}", cs.len())
+            format!("{:>8}: {:>4}{shape}, length {len}", kind.name(), cs.len())
         })
         .collect()
 }

@@ -1,0 +1,170 @@
+//! `ccc summarize`, `inspect`, `info` and `merge` from the command line: outputs, exit codes, one-line errors.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn fixtures() -> PathBuf {
+    repo().join("tests/data/fixtures")
+}
+
+fn ccc() -> Command {
+    Command::cargo_bin("ccc").unwrap()
+}
+
+/// Runs `ccc args…`, expects failure, and returns stderr, checking it is one `error:` line.
+fn fails(args: &[&str]) -> String {
+    let out = ccc().args(args).output().unwrap();
+    assert!(!out.status.success(), "{args:?} succeeded");
+    assert_eq!(out.status.code(), Some(1), "{args:?}");
+    let err = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<&str> = err.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(lines.len(), 1, "{args:?}: {err}");
+    err
+}
+
+#[test]
+fn summarize_both_modes_then_info_and_resume() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("neox.safetensors");
+    let input = fixtures().join("tiny-neox");
+    ccc()
+        .args(["summarize", input.to_str().unwrap(), "-o", out.to_str().unwrap(), "--mode", "full,compact"])
+        .args(["--steps", "0..64", "--quiet"])
+        .assert()
+        .success()
+        .stderr(predicate::str::is_empty());
+    let full = d.path().join("neox.full.safetensors");
+    let compact = d.path().join("neox.compact.safetensors");
+    assert!(full.is_file() && compact.is_file() && !out.exists());
+    let t = ccc_core::file::read(&full).unwrap();
+    assert_eq!(t.steps, vec![0, 1, 2, 4, 8, 16, 32, 64]);
+    assert_eq!(t.meta.model, "tiny-neox");
+    // The file is what the reference implementation computed.
+    let reference = ccc_core::file::read(&fixtures().join("tiny-neox-full.ccc.safetensors")).unwrap();
+    for (ti, &s) in t.steps.iter().enumerate() {
+        let rt = reference.step_index(s).unwrap();
+        for (a, b) in t.column(ti).iter().zip(reference.column(rt)) {
+            assert!((a - b).abs() <= 1e-5 * b.abs().max(1e-30), "step {s}: {a} vs {b}");
+        }
+    }
+
+    ccc()
+        .args(["info", full.to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("gpt_neox"))
+        .stdout(predicate::str::contains("mags [64, 8, 42]"))
+        .stdout(predicate::str::contains("filled        all 8"))
+        .stdout(predicate::str::contains("Q:    8 (L0–L1 × H0–H3), length 16"));
+
+    // Run again with all steps: only the new ones are computed.
+    ccc()
+        .args(["summarize", input.to_str().unwrap(), "-o", out.to_str().unwrap(), "--mode", "full,compact"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("8 already there"));
+    assert_eq!(ccc_core::file::read_header(&compact).unwrap().steps.len(), 14);
+}
+
+#[test]
+fn shards_then_merge() {
+    let d = tempfile::tempdir().unwrap();
+    let input = fixtures().join("tiny-llama");
+    let mut parts = Vec::new();
+    for i in 1..=2 {
+        let p = d.path().join(format!("part{i}.safetensors"));
+        ccc()
+            .args(["summarize", input.to_str().unwrap(), "-o", p.to_str().unwrap(), "--shard", &format!("{i}/2"), "-q"])
+            .assert()
+            .success();
+        parts.push(p);
+    }
+    let all = d.path().join("all.safetensors");
+    ccc()
+        .args(["merge", parts[0].to_str().unwrap(), parts[1].to_str().unwrap(), "-o", all.to_str().unwrap(), "-q"])
+        .assert()
+        .success();
+    let t = ccc_core::file::read(&all).unwrap();
+    assert_eq!(t.steps, vec![0, 200, 400]);
+    assert!(t.filled.iter().all(|&f| f));
+    // Different runs do not merge.
+    let other = d.path().join("neox.safetensors");
+    ccc()
+        .args(["summarize", fixtures().join("tiny-neox/step0").to_str().unwrap(), "-o", other.to_str().unwrap(), "-q"])
+        .assert()
+        .success();
+    let err =
+        fails(&["merge", all.to_str().unwrap(), other.to_str().unwrap(), "-o", d.path().join("x").to_str().unwrap()]);
+    assert!(err.contains("cannot merge"), "{err}");
+}
+
+#[test]
+fn inspect_lists_components_and_ignored_tensors() {
+    ccc()
+        .args(["inspect", fixtures().join("tiny-qwen2/step400").to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("architecture  qwen2"))
+        .stdout(predicate::str::contains("tied embeddings"))
+        .stdout(predicate::str::contains("K:    4 (L0–L1 × H0–H1), length 16"))
+        .stdout(predicate::str::contains("model.layers.0.self_attn.q_proj.bias: not a component weight"));
+}
+
+#[test]
+fn bad_inputs_give_one_line_errors() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("o.safetensors");
+    let o = out.to_str().unwrap();
+    let bad = repo().join("tests/data/bad/safetensors");
+    let b = |n: &str| bad.join(n).to_str().unwrap().to_string();
+    for (args, want) in [
+        (vec!["summarize", "/nonexistent/run", "-o", o], "no such directory"),
+        (vec!["summarize", &b("ckpt-no-config"), "-o", o], "no config.json"),
+        (vec!["summarize", &b("ckpt-no-weights"), "-o", o], "no weights"),
+        (vec!["summarize", &b("ckpt-truncated"), "-o", o], "truncated"),
+        (vec!["summarize", &b("ckpt-config-contradicts"), "-o", o], "implies"),
+        (vec!["summarize", &b("ckpt-nonfinite"), "-o", o], "--allow-nonfinite"),
+        (vec!["summarize", &b("ckpt-index-missing-shard"), "-o", o], "does not exist"),
+        (vec!["summarize", &b("ckpt-good"), "-o", o, "--mode", "fast"], "unknown mode `fast`"),
+        (vec!["summarize", &b("ckpt-good"), "-o", o, "--summary", "mean"], "unknown summary `mean`"),
+        (vec!["summarize", &b("ckpt-good"), "-o", o, "--steps", "5..1"], "bad step selection"),
+        (vec!["summarize", &b("ckpt-good"), "-o", o, "--shard", "3/2"], "bad shard"),
+        (vec!["summarize", &b("ckpt-good"), "-o", "/nonexistent/dir/o.safetensors"], "does not exist"),
+        (vec!["summarize", &b("ckpt-good"), &b("ckpt-good"), "-o", o], "two checkpoints have step 0"),
+        (vec!["info", &b("bad-json.safetensors")], "bad-json.safetensors"),
+    ] {
+        let err = fails(&args);
+        assert!(err.contains(want), "{args:?}: expected `{want}` in {err}");
+        assert!(!out.exists(), "{args:?}: output left behind");
+    }
+    // Unknown architecture: names the model_type and shows a mapping file.
+    let err = String::from_utf8(ccc().args(["summarize", &b("ckpt-unknown-arch"), "-o", o]).output().unwrap().stderr)
+        .unwrap();
+    assert!(err.contains("model_type `mamba`") && err.contains("--arch") && err.contains("[[tensors]]"), "{err}");
+    // --allow-nonfinite continues, with a warning naming the tensor.
+    ccc()
+        .args(["summarize", &b("ckpt-nonfinite"), "-o", o, "--allow-nonfinite", "-q"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("warning: step 0: tensor `gpt_neox.layers.0.mlp.dense_4h_to_h.weight`"));
+}
+
+#[test]
+fn verbose_lists_skipped_directories() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("o.safetensors");
+    ccc()
+        .args(["summarize", fixtures().join("tiny-gpt2").to_str().unwrap(), "-o", out.to_str().unwrap()])
+        .args(["--steps", "0,400,600", "--verbose"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("tokenizer (no step number in its name)"))
+        .stderr(predicate::str::contains("not selected by --steps"))
+        .stderr(predicate::str::contains("warning: --steps names steps that were not found: 600"));
+}
