@@ -289,6 +289,32 @@ mod tests {
     }
 
     #[test]
+    fn tiled_distances_equal_pairwise_ones() {
+        let mut r = ChaCha8Rng::seed_from_u64(5);
+        for (n, d) in [(9usize, 3usize), (70, 600), (40, 8)] {
+            let x = Mat::from_fn(n, d, |_, _| r.random_range(-3.0..3.0));
+            let condensed = condensed_distances(x.as_ref());
+            let row = |i: usize| (0..d).map(|f| x[(i, f)]).collect::<Vec<_>>();
+            let mut k = 0;
+            for i in 0..n {
+                for j in i + 1..n {
+                    // Feature chunk by feature chunk, as the tiles accumulate.
+                    let (ri, rj) = (row(i), row(j));
+                    let want: f64 = (0..d)
+                        .step_by(FEATURE_CHUNK)
+                        .map(|f| {
+                            let e = (f + FEATURE_CHUNK).min(d);
+                            sq_dist(&ri[f..e], &rj[f..e])
+                        })
+                        .sum();
+                    assert_eq!(condensed[k], want.sqrt(), "({i},{j})");
+                    k += 1;
+                }
+            }
+        }
+    }
+
+    #[test]
     fn heap_matches_python_heapq() {
         // Reference sequence from Python: h=[-8]; heappush(h,-6); heappushpop(h,-7); heappush(h,-2);
         // heappushpop(h,-5) -> h == [-6, -5, -2].
