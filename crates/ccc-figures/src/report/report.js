@@ -273,9 +273,11 @@
   var sortKey = 'id', sortDir = 1;
   data.sources.forEach(function (s) { sourceFilter.appendChild(el('option', { value: s }, s)); });
 
-  (function buildRows() {
+  // The first rows are built at once, the rest right after the first paint: the page shows up sooner.
+  var FIRST_ROWS = 40;
+  function buildRows(from, to) {
     var frag = document.createDocumentFragment();
-    exps.forEach(function (e) {
+    exps.slice(from, to).forEach(function (e) {
       var tr = el('tr', { 'data-id': e.id, 'data-source': e.source, tabindex: '0' });
       if (e.status !== 'ok') tr.className = 'failed';
       tr.appendChild(el('td', { 'class': 'num' }, String(e.id)));
@@ -298,7 +300,8 @@
       frag.appendChild(tr);
     });
     tbody.appendChild(frag);
-  })();
+  }
+  buildRows(0, FIRST_ROWS);
 
   var KEYS = {
     id: function (e) { return e.id; },
@@ -324,7 +327,7 @@
       return c !== 0 ? c * sortDir : a.id - b.id;
     });
     var frag = document.createDocumentFragment();
-    sorted.forEach(function (e) { frag.appendChild(rows.get(e.id)); });
+    sorted.forEach(function (e) { var tr = rows.get(e.id); if (tr) frag.appendChild(tr); });
     tbody.appendChild(frag);
     Array.prototype.forEach.call(document.querySelectorAll('#experiments-table th'), function (th) {
       var b = th.querySelector('button[data-sort]');
@@ -339,7 +342,8 @@
     exps.forEach(function (e) {
       var m = e.method.toLowerCase();
       var ok = (!src || e.source === src) && words.every(function (w) { return m.indexOf(w) >= 0; });
-      rows.get(e.id).hidden = !ok;
+      var tr = rows.get(e.id);
+      if (tr) tr.hidden = !ok;
       if (ok) shown++;
     });
     countEl.textContent = shown === exps.length ? exps.length + ' experiments' : shown + ' of ' + exps.length + ' experiments';
@@ -371,5 +375,18 @@
   });
   applySort();
   applyFilter();
-  document.documentElement.setAttribute('data-ready', 'true');
+  function finish() {
+    if (exps.length > FIRST_ROWS) {
+      buildRows(FIRST_ROWS, exps.length);
+      applySort();
+      applyFilter();
+    }
+    document.documentElement.setAttribute('data-ready', 'true');
+  }
+  if (exps.length > FIRST_ROWS && typeof requestAnimationFrame === 'function') {
+    // After the next frame is painted (rAF runs just before it; the timeout lands after it).
+    requestAnimationFrame(function () { setTimeout(finish, 0); });
+  } else {
+    finish();
+  }
 })();
