@@ -429,7 +429,7 @@ fn run_inner(
     // Copies of identical checkpoints (by content id).
     for &(step, orig) in &copies {
         let src = &outputs[hash_out].file;
-        let t = src.header().steps.iter().position(|&s| s == orig).ok_or_else(|| poisoned())?;
+        let t = src.header().steps.iter().position(|&s| s == orig).ok_or_else(poisoned)?;
         let full_col = src.read_column(t)?;
         for o in outputs.iter_mut() {
             let h = o.file.header();

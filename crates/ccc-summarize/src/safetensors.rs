@@ -87,7 +87,7 @@ impl SafetensorsHeader {
             }
             tensors.push(parse_entry(name, v)?);
         }
-        tensors.sort_by(|a, b| (a.start, a.end).cmp(&(b.start, b.end)));
+        tensors.sort_by_key(|t| (t.start, t.end));
         let mut pos = 0u64;
         for t in &tensors {
             if t.start != pos {

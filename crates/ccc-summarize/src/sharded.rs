@@ -63,13 +63,13 @@ impl WeightSource for ChainSource {
     }
 }
 
+/// Opens one shard file as a weight source.
+pub type OpenShard = dyn Fn(&Path) -> Result<Box<dyn WeightSource>, SummarizeError>;
+
 /// Read a shard index (`*.index.json` with a `weight_map` of tensor name → shard file name) and open its shards,
 /// in file-name order, with `open_one`. Errors name the index and the problem: invalid JSON, a shard file that
 /// is missing or outside the directory, a tensor the index puts in a shard that does not hold it.
-pub fn open_index(
-    index: &Path,
-    open_one: &dyn Fn(&Path) -> Result<Box<dyn WeightSource>, SummarizeError>,
-) -> Result<ChainSource, SummarizeError> {
+pub fn open_index(index: &Path, open_one: &OpenShard) -> Result<ChainSource, SummarizeError> {
     let bad = |reason: String| SummarizeError::BadWeights { path: index.to_path_buf(), reason };
     let text = std::fs::read_to_string(index).map_err(|source| SummarizeError::Io { path: index.into(), source })?;
     let files = index_shards(&text).map_err(bad)?;
