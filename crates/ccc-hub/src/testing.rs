@@ -41,12 +41,15 @@ struct ServedFile {
     lfs: bool,
 }
 
+/// A branch: name, commit, files.
+type Branch = (String, String, Vec<ServedFile>);
+
 /// A repository to serve.
 #[derive(Debug, Clone)]
 pub struct TestRepo {
     name: String,
     token: Option<String>,
-    branches: Vec<(String, String, Vec<ServedFile>)>,
+    branches: Vec<Branch>,
 }
 
 fn is_lfs(name: &str) -> bool {
@@ -360,18 +363,17 @@ fn serve(stream: TcpStream, st: &State) -> io::Result<()> {
     write_answer(stream, st, &req, answer)
 }
 
-fn find_branch<'a>(
-    st: &'a State,
-    repo: &str,
-    rev: &str,
-) -> Result<(&'a TestRepo, &'a (String, String, Vec<ServedFile>)), Answer> {
-    let r =
-        st.repos.iter().find(|r| r.name == repo).ok_or_else(|| error(401, "RepoNotFound", "Repository not found"))?;
+fn find_branch<'a>(st: &'a State, repo: &str, rev: &str) -> Result<(&'a TestRepo, &'a Branch), Box<Answer>> {
+    let r = st
+        .repos
+        .iter()
+        .find(|r| r.name == repo)
+        .ok_or_else(|| Box::new(error(401, "RepoNotFound", "Repository not found")))?;
     let b = r
         .branches
         .iter()
         .find(|b| b.0 == rev || b.1 == rev)
-        .ok_or_else(|| error(404, "RevisionNotFound", &format!("Invalid rev id: {rev}")))?;
+        .ok_or_else(|| Box::new(error(404, "RevisionNotFound", &format!("Invalid rev id: {rev}"))))?;
     Ok((r, b))
 }
 
@@ -397,7 +399,7 @@ fn route(req: &Request, st: &State) -> Answer {
         ["api", "models", org, name, "revision", rev] => {
             let repo = format!("{org}/{name}");
             match find_branch(st, &repo, rev) {
-                Err(a) => a,
+                Err(a) => *a,
                 Ok((_, (_, commit, files))) => {
                     let siblings: Vec<serde_json::Value> = files
                         .iter()
@@ -423,7 +425,7 @@ fn route(req: &Request, st: &State) -> Answer {
             let repo = format!("{org}/{name}");
             let (r, (_, commit, files)) = match find_branch(st, &repo, rev) {
                 Ok(x) => x,
-                Err(a) => return a,
+                Err(a) => return *a,
             };
             if let Some(token) = &r.token {
                 match &req.auth {
