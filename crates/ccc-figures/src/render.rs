@@ -438,3 +438,59 @@ fn render_all(
 pub fn figures_dir(out_dir: &Path) -> PathBuf {
     out_dir.join("figures")
 }
+
+/// Component groups and a coordinate split chosen by the user rather than by the analysis (`ccc plot sheet --grp1
+/// … --grp2 … --outliers …`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdhocGroups {
+    /// Component group 1.
+    pub grp1: Vec<usize>,
+    /// Component group 2.
+    pub grp2: Vec<usize>,
+    /// How outlier coordinates are found on the trajectories; `None`: every coordinate is an inlier.
+    pub outliers: Option<ccc_analyze::OutlierMethod>,
+    /// Aggregation of the groups.
+    pub aggregation: Aggregation,
+    /// Grid of the irregularity score.
+    pub grid: usize,
+    /// Seed of the random generator (only `MAD-union-lincomb` draws).
+    pub seed: u64,
+    /// A title for the sheet (e.g. the patterns given).
+    pub label: String,
+}
+
+/// The sheet of user-chosen groups on the filled checkpoints of `t`, scored as the analysis would.
+pub fn adhoc_sheet(t: &CccTensor, g: &AdhocGroups, smooth: Option<usize>) -> Result<Sheet, FigureError> {
+    use rand_chacha::rand_core::SeedableRng;
+    let t = t.filled_only();
+    if let Some(&k) = g.grp1.iter().chain(&g.grp2).find(|&&k| k >= t.n_comp()) {
+        return Err(FigureError::Invalid(format!("component index {k} out of range ({} components)", t.n_comp())));
+    }
+    let tr = trajectories(&t, &g.grp1, &g.grp2, g.aggregation);
+    let out = match g.outliers {
+        Some(m) => m.apply(&tr, &mut rand_chacha::ChaCha8Rng::seed_from_u64(g.seed)),
+        None => vec![],
+    };
+    let (cin, cout) = ccc_core::Groups::coords_from_outliers(t.n_coord, &out);
+    let sc = ccc_analyze::score(&tr, &cin, cout.len(), g.grid);
+    let method = match g.outliers {
+        Some(m) => format!("outliers: {m}"),
+        None => "no outlier split".to_string(),
+    };
+    Ok(Sheet::new(&SheetInput {
+        id: None,
+        source: &g.label,
+        method: &method,
+        context: context_line(&t, Some(g.aggregation)),
+        components: &t.meta.components,
+        steps: &t.steps,
+        trajectories: &tr,
+        coords_in: &cin,
+        coords_out: &cout,
+        grp1: &g.grp1,
+        grp2: &g.grp2,
+        scores: (sc.irregularity, sc.fraction),
+        grid: g.grid,
+        smooth,
+    }))
+}
