@@ -195,6 +195,13 @@ fn bicluster_comps(m: &Mat<f64>, seed: u64) -> Result<CompSplit, String> {
             0.0
         }
     });
+    // A constant sign matrix (e.g. a folding with no negative entry) has no checkerboard to find: one group.
+    let first = if sign.nrows() > 0 && sign.ncols() > 0 { sign[(0, 0)] } else { 0.0 };
+    if (0..sign.ncols()).all(|j| (0..sign.nrows()).all(|i| sign[(i, j)] == first)) {
+        let all: Vec<usize> = (0..m.nrows()).collect();
+        let n_groups = usize::from(!all.is_empty());
+        return Ok(CompSplit { grp1: all, grp2: Vec::new(), n_groups, time: t0.elapsed().as_secs_f64() });
+    }
     let params = BiclusterParams::new(N_CLUSTERS, N_CLUSTERS)
         .method(BiNormalization::Bistochastic)
         .n_components(6)

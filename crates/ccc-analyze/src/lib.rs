@@ -1,6 +1,45 @@
 //! # ccc-analyze: classifications, trajectories and scores
 //!
-//! Placeholder overview; filled in by the analysis work.
+//! The analysis stage of ccc (spec 02). From a CCC tensor `mags[c, t, k]` it
+//! 1. computes `prep`, the classifiers' input ([`prep`]), in `f32`;
+//! 2. runs the 40 classification pipelines of spec 02 §4 ([`pipeline`]) — typed chains of the building blocks of
+//!    §3: reductions over checkpoints, matrix normalizations, foldings (one `f32` GEMM each, [`fold`]),
+//!    clusterers ([`cluster`]), SVD signs, MAD splits ([`robust`]) — sharing every intermediate that has the same
+//!    input ([`classify`]);
+//! 3. turns them into the 301 experiments of §5, completing component-only groupings with the trajectory outlier
+//!    methods of §6 ([`outliers`]), and scores each ([`score`]: irregularity of the inliers' 2-D flow, fraction of
+//!    outliers) on the 2-D [`trajectories`];
+//! 4. summarizes them (§8) and writes `experiments.json`, `scores.csv`, `summary.json` ([`output`], schema in
+//!    `docs/outputs.md`).
+//!
+//! Everything random draws from one seeded `ChaCha8Rng` (one stream per task), so the same input and seed give
+//! the same result, whatever the number of threads.
+//!
+//! ```
+//! use ccc_analyze::outliers::OutlierMethod;
+//! use ccc_analyze::{score, Trajectories};
+//! use rand::SeedableRng;
+//!
+//! // Five coordinates moving right in step, one of them (4) far off at the last checkpoint.
+//! let (n_coord, n_ckpt) = (5, 4);
+//! let mut x = Vec::new();
+//! let mut y = Vec::new();
+//! for c in 0..n_coord {
+//!     for t in 0..n_ckpt {
+//!         x.push(t as f64);
+//!         y.push(c as f64 * 0.1 + if c == 4 && t == 3 { 9.0 } else { 0.0 });
+//!     }
+//! }
+//! let tr = Trajectories { n_coord, n_ckpt, x, y };
+//! let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(0);
+//! let out = OutlierMethod::LastDif.apply(&tr, &mut rng);
+//! assert_eq!(out, vec![4]);
+//! let s = score(&tr, &[0, 1, 2, 3], out.len(), 100);
+//! assert!(s.irregularity.unwrap() < 1e-5); // parallel steps: a regular flow (0 up to the 1e-6 guard)
+//! assert_eq!(s.fraction, 0.2);
+//! ```
+//!
+//! [`analyze`] runs the whole analysis on a tensor; [`Analysis::write_to`] writes its files.
 #![deny(missing_docs)]
 
 pub mod analysis;

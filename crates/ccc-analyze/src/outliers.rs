@@ -170,12 +170,12 @@ mod tests {
         Trajectories { n_coord, n_ckpt, x, y }
     }
 
-    /// A smooth cloud, with coordinate 3 off in x at checkpoint 1 only, and coordinate 7 off in y at the end.
+    /// A smooth, static cloud, with coordinate 3 off in x at checkpoint 1 only, and coordinate 7 off in y at the end.
     fn planted() -> Trajectories {
         tr(20, 4, |c, t| {
-            let base = (c as f64 * 0.37).sin() * 0.1 + t as f64;
+            let base = (c as f64 * 0.37).sin() * 0.1 + 1.0;
             let x = if c == 3 && t == 1 { base + 50.0 } else { base };
-            let y = if c == 7 && t == 3 { base - 40.0 } else { base * 0.5 };
+            let y = if c == 7 && t == 3 { base * 0.5 - 40.0 } else { base * 0.5 };
             (x, y)
         })
     }

@@ -206,7 +206,7 @@ mod tests {
         let t = tensor(3, 4, 3, |c, s, k| (c + s + k) as f32);
         let tr = trajectories(&t, &[0], &[1, 2], Aggregation::Sum);
         let lo = (0.01f64).ln();
-        let hi = (1.0f64 / (1.0 + 1e-6) + 0.01).ln();
+        let hi = (10.0f64 / (10.0 + 1e-6) + 0.01).ln();
         assert!((tr.x.iter().copied().fold(f64::INFINITY, f64::min) - lo).abs() < 1e-12);
         assert!((tr.y.iter().copied().fold(f64::NEG_INFINITY, f64::max) - hi).abs() < 1e-12);
         // y is the normalized sum of components 1 and 2: c + s + 1 + c + s + 2, from 3 to 3 + 2·(2 + 3).
