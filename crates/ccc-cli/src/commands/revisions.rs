@@ -54,8 +54,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         anyhow::bail!("`ccc revisions` lists a whole repository: drop `@{}`", spec.revision.unwrap_or_default());
     }
     let steps: StepSelection = args.steps.parse().context("--steps")?;
-    let template =
-        args.revision_template.as_deref().map(str::parse::<RevisionTemplate>).transpose().context("--revision-template")?;
+    let template = args
+        .revision_template
+        .as_deref()
+        .map(str::parse::<RevisionTemplate>)
+        .transpose()
+        .context("--revision-template")?;
     let progress = CliProgress::new(args.quiet);
     let client = Arc::new(args.conn.client()?);
     let opts = Arc::new(HubOptions { revisions: RevisionSelector::All, template, ..HubOptions::default() });
