@@ -330,10 +330,14 @@ impl Analysis {
         let exp = self.experiments_json()?;
         let sum = self.summary_json()?;
         let csv = self.scores_csv();
-        for (name, text) in [(EXPERIMENTS_JSON, exp), (SCORES_CSV, csv), (SUMMARY_JSON, sum)] {
+        // The JSON texts end without a line break; the CSV already ends with one.
+        for (name, text, nl) in [(EXPERIMENTS_JSON, exp, true), (SCORES_CSV, csv, false), (SUMMARY_JSON, sum, true)] {
             ccc_core::atomic::write_atomic(&dir.join(name), |w: &mut dyn Write| {
                 w.write_all(text.as_bytes())?;
-                w.write_all(b"\n")
+                if nl {
+                    w.write_all(b"\n")?;
+                }
+                Ok(())
             })?;
         }
         Ok(())

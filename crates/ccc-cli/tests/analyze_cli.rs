@@ -1,0 +1,225 @@
+//! `ccc analyze` and `ccc score` end to end on the golden synthetic tensor.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::str::contains;
+use serde_json::Value;
+
+fn golden(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/golden").join(name)
+}
+
+fn ccc() -> Command {
+    Command::cargo_bin("ccc").unwrap()
+}
+
+fn read_json(p: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+}
+
+fn analyze(dir: &Path, extra: &[&str]) {
+    ccc()
+        .arg("analyze")
+        .arg(golden("synthetic-small.safetensors"))
+        .arg("-o")
+        .arg(dir)
+        .arg("--quiet")
+        .args(extra)
+        .assert()
+        .success();
+}
+
+#[test]
+fn writes_the_three_files_with_301_experiments() {
+    let tmp = tempfile::tempdir().unwrap();
+    analyze(tmp.path(), &[]);
+    let exp = read_json(&tmp.path().join("experiments.json"));
+    let exps = exp["experiments"].as_array().unwrap();
+    assert_eq!(exps.len(), 301);
+    let golden_json = read_json(&golden("golden-small.json"));
+    for (i, (e, g)) in exps.iter().zip(golden_json["experiments"].as_array().unwrap()).enumerate() {
+        assert_eq!(e["id"], i);
+        assert_eq!(e["method"], g["method"], "experiment {i}");
+        assert!(e["groups"]["coords_in"].is_array() && e["groups"]["comps_grp2"].is_array());
+        assert!(e["scores"]["fraction"].is_number());
+    }
+    let csv = std::fs::read_to_string(tmp.path().join("scores.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 302);
+    assert!(csv.starts_with("id,source,method,status,irregularity,fraction\n"));
+    let sum = read_json(&tmp.path().join("summary.json"));
+    assert_eq!(sum["shape"], serde_json::json!([64, 12, 42]));
+    assert_eq!(sum["pipelines"].as_array().unwrap().len(), 40);
+    assert_eq!(sum["sources"].as_array().unwrap().len(), 6);
+    assert_eq!(sum["consensus"]["coords"].as_array().unwrap().len(), 64);
+    assert_eq!(sum["consensus"]["comps"].as_array().unwrap().len(), 42);
+    let oi = &sum["outlier_indicator"];
+    assert_eq!(oi["matrix"].as_array().unwrap().len(), oi["experiments"].as_array().unwrap().len());
+    // The planted outliers (38 and 45) are the coordinates most often called outliers.
+    let first_two: Vec<u64> = oi["coords"].as_array().unwrap()[..2].iter().map(|v| v.as_u64().unwrap()).collect();
+    let mut first_two = first_two;
+    first_two.sort();
+    assert_eq!(first_two, vec![38, 45]);
+}
+
+#[test]
+fn same_seed_gives_byte_identical_outputs() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    analyze(a.path(), &["--seed", "7", "--no-timings"]);
+    analyze(b.path(), &["--seed", "7", "--no-timings"]);
+    for f in ["experiments.json", "scores.csv"] {
+        assert_eq!(std::fs::read(a.path().join(f)).unwrap(), std::fs::read(b.path().join(f)).unwrap(), "{f}");
+    }
+    let strip = |p: &Path| {
+        let mut v = read_json(&p.join("summary.json"));
+        v.as_object_mut().unwrap().remove("run_time_s");
+        v.as_object_mut().unwrap().remove("phase_times_s");
+        v
+    };
+    assert_eq!(strip(a.path()), strip(b.path()));
+}
+
+#[test]
+fn pipeline_selection_steps_and_aggregation() {
+    let tmp = tempfile::tempdir().unwrap();
+    analyze(tmp.path(), &["--pipelines", "folding*", "--agg", "pooled", "--grid", "50"]);
+    let sum = read_json(&tmp.path().join("summary.json"));
+    assert_eq!(sum["pipelines"].as_array().unwrap().len(), 26);
+    assert_eq!(sum["options"]["aggregation"], "pooled");
+    assert_eq!(sum["options"]["grid"], 50);
+    // 16 joint pipelines + 7 × (16 kept + 2 comps-only + 3 groupings).
+    let n = read_json(&tmp.path().join("experiments.json"))["experiments"].as_array().unwrap().len();
+    assert_eq!(n, 16 + 7 * (16 + 2 + 2 + 3));
+
+    // Two checkpoints: irregularity is undefined, said so per experiment.
+    let tmp2 = tempfile::tempdir().unwrap();
+    ccc()
+        .arg("analyze")
+        .arg(golden("synthetic-small.safetensors"))
+        .args(["-o", tmp2.path().to_str().unwrap(), "--steps", "0,11000", "--pipelines", "17"])
+        .assert()
+        .success()
+        .stderr(contains("irregularity needs at least 3"));
+    let exp = read_json(&tmp2.path().join("experiments.json"));
+    for e in exp["experiments"].as_array().unwrap() {
+        assert!(e["scores"]["irregularity"].is_null());
+        assert_eq!(e["status"], "degenerate");
+        assert!(e["error"].as_str().unwrap().contains("irregularity is undefined with 2 checkpoints"));
+    }
+}
+
+#[test]
+fn extra_pipelines_from_a_toml_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let toml = tmp.path().join("p.toml");
+    std::fs::write(&toml, "[[pipeline]]\nsteps = [\"median\", \"cols_l2_normalize\", \"dhillon\"]\n").unwrap();
+    let out = tmp.path().join("out");
+    analyze(&out, &["--pipelines-file", toml.to_str().unwrap(), "--pipelines", "41"]);
+    let sum = read_json(&out.join("summary.json"));
+    let p = &sum["pipelines"][0];
+    assert_eq!(p["index"], 41);
+    assert_eq!(
+        p["method"],
+        "instructions[(_inp111_data101, median), (_inp101_data101, normalize_cols_byL2), (_inp101_out101, bipartition_Dh_normalizeFalse)]"
+    );
+    std::fs::write(&toml, "[[pipeline]]\nsteps = [\"median\", \"rows_l2\"]\n").unwrap();
+    ccc()
+        .arg("analyze")
+        .arg(golden("synthetic-small.safetensors"))
+        .args(["-o", out.to_str().unwrap(), "--pipelines-file", toml.to_str().unwrap()])
+        .assert()
+        .failure()
+        .stderr(contains("follow it with `mad`"));
+}
+
+#[test]
+fn bad_options_say_how_to_fix_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        ccc().arg("analyze").arg(golden("synthetic-small.safetensors")).arg("-o").arg(tmp.path()).args(args).assert()
+    };
+    run(&["--grid", "0"]).failure().stderr(contains("grid must be at least 1"));
+    run(&["--pipelines", "nothing-like-this"]).failure().stderr(contains("no pipeline matches"));
+    run(&["--steps", "5..1"]).failure().stderr(contains("bad --steps"));
+    run(&["--steps", "99999"]).failure().stderr(contains("keeps none of the 12 filled checkpoints"));
+    run(&["--agg", "mean"]).failure().stderr(contains("possible values"));
+}
+
+#[test]
+fn non_finite_input_names_the_first_bad_entry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut t = ccc_core::file::read(&golden("synthetic-small.safetensors")).unwrap();
+    let i = t.index(5, 3, 2);
+    t.mags[i] = f32::NAN;
+    let bad = tmp.path().join("bad.safetensors");
+    ccc_core::file::write(&bad, &t).unwrap();
+    ccc()
+        .arg("analyze")
+        .arg(&bad)
+        .args(["-o", tmp.path().join("out").to_str().unwrap()])
+        .assert()
+        .failure()
+        .stderr(contains("L0.H0.Q"))
+        .stderr(contains("3000"));
+}
+
+#[test]
+fn score_reproduces_golden_scores() {
+    let tmp = tempfile::tempdir().unwrap();
+    let g = read_json(&golden("golden-small.json"));
+    let picks: Vec<Value> = g["experiments"].as_array().unwrap()[..5].iter().map(|e| e["groups"].clone()).collect();
+    let gfile = tmp.path().join("g.json");
+    std::fs::write(&gfile, serde_json::to_string(&picks).unwrap()).unwrap();
+    let out = ccc()
+        .arg("score")
+        .arg(golden("synthetic-small.safetensors"))
+        .args(["--groups", gfile.to_str().unwrap(), "--json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let got: Value = serde_json::from_slice(&out).unwrap();
+    let got = got.as_array().unwrap();
+    assert_eq!(got.len(), 5);
+    for (i, s) in got.iter().enumerate() {
+        let want = &g["experiments"][i]["scores"];
+        assert_eq!(s["fraction"], want["fraction"]);
+        let (a, b) = (s["irregularity"].as_f64().unwrap(), want["irregularity"].as_f64().unwrap());
+        assert!((a - b).abs() <= 1e-4, "{i}: {a} vs {b}");
+    }
+}
+
+#[test]
+fn score_by_component_globs() {
+    let f = golden("synthetic-small.safetensors");
+    ccc()
+        .arg("score")
+        .arg(&f)
+        .args(["--grp1", "L*.H*.Q", "--grp2", "L*.mlp_in", "--outliers", "MAD-union-dif"])
+        .assert()
+        .success()
+        .stdout(contains("irregularity"))
+        .stdout(contains("fraction"));
+    ccc()
+        .arg("score")
+        .arg(&f)
+        .args(["--grp1", "L*.H*.Q", "--grp2", "L*.mlp_in"])
+        .assert()
+        .failure()
+        .stderr(contains("--outliers"));
+    ccc()
+        .arg("score")
+        .arg(&f)
+        .args(["--grp1", "nope*", "--grp2", "L*.mlp_in", "--outliers", "MAD-last-sum"])
+        .assert()
+        .failure()
+        .stderr(contains("matches no component"));
+    ccc()
+        .arg("score")
+        .arg(&f)
+        .args(["--grp1", "L*.H*.Q", "--grp2", "L*.mlp_in", "--outliers", "MAD-nope"])
+        .assert()
+        .failure()
+        .stderr(contains("MAD-union-lincomb"));
+}
