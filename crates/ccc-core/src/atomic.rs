@@ -15,7 +15,10 @@ where
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
+    // tempfile creates 0600 files; outputs are meant to be shared (e.g. on a cluster), so ask for 0644 (umask
+    // still applies).
     let tmp = tempfile::Builder::new()
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
         .prefix(&format!(".{}.", path.file_name().and_then(|n| n.to_str()).unwrap_or("out")))
         .suffix(".tmp")
         .tempfile_in(dir)
@@ -48,5 +51,17 @@ mod tests {
         assert!(err.is_err());
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left behind");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode();
+        assert_eq!(mode & 0o044, 0o044 & !umask(), "readable by group and others unless the umask says no");
+    }
+
+    fn umask() -> u32 {
+        use std::os::unix::fs::PermissionsExt;
+        // Read the umask without changing it: create a file with 0o666 and look.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("probe");
+        std::fs::File::create(&p).unwrap();
+        !std::fs::metadata(&p).unwrap().permissions().mode() & 0o666
     }
 }

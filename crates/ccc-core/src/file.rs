@@ -284,10 +284,14 @@ fn write_body(w: &mut dyn Write, t: &CccTensor, header: &[u8]) -> std::io::Resul
     w.write_all(&filled)
 }
 
-/// Write a whole tensor atomically (temporary file + rename).
+/// Room left in the header for the metadata to grow in place (e.g. `duplicates` found while filling).
+const HEADER_RESERVE: usize = 4096;
+
+/// Write a whole tensor atomically (temporary file + rename), in the same layout as [`CccFile::create`], so that
+/// a file merged from shards is byte-identical to one written by a single run.
 pub fn write(path: &Path, t: &CccTensor) -> Result<()> {
     t.validate().map_err(CoreError::Shape)?;
-    let header = header_bytes(t, 0);
+    let header = header_bytes(t, HEADER_RESERVE);
     write_atomic(path, |w| write_body(w, t, &header))
 }
 
@@ -303,7 +307,7 @@ impl CccFile {
     /// Create `path` (atomically) holding `t`, with room in the header for metadata to grow, and open it.
     pub fn create(path: &Path, t: &CccTensor) -> Result<Self> {
         t.validate().map_err(CoreError::Shape)?;
-        let header = header_bytes(t, 4096);
+        let header = header_bytes(t, HEADER_RESERVE);
         write_atomic(path, |w| write_body(w, t, &header))?;
         Self::open(path)
     }
@@ -392,7 +396,7 @@ impl CccFile {
             let full = read(&self.path)?;
             t.mags = full.mags;
             t.filled = full.filled;
-            let hb = header_bytes(&t, 4096);
+            let hb = header_bytes(&t, HEADER_RESERVE);
             write_atomic(&self.path, |w| write_body(w, &t, &hb))?;
             *self = Self::open(&self.path.clone())?;
             return Ok(());
