@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use anyhow::Context;
 use ccc_analyze::pipeline::read_pipelines_file;
 use ccc_analyze::{analyze, Aggregation, AnalyzeOptions};
-use ccc_core::StepSelection;
+use ccc_core::{Progress as _, StepSelection};
+use ccc_figures::report::{write_report, ReportOptions};
+use ccc_figures::{FigureOptions, FigureSet, Format};
 
 use crate::progress::CliProgress;
 
@@ -71,9 +73,40 @@ pub struct Args {
     #[arg(long)]
     pub no_timings: bool,
 
+    /// Figures to draw into DIR/figures: `all` (a sheet per experiment + the run figures), `summary` (only the
+    /// run figures) or `none`.
+    #[arg(long, value_name = "SET", default_value = "all")]
+    pub figures: String,
+
+    /// Figure file format: `png`, `svg` or `both`.
+    #[arg(long, value_name = "FORMAT", default_value = "png")]
+    pub format: String,
+
+    /// Display-only moving average of the drawn trajectories (window in checkpoints); never used for scores.
+    #[arg(long, value_name = "N")]
+    pub smooth: Option<usize>,
+
+    /// Do not write DIR/report.html.
+    #[arg(long)]
+    pub no_report: bool,
+
+    /// Inline the figures into report.html (one self-contained, much larger file).
+    #[arg(long, conflicts_with = "no_report")]
+    pub standalone: bool,
+
     /// Show only warnings and errors.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+/// The figure options of the flags, checked before any work.
+fn figure_options(args: &Args) -> anyhow::Result<FigureOptions> {
+    let figures: FigureSet = args.figures.parse().context("bad --figures")?;
+    let format: Format = args.format.parse().context("bad --format")?;
+    if args.smooth == Some(0) {
+        anyhow::bail!("`--smooth 0` is not a window; use 1 (no smoothing) or more");
+    }
+    Ok(FigureOptions { figures, format, smooth: args.smooth, threads: 0 })
 }
 
 /// Turn the flags into validated options (before reading the tensor).
@@ -106,6 +139,7 @@ pub fn options(args: &Args) -> anyhow::Result<AnalyzeOptions> {
 /// Run `ccc analyze`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let opts = options(&args)?;
+    let fig_opts = figure_options(&args)?;
     let tensor = ccc_core::file::read(&args.file)?;
     let progress = CliProgress::new(args.quiet);
     let analysis = analyze(&tensor, &opts, &progress).with_context(|| format!("analyzing {}", args.file.display()))?;
@@ -124,5 +158,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             args.out.display()
         );
     }
+    let figures = if fig_opts.figures == FigureSet::None {
+        Ok(())
+    } else {
+        let t0 = std::time::Instant::now();
+        let drawn = ccc_figures::render_analysis(&args.out, &tensor, &fig_opts, &progress).map(|_| ());
+        progress.message(&format!("figures: {:.1} s", t0.elapsed().as_secs_f64()));
+        drawn
+    };
+    if !args.no_report {
+        // The report is written even when a figure failed: it shows what was drawn.
+        let report = write_report(&args.out, &ReportOptions { standalone: args.standalone })?;
+        progress.message(&format!("report: {}", report.display()));
+    }
+    figures.context("some figures could not be drawn")?;
     Ok(())
 }

@@ -53,7 +53,7 @@ pub struct Args {
     #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
 
-    /// Checkpoints summarized at once (default: one per core, at most 4).
+    /// Checkpoints summarized at once (default: one per core, at most 4; 1 for hub inputs).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
 
@@ -157,9 +157,13 @@ fn default_model_name(inputs: &[String]) -> String {
 
 /// Run `ccc summarize`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let opts = validate(&args)?;
+    let mut opts = validate(&args)?;
     let progress = CliProgress::new(args.quiet);
     let (hf, paths): (Vec<&String>, Vec<&String>) = args.inputs.iter().partition(|i| i.starts_with("hf:"));
+    if !hf.is_empty() && args.jobs.is_none() {
+        // Remote checkpoints are fetched one at a time: disk and bandwidth, not cores, are the limit there.
+        opts.run.jobs = 1;
+    }
     let mut checkpoints: Vec<Box<dyn Checkpoint>> = Vec::new();
     if !paths.is_empty() {
         let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
