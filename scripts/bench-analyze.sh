@@ -14,7 +14,7 @@ target="${CARGO_TARGET_DIR:-target}/release"
 tensor="$work/olmo1b-synth.safetensors"
 [ -f "$tensor" ] || "$target/examples/gen_tensor" "$tensor" --coords 2048 --ckpts 50 --layers 16 --heads 16 --seed 0
 rm -rf "$work/out"
-/usr/bin/time -v "$target/ccc" analyze "$tensor" -o "$work/out" --quiet 2> "$work/time.txt"
+/usr/bin/time -v "$target/ccc" analyze "$tensor" -o "$work/out" --quiet --figures none --no-report 2> "$work/time.txt"
 grep -E "Elapsed|User time|System time|Maximum resident" "$work/time.txt"
 python3 - "$work/out/summary.json" <<'PY'
 import json, sys
