@@ -121,21 +121,24 @@ pub fn prep(mags: &Tensor3, keep_normalized: bool) -> Prep {
             (out, norm)
         })
         .collect();
-    let scatter = |pick: &(dyn Fn(&(Vec<f32>, Vec<f32>)) -> &Vec<f32> + Sync)| {
+    // `second` picks the normalized slab of each checkpoint instead of the prep slab.
+    let scatter = |second: bool| {
         let mut data = vec![0.0f32; n_c * n_t * n_k];
         data.par_chunks_mut(n_t * n_k.max(1)).enumerate().for_each(|(c, dst)| {
             for (t, slab) in slabs.iter().enumerate() {
-                dst[t * n_k..(t + 1) * n_k].copy_from_slice(&pick(slab)[c * n_k..(c + 1) * n_k]);
+                let src = if second { &slab.1 } else { &slab.0 };
+                dst[t * n_k..(t + 1) * n_k].copy_from_slice(&src[c * n_k..(c + 1) * n_k]);
             }
         });
         Tensor3 { n_coord: n_c, n_ckpt: n_t, n_comp: n_k, data }
     };
-    let prep = scatter(&|s| &s.0);
-    let normalized = keep_normalized.then(|| scatter(&|s| &s.1));
+    let prep = scatter(false);
+    let normalized = keep_normalized.then(|| scatter(true));
     Prep { normalized, prep }
 }
 
 #[cfg(test)]
+#[allow(clippy::needless_range_loop)] // the tests index several parallel arrays by coordinate
 mod tests {
     use super::*;
 

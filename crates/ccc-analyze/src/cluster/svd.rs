@@ -109,7 +109,9 @@ fn krylov_dims(k: usize, dim: usize) -> Option<PartialEigenParams> {
     (max_dim > k && min_dim >= k).then(|| PartialEigenParams {
         min_dim,
         max_dim,
-        max_restarts: 2000,
+        // Bounded: a stalled restart loop (nearly flat spectra) falls back to the dense SVD in seconds
+        // instead of spinning for minutes.
+        max_restarts: 150,
         ..Default::default()
     })
 }
