@@ -242,12 +242,20 @@ fn header_html(s: &Summary, experiments: &[Experiment], model: &str) -> String {
     if let Some(t) = s.run_time_s {
         items.push(("run time", format!("{t:.1} s")));
     }
-    let failed = experiments.iter().filter(|e| e.status.as_deref().is_some_and(|st| st != "ok")).count();
+    // Count each status by its own name: a degenerate experiment (e.g. an empty group) is not a failure.
     let n = experiments.len();
-    items.push((
-        "experiments",
-        if failed == 0 { format!("{n}") } else { format!("{n} ({} ok, {failed} failed)", n - failed) },
-    ));
+    let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for e in experiments {
+        *counts.entry(e.status.as_deref().unwrap_or("ok")).or_default() += 1;
+    }
+    let ok = counts.remove("ok").unwrap_or(0);
+    let text = if ok == n {
+        format!("{n}")
+    } else {
+        let rest: Vec<String> = counts.iter().map(|(st, c)| format!("{c} {st}")).collect();
+        format!("{n} ({ok} ok, {})", rest.join(", "))
+    };
+    items.push(("experiments", text));
 
     let mut h = String::new();
     let _ = writeln!(h, "<h1>ccc report <span class=\"model\" id=\"model-name\">{}</span></h1>", escape(model));
