@@ -184,8 +184,8 @@ mod tests {
         assert_eq!(c.cache_dir, PathBuf::from("/x/c"));
         assert_eq!(c.endpoint, DEFAULT_ENDPOINT);
         // Defaults under HOME.
-        let c = HubConfig::from_env(&env(&[("HOME", "/home/u")]), None).unwrap();
-        assert_eq!(c.cache_dir, PathBuf::from("/home/u/.cache/huggingface/hub"));
+        let c = HubConfig::from_env(&env(&[("HOME", "/h/u")]), None).unwrap();
+        assert_eq!(c.cache_dir, PathBuf::from("/h/u/.cache/huggingface/hub"));
         assert!(c.token.is_none());
         assert!(HubConfig::from_env(&env(&[("HF_ENDPOINT", "ftp://x")]), None).is_err());
     }
