@@ -33,10 +33,13 @@ pub struct Experiment {
     /// Its score pair.
     #[serde(default)]
     pub scores: Option<ScorePair>,
+    /// Wall time of its pipeline, when recorded.
+    #[serde(default)]
+    pub time_s: Option<f64>,
 }
 
 /// A score pair as written by the analysis.
-#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Deserialize)]
 pub struct ScorePair {
     /// Irregularity (null when undefined).
     #[serde(default)]
@@ -46,9 +49,10 @@ pub struct ScorePair {
     pub fraction: Option<f64>,
 }
 
+/// `experiments.json`.
 #[derive(Debug, Deserialize)]
-struct ExperimentsFile {
-    experiments: Vec<Experiment>,
+pub(crate) struct ExperimentsFile {
+    pub(crate) experiments: Vec<Experiment>,
 }
 
 /// A ±1 / 0 indicator matrix with its row and column labels.

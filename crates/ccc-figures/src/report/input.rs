@@ -10,53 +10,8 @@ use serde::Deserialize;
 
 use super::ReportError;
 
-/// `experiments.json`.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct ExperimentsFile {
-    pub experiments: Vec<Experiment>,
-}
-
-/// One experiment record of `experiments.json`.
-#[derive(Debug, Clone, Deserialize)]
-pub(crate) struct Experiment {
-    pub id: u64,
-    #[serde(default)]
-    pub source: String,
-    #[serde(default)]
-    pub method: String,
-    #[serde(default)]
-    pub status: Option<String>,
-    #[serde(default)]
-    pub error: Option<String>,
-    #[serde(default)]
-    pub groups: Option<GroupsRecord>,
-    #[serde(default)]
-    pub scores: Option<Scores>,
-    #[serde(default)]
-    pub time_s: Option<f64>,
-}
-
-/// The groups of an experiment (index lists).
-#[derive(Debug, Clone, Default, Deserialize)]
-pub(crate) struct GroupsRecord {
-    #[serde(default)]
-    pub coords_in: Vec<u64>,
-    #[serde(default)]
-    pub coords_out: Vec<u64>,
-    #[serde(default)]
-    pub comps_grp1: Vec<u64>,
-    #[serde(default)]
-    pub comps_grp2: Vec<u64>,
-}
-
-/// The score pair of an experiment.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub(crate) struct Scores {
-    #[serde(default)]
-    pub irregularity: Option<f64>,
-    #[serde(default)]
-    pub fraction: Option<f64>,
-}
+// `experiments.json` is read with the same lenient types as the figures: one reader of the schema.
+pub(crate) use crate::input::{Experiment, ExperimentsFile};
 
 /// `summary.json` (the fields the report shows).
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -223,7 +178,7 @@ mod tests {
         .unwrap();
         assert_eq!(e.experiments[0].id, 3);
         assert_eq!(e.experiments[0].scores.as_ref().unwrap().irregularity, None);
-        assert!(e.experiments[0].groups.is_none());
+        assert!(e.experiments[0].groups.coords_out.is_none());
         let s: Summary = serde_json::from_str(r#"{"model": "m", "unknown": {"a": 1}}"#).unwrap();
         assert_eq!(s.model.as_deref(), Some("m"));
         assert!(s.consensus.is_none());

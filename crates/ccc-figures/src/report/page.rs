@@ -25,7 +25,7 @@ const MAX_OUTLIERS_LISTED: usize = 64;
 /// One experiment as the script sees it.
 #[derive(Debug, Serialize)]
 struct ExpData<'a> {
-    id: u64,
+    id: usize,
     source: &'a str,
     method: &'a str,
     status: &'a str,
@@ -38,7 +38,7 @@ struct ExpData<'a> {
     n_g1: usize,
     n_g2: usize,
     /// The first outlier coordinates (at most [`MAX_OUTLIERS_LISTED`]).
-    out: Vec<u64>,
+    out: Vec<usize>,
     time_s: Option<f64>,
     /// The full sheet: a relative URL, or a `data:` URI in standalone mode when stored elsewhere (see `inline`).
     sheet: Option<String>,
@@ -108,7 +108,7 @@ pub fn render_report(out_dir: &Path, opts: &ReportOptions) -> Result<String, Rep
         if !sources.contains(&e.source.as_str()) {
             sources.push(&e.source);
         }
-        let entry = sheets.get(&e.id);
+        let entry = sheets.get(&(e.id as u64));
         let png = entry.and_then(|s| s.png.as_deref());
         let svg = entry.and_then(|s| s.svg.as_deref());
         let full = png.or(svg);
@@ -174,8 +174,9 @@ fn exp_data(
     inline: bool,
 ) -> ExpData<'_> {
     let finite = |v: Option<f64>| v.filter(|x| x.is_finite());
-    let scores = e.scores.clone().unwrap_or_default();
-    let g = e.groups.clone().unwrap_or_default();
+    let scores = e.scores.unwrap_or_default();
+    let g = &e.groups;
+    let len = |v: &Option<Vec<usize>>| v.as_ref().map_or(0, Vec::len);
     ExpData {
         id: e.id,
         source: &e.source,
@@ -184,11 +185,11 @@ fn exp_data(
         error: e.error.as_deref(),
         irr: finite(scores.irregularity),
         frac: finite(scores.fraction),
-        n_in: g.coords_in.len(),
-        n_out: g.coords_out.len(),
-        n_g1: g.comps_grp1.len(),
-        n_g2: g.comps_grp2.len(),
-        out: g.coords_out.iter().copied().take(MAX_OUTLIERS_LISTED).collect(),
+        n_in: len(&g.coords_in),
+        n_out: len(&g.coords_out),
+        n_g1: len(&g.comps_grp1),
+        n_g2: len(&g.comps_grp2),
+        out: g.coords_out.iter().flatten().copied().take(MAX_OUTLIERS_LISTED).collect(),
         time_s: finite(e.time_s),
         sheet,
         svg,
