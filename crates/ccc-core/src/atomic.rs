@@ -11,24 +11,42 @@ pub fn write_atomic<F>(path: &Path, write: F) -> Result<()>
 where
     F: FnOnce(&mut dyn Write) -> std::io::Result<()>,
 {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    // tempfile creates 0600 files; outputs are meant to be shared (e.g. on a cluster), so ask for 0644 (umask
-    // still applies).
-    let tmp = tempfile::Builder::new()
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
-        .prefix(&format!(".{}.", path.file_name().and_then(|n| n.to_str()).unwrap_or("out")))
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .map_err(|e| CoreError::io(dir, e))?;
+    let tmp = temp_next_to(path)?;
     let mut w = BufWriter::with_capacity(1 << 20, tmp);
     write(&mut w).map_err(|e| CoreError::io(path, e))?;
     let tmp = w.into_inner().map_err(|e| CoreError::io(path, e.into_error()))?;
     tmp.as_file().sync_all().map_err(|e| CoreError::io(path, e))?;
     tmp.persist(path).map_err(|e| CoreError::io(path, e.error))?;
     Ok(())
+}
+
+/// Like [`write_atomic`], but `write` gets the temporary file itself (unbuffered), e.g. to write at offsets and
+/// leave holes that read as zeros.
+pub fn write_atomic_file<F>(path: &Path, write: F) -> Result<()>
+where
+    F: FnOnce(&std::fs::File) -> std::io::Result<()>,
+{
+    let tmp = temp_next_to(path)?;
+    write(tmp.as_file()).map_err(|e| CoreError::io(path, e))?;
+    tmp.as_file().sync_all().map_err(|e| CoreError::io(path, e))?;
+    tmp.persist(path).map_err(|e| CoreError::io(path, e.error))?;
+    Ok(())
+}
+
+/// A temporary file in `path`'s directory (same file system, so the final rename is atomic).
+fn temp_next_to(path: &Path) -> Result<tempfile::NamedTempFile> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    // tempfile creates 0600 files; outputs are meant to be shared (e.g. on a cluster), so ask for 0644 (umask
+    // still applies).
+    tempfile::Builder::new()
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .prefix(&format!(".{}.", path.file_name().and_then(|n| n.to_str()).unwrap_or("out")))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|e| CoreError::io(dir, e))
 }
 
 /// Write bytes to `path` atomically.

@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
-use crate::atomic::write_atomic;
+use crate::atomic::{write_atomic, write_atomic_file};
 use crate::error::{CoreError, Result};
 use crate::meta::CccMeta;
 use crate::tensor::CccTensor;
@@ -284,6 +284,32 @@ fn write_body(w: &mut dyn Write, t: &CccTensor, header: &[u8]) -> std::io::Resul
     w.write_all(&filled)
 }
 
+/// [`write_body`] at offsets, leaving all-zero stretches of `mags` as holes (the same bytes when read).
+fn write_body_sparse(f: &File, t: &CccTensor, header: &[u8]) -> std::io::Result<()> {
+    let mut head = Vec::with_capacity(8 + header.len() + 8 * (t.lengths.len() + t.steps.len()));
+    head.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    head.extend_from_slice(header);
+    for v in t.lengths.iter().chain(&t.steps) {
+        head.extend_from_slice(&v.to_le_bytes());
+    }
+    f.write_all_at(&head, 0)?;
+    let mags_start = head.len() as u64;
+    const RUN: usize = 1 << 14;
+    let mut buf = Vec::with_capacity(RUN * 4);
+    for (i, chunk) in t.mags.chunks(RUN).enumerate() {
+        if chunk.iter().all(|v| v.to_bits() == 0) {
+            continue;
+        }
+        buf.clear();
+        buf.extend(chunk.iter().flat_map(|v| v.to_le_bytes()));
+        f.write_all_at(&buf, mags_start + (i * RUN * 4) as u64)?;
+    }
+    let filled_start = mags_start + t.mags.len() as u64 * 4;
+    let filled: Vec<u8> = t.filled.iter().map(|&f| f as u8).collect();
+    f.set_len(filled_start + filled.len() as u64)?;
+    f.write_all_at(&filled, filled_start)
+}
+
 /// Room left in the header for the metadata to grow in place (e.g. `duplicates` found while filling).
 const HEADER_RESERVE: usize = 4096;
 
@@ -305,10 +331,13 @@ pub struct CccFile {
 
 impl CccFile {
     /// Create `path` (atomically) holding `t`, with room in the header for metadata to grow, and open it.
+    ///
+    /// Runs of zeros in `mags` (all of it, for a tensor from [`CccTensor::empty`]) are left as holes of the file,
+    /// which read as zeros: creating the output of a large run writes and syncs only what is not zero.
     pub fn create(path: &Path, t: &CccTensor) -> Result<Self> {
         t.validate().map_err(CoreError::Shape)?;
         let header = header_bytes(t, HEADER_RESERVE);
-        write_atomic(path, |w| write_body(w, t, &header))?;
+        write_atomic_file(path, |f| write_body_sparse(f, t, &header))?;
         Self::open(path)
     }
 

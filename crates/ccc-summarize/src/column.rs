@@ -7,13 +7,14 @@
 //! on the number of threads.
 
 use std::cell::RefCell;
+use std::ops::Range;
 
 use ccc_core::{Progress, Summary};
 use rayon::prelude::*;
 
 use crate::error::SummarizeError;
 use crate::plan::{CoordAxis, Plan, Segment, TensorPlan};
-use crate::source::{DType, TensorInfo, TensorSink};
+use crate::source::{DType, StoredRows, TensorInfo, TensorSink};
 
 /// Target input bytes per parallel block.
 const BLOCK_BYTES: usize = 256 << 10;
@@ -83,6 +84,44 @@ pub struct ColumnSink<'a> {
 
 thread_local! {
     static SCRATCH: RefCell<Vec<f32>> = const { RefCell::new(Vec::new()) };
+    /// Per-thread buffer that blocks of stored rows are read into (`u64` words, so the bytes are 8-aligned and
+    /// f32 weights can be used in place).
+    static READ_BUF: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Where the bytes of a run of rows are: in memory, or still in a random-access source.
+#[derive(Clone, Copy)]
+enum RowBytes<'b> {
+    Mem(&'b [u8]),
+    Stored(StoredRows<'b>),
+}
+
+impl RowBytes<'_> {
+    fn len(&self) -> usize {
+        match self {
+            RowBytes::Mem(b) => b.len(),
+            RowBytes::Stored(s) => s.len(),
+        }
+    }
+
+    /// Run `f` on the bytes in `range`, reading them into this thread's buffer first if they are stored.
+    fn with<T>(&self, range: Range<usize>, f: impl FnOnce(&[u8]) -> T) -> Result<T, SummarizeError> {
+        match self {
+            RowBytes::Mem(b) => Ok(f(&b[range])),
+            RowBytes::Stored(s) => READ_BUF.with(|buf| {
+                let mut buf = buf.borrow_mut();
+                let len = range.len();
+                if buf.len() * 8 < len {
+                    buf.resize(len.div_ceil(8), 0);
+                }
+                // SAFETY: the buffer holds at least `len` bytes of initialized `u64`s, and every byte pattern is
+                // a valid `u8`; the byte view lives no longer than the borrow of the buffer.
+                let bytes = unsafe { std::slice::from_raw_parts_mut(buf.as_mut_ptr().cast::<u8>(), len) };
+                s.read(range.start, bytes)?;
+                Ok(f(bytes))
+            }),
+        }
+    }
 }
 
 impl<'a> ColumnSink<'a> {
@@ -118,29 +157,37 @@ impl<'a> ColumnSink<'a> {
         let kc_n = self.plan.compact.len();
         let mut full = vec![0f32; c_n * k_n];
         let mut compact = vec![0f32; c_n * kc_n];
-        let mut sums = vec![0f64; c_n * kc_n];
-        for k in 0..k_n {
-            let is_norm = self.plan.components[k].kind.is_norm();
-            let len = self.plan.lengths[k] as usize;
-            let kc = self.plan.compact_of[k];
-            for c in 0..c_n {
-                let a = self.acc[k * c_n + c];
-                let v = if is_norm {
-                    a
-                } else {
-                    match self.op {
-                        Op::Sq => self.summary.finish(a, 0.0, 0.0, len),
-                        Op::Abs => self.summary.finish(0.0, a, 0.0, len),
-                        Op::Max => self.summary.finish(0.0, 0.0, a, len),
+        // The accumulators are component-major, the column coordinate-major: transpose in tiles of coordinates
+        // (one tile's rows of `full` stay in cache), tiles in parallel. Compact sums add components in order.
+        const TILE: usize = 64;
+        full.par_chunks_mut(TILE * k_n).zip(compact.par_chunks_mut(TILE * kc_n)).enumerate().for_each(
+            |(ti, (full, compact))| {
+                let c0 = ti * TILE;
+                let n = full.len() / k_n.max(1);
+                let mut sums = vec![0f64; n * kc_n];
+                for k in 0..k_n {
+                    let is_norm = self.plan.components[k].kind.is_norm();
+                    let len = self.plan.lengths[k] as usize;
+                    let kc = self.plan.compact_of[k];
+                    for (i, &a) in self.acc[k * c_n + c0..k * c_n + c0 + n].iter().enumerate() {
+                        let v = if is_norm {
+                            a
+                        } else {
+                            match self.op {
+                                Op::Sq => self.summary.finish(a, 0.0, 0.0, len),
+                                Op::Abs => self.summary.finish(0.0, a, 0.0, len),
+                                Op::Max => self.summary.finish(0.0, 0.0, a, len),
+                            }
+                        };
+                        full[i * k_n + k] = v as f32;
+                        sums[i * kc_n + kc] += v;
                     }
-                };
-                full[c * k_n + k] = v as f32;
-                sums[c * kc_n + kc] += v;
-            }
-        }
-        for (dst, s) in compact.iter_mut().zip(&sums) {
-            *dst = *s as f32;
-        }
+                }
+                for (dst, s) in compact.iter_mut().zip(&sums) {
+                    *dst = *s as f32;
+                }
+            },
+        );
         Column { full, compact, nonfinite: self.nonfinite, bytes: self.bytes }
     }
 
@@ -219,32 +266,34 @@ fn with_f32<T>(dtype: DType, bytes: &[u8], f: impl FnOnce(&[f32]) -> T) -> T {
     })
 }
 
-/// Σ over a slice with 8 independent lanes (vectorizable, and a fixed summation order).
+/// Σ over a slice with 8 independent lanes (a fixed summation order, whatever the vector width).
 #[inline(always)]
 fn reduce(op: Op, xs: &[f32]) -> f64 {
-    let mut lanes = [0f64; 8];
+    match op {
+        Op::Sq => reduce_with(xs, 0.0, |a, x| a + x * x, |a, b| a + b),
+        Op::Abs => reduce_with(xs, 0.0, |a, x| a + x.abs(), |a, b| a + b),
+        Op::Max => reduce_with(xs, 0.0, |a, x| max_nan(a, x.abs()), max_nan),
+    }
+}
+
+/// Lane `i` folds elements `i, i + 8, i + 16, …` with `step`; lanes are combined pairwise with `merge`
+/// (`((0+1)+(2+3))+((4+5)+(6+7))`), then the tail is folded in order. Written as two 4-lane halves so that it
+/// compiles to straight vector code.
+#[inline(always)]
+fn reduce_with(xs: &[f32], init: f64, step: impl Fn(f64, f64) -> f64, merge: impl Fn(f64, f64) -> f64) -> f64 {
+    let mut lo = [init; 4];
+    let mut hi = [init; 4];
     let mut chunks = xs.chunks_exact(8);
     for ch in &mut chunks {
-        for i in 0..8 {
-            let x = ch[i] as f64;
-            lanes[i] = match op {
-                Op::Sq => lanes[i] + x * x,
-                Op::Abs => lanes[i] + x.abs(),
-                Op::Max => max_nan(lanes[i], x.abs()),
-            };
+        let (a, b) = ch.split_at(4);
+        for i in 0..4 {
+            lo[i] = step(lo[i], a[i] as f64);
+            hi[i] = step(hi[i], b[i] as f64);
         }
     }
-    let mut acc = match op {
-        Op::Max => lanes.iter().fold(0.0, |m, &a| max_nan(m, a)),
-        _ => ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7])),
-    };
+    let mut acc = merge(merge(merge(lo[0], lo[1]), merge(lo[2], lo[3])), merge(merge(hi[0], hi[1]), merge(hi[2], hi[3])));
     for &x in chunks.remainder() {
-        let x = x as f64;
-        acc = match op {
-            Op::Sq => acc + x * x,
-            Op::Abs => acc + x.abs(),
-            Op::Max => max_nan(acc, x.abs()),
-        };
+        acc = step(acc, x as f64);
     }
     acc
 }
@@ -256,6 +305,29 @@ fn accumulate_row(op: Op, acc: &mut [f64], row: &[f32]) {
         Op::Sq => acc.iter_mut().zip(row).for_each(|(a, &x)| *a += (x as f64) * (x as f64)),
         Op::Abs => acc.iter_mut().zip(row).for_each(|(a, &x)| *a += (x as f64).abs()),
         Op::Max => acc.iter_mut().zip(row).for_each(|(a, &x)| *a = max_nan(*a, (x as f64).abs())),
+    }
+}
+
+/// [`accumulate_row`] for four consecutive rows at once: each `acc[c]` is loaded and stored once instead of four
+/// times, and the rows are still added in order, so the result is the same as four single-row calls.
+#[inline(always)]
+fn accumulate_rows4(op: Op, acc: &mut [f64], rows: [&[f32]; 4]) {
+    let n = acc.len();
+    let [r0, r1, r2, r3] = rows.map(|r| &r[..n]);
+    let it = acc.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3);
+    match op {
+        Op::Sq => it.for_each(|((((a, &x0), &x1), &x2), &x3)| {
+            let sq = |x: f32| (x as f64) * (x as f64);
+            *a = (((*a + sq(x0)) + sq(x1)) + sq(x2)) + sq(x3);
+        }),
+        Op::Abs => it.for_each(|((((a, &x0), &x1), &x2), &x3)| {
+            let ab = |x: f32| (x as f64).abs();
+            *a = (((*a + ab(x0)) + ab(x1)) + ab(x2)) + ab(x3);
+        }),
+        Op::Max => it.for_each(|((((a, &x0), &x1), &x2), &x3)| {
+            let ab = |x: f32| (x as f64).abs();
+            *a = max_nan(max_nan(max_nan(max_nan(*a, ab(x0)), ab(x1)), ab(x2)), ab(x3));
+        }),
     }
 }
 
@@ -279,6 +351,30 @@ macro_rules! dispatch {
     }};
 }
 
+/// Rows decoded at a time (and accumulated together, see [`accumulate_rows4`]).
+const GROUP: usize = 4;
+
+/// The rows of a block as `f32` values, in groups of up to [`GROUP`] consecutive rows: `f(first, rows)` with the
+/// group's rows row-major. Borrowed when the bytes are aligned f32, else decoded into a small buffer (decoded
+/// inside the calling kernel, so the conversion is compiled with the kernel's vector width).
+#[inline(always)]
+fn for_each_group(dtype: DType, block: &[u8], row_len: usize, mut f: impl FnMut(usize, &[f32])) {
+    #[cfg(target_endian = "little")]
+    if dtype == DType::F32 {
+        // SAFETY: every bit pattern is a valid f32; `align_to` only yields the aligned middle part.
+        let (pre, mid, post) = unsafe { block.align_to::<f32>() };
+        if pre.is_empty() && post.is_empty() {
+            mid.chunks(GROUP * row_len).enumerate().for_each(|(i, rows)| f(i * GROUP, rows));
+            return;
+        }
+    }
+    let mut buf = Vec::with_capacity(GROUP * row_len);
+    for (i, rows) in block.chunks(GROUP * row_len * dtype.size()).enumerate() {
+        decode(dtype, rows, &mut buf);
+        f(i * GROUP, &buf);
+    }
+}
+
 /// One block of rows that are entries (coordinate = column): per run of rows in one segment, the accumulated
 /// row `(slot, acc[c])`.
 #[inline(always)]
@@ -291,38 +387,70 @@ fn cols_block(
     segments: &[Segment],
     c_n: usize,
 ) -> Vec<(usize, Vec<f64>)> {
-    with_f32(dtype, block, |xs| {
-        let mut out: Vec<(usize, Vec<f64>)> = Vec::new();
-        for (i, row) in xs.chunks_exact(row_len).enumerate() {
-            let Some(seg) = segment_of(segments, first + i) else { continue };
+    let mut out: Vec<(usize, Vec<f64>)> = Vec::new();
+    // `inline(always)`: the closure must be inlined into the kernel to be compiled with its vector width.
+    for_each_group(dtype, block, row_len, #[inline(always)] |g, rows| {
+        let mut split: [&[f32]; GROUP] = [&[]; GROUP];
+        let mut n = 0;
+        for (slot, row) in split.iter_mut().zip(rows.chunks_exact(row_len)) {
+            *slot = row;
+            n += 1;
+        }
+        let rows = &split[..n];
+        let mut j = 0;
+        while j < rows.len() {
+            let Some(seg) = segment_of(segments, first + g + j) else {
+                j += 1;
+                continue;
+            };
             if out.last().is_none_or(|(s, _)| *s != seg.slot) {
                 out.push((seg.slot, vec![0.0; c_n]));
             }
-            if let Some((_, acc)) = out.last_mut() {
-                accumulate_row(op, acc, row);
+            let Some((_, acc)) = out.last_mut() else { return };
+            // Rows of this group still in the same segment.
+            let run = (seg.end - (first + g + j)).min(rows.len() - j);
+            if run == GROUP {
+                accumulate_rows4(op, acc, [rows[j], rows[j + 1], rows[j + 2], rows[j + 3]]);
+            } else {
+                rows[j..j + run].iter().for_each(|row| accumulate_row(op, acc, row));
             }
+            j += run;
         }
-        out
-    })
+    });
+    out
 }
 
 /// One block of rows that are coordinates: per row, one reduced value per segment.
 #[inline(always)]
 fn rows_block(op: Op, dtype: DType, block: &[u8], row_len: usize, segments: &[Segment]) -> Vec<f64> {
-    with_f32(dtype, block, |xs| {
-        let mut out = Vec::with_capacity(xs.len() / row_len.max(1) * segments.len());
-        for row in xs.chunks_exact(row_len) {
+    rows_block_with(dtype, block, row_len, segments, |xs| reduce(op, xs))
+}
+
+/// [`rows_block`] with the reduction given (so the AVX2 build can pass its explicit vector version).
+#[inline(always)]
+fn rows_block_with(
+    dtype: DType,
+    block: &[u8],
+    row_len: usize,
+    segments: &[Segment],
+    reduce: impl Fn(&[f32]) -> f64,
+) -> Vec<f64> {
+    let n_rows = block.len() / (row_len * dtype.size()).max(1);
+    let mut out = Vec::with_capacity(n_rows * segments.len());
+    for_each_group(dtype, block, row_len, #[inline(always)] |_, rows| {
+        for row in rows.chunks_exact(row_len) {
             for s in segments {
-                out.push(reduce(op, &row[s.start.min(row_len)..s.end.min(row_len)]));
+                out.push(reduce(&row[s.start.min(row_len)..s.end.min(row_len)]));
             }
         }
-        out
-    })
+    });
+    out
 }
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::*;
+    use std::arch::x86_64::*;
 
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn cols_block(
@@ -345,7 +473,55 @@ mod avx2 {
         row_len: usize,
         segments: &[Segment],
     ) -> Vec<f64> {
-        super::rows_block(op, dtype, block, row_len, segments)
+        match op {
+            // SAFETY (both): AVX2 is enabled in this function.
+            Op::Sq => rows_block_with(dtype, block, row_len, segments, |xs| unsafe { reduce_sq(xs) }),
+            Op::Abs => rows_block_with(dtype, block, row_len, segments, |xs| unsafe { reduce_abs(xs) }),
+            Op::Max => super::rows_block(op, dtype, block, row_len, segments),
+        }
+    }
+
+    /// [`reduce`] for `Op::Sq` with explicit 4-wide f64 vectors: lanes 0–3 and 4–7 are the two halves of each
+    /// group of 8, merged as [`reduce_with`] does, so the result is bit-identical to the scalar build.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn reduce_sq(xs: &[f32]) -> f64 {
+        reduce_vec(xs, |v| _mm256_mul_pd(v, v), |x| x * x)
+    }
+
+    /// [`reduce`] for `Op::Abs` (see [`reduce_sq`]).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn reduce_abs(xs: &[f32]) -> f64 {
+        // Clearing the sign bit is exactly `f64::abs`.
+        let mask = _mm256_castsi256_pd(_mm256_set1_epi64x(i64::MAX));
+        reduce_vec(xs, |v| _mm256_and_pd(v, mask), f64::abs)
+    }
+
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    unsafe fn reduce_vec(xs: &[f32], f: impl Fn(__m256d) -> __m256d, f1: impl Fn(f64) -> f64) -> f64 {
+        let mut lo = _mm256_setzero_pd();
+        let mut hi = _mm256_setzero_pd();
+        let mut chunks = xs.chunks_exact(8);
+        for ch in &mut chunks {
+            // SAFETY: `ch` holds exactly 8 f32 (unaligned load).
+            let v = unsafe { _mm256_loadu_ps(ch.as_ptr()) };
+            lo = _mm256_add_pd(lo, f(_mm256_cvtps_pd(_mm256_castps256_ps128(v))));
+            hi = _mm256_add_pd(hi, f(_mm256_cvtps_pd(_mm256_extractf128_ps::<1>(v))));
+        }
+        let mut l = [0f64; 4];
+        let mut h = [0f64; 4];
+        // SAFETY: 4 f64 each (unaligned stores).
+        unsafe {
+            _mm256_storeu_pd(l.as_mut_ptr(), lo);
+            _mm256_storeu_pd(h.as_mut_ptr(), hi);
+        }
+        let mut acc = ((l[0] + l[1]) + (l[2] + l[3])) + ((h[0] + h[1]) + (h[2] + h[3]));
+        for &x in chunks.remainder() {
+            acc += f1(x as f64);
+        }
+        acc
     }
 }
 
@@ -354,49 +530,49 @@ fn segment_of(segments: &[Segment], entry: usize) -> Option<&Segment> {
     segments.get(i).filter(|s| s.start <= entry)
 }
 
-impl TensorSink for ColumnSink<'_> {
-    fn wants(&self, info: &TensorInfo) -> bool {
-        self.plan.tensors.contains_key(&info.name)
-    }
-
-    fn rows(&mut self, info: &TensorInfo, first_row: usize, bytes: &[u8]) -> Result<(), SummarizeError> {
-        self.bytes += bytes.len() as u64;
+impl ColumnSink<'_> {
+    /// Reduce a run of whole rows, in parallel blocks of about [`BLOCK_BYTES`] (the block partition depends only
+    /// on the row size, so results do not depend on where the bytes are or on the number of threads).
+    fn process(&mut self, info: &TensorInfo, first_row: usize, data: RowBytes<'_>) -> Result<(), SummarizeError> {
+        let len = data.len();
+        self.bytes += len as u64;
         if let Some(p) = self.progress {
-            p.advance(bytes.len() as u64);
+            p.advance(len as u64);
         }
         let Some(tp) = self.plan.tensors.get(&info.name) else { return Ok(()) };
         let c_n = self.plan.n_coord();
         let elem = info.dtype.size();
         let row_len = info.row_len();
         let row_bytes = row_len * elem;
-        if row_bytes == 0 || bytes.len() % row_bytes != 0 {
+        if row_bytes == 0 || len % row_bytes != 0 {
             return Err(SummarizeError::Shape(format!(
-                "{}: tensor `{}`: a chunk of {} bytes is not whole rows of {row_bytes} bytes",
-                self.label,
-                info.name,
-                bytes.len()
+                "{}: tensor `{}`: a chunk of {len} bytes is not whole rows of {row_bytes} bytes",
+                self.label, info.name,
             )));
         }
-        let n_rows = bytes.len() / row_bytes;
+        let n_rows = len / row_bytes;
         let op = self.op;
+        let block_rows = (BLOCK_BYTES / row_bytes).max(1);
+        let block_len = block_rows * row_bytes;
+        let blocks = (0..len.div_ceil(block_len)).into_par_iter().map(|bi| bi * block_len..(len.min((bi + 1) * block_len)));
         match tp {
             TensorPlan::Norm { .. } => {
-                with_f32(info.dtype, bytes, |xs| {
-                    self.norm.clear();
-                    self.norm.extend_from_slice(xs);
-                });
+                let norm = &mut self.norm;
+                data.with(0..len, |bytes| {
+                    with_f32(info.dtype, bytes, |xs| {
+                        norm.clear();
+                        norm.extend_from_slice(xs);
+                    })
+                })?;
             }
             TensorPlan::Matrix { axis: CoordAxis::Cols, segments } => {
                 // Rows are entries; each adds into its segment's accumulator row.
-                let block_rows = (BLOCK_BYTES / row_bytes).max(1);
-                let parts: Vec<Vec<(usize, Vec<f64>)>> = bytes
-                    .par_chunks(block_rows * row_bytes)
-                    .enumerate()
-                    .map(|(bi, block)| {
-                        let first = first_row + bi * block_rows;
-                        dispatch!(cols_block(op, info.dtype, block, row_len, first, segments, c_n))
+                let parts: Vec<Vec<(usize, Vec<f64>)>> = blocks
+                    .map(|r| {
+                        let first = first_row + r.start / row_bytes;
+                        data.with(r, |block| dispatch!(cols_block(op, info.dtype, block, row_len, first, segments, c_n)))
                     })
-                    .collect();
+                    .collect::<Result<_, _>>()?;
                 for (slot, part) in parts.into_iter().flatten() {
                     let acc = &mut self.acc[slot * c_n..(slot + 1) * c_n];
                     acc.iter_mut().zip(&part).for_each(|(a, &b)| *a = op.combine(*a, b));
@@ -404,12 +580,10 @@ impl TensorSink for ColumnSink<'_> {
             }
             TensorPlan::Matrix { axis: CoordAxis::Rows, segments } => {
                 // Rows are coordinates; each row's segments reduce to one value per component.
-                let block_rows = (BLOCK_BYTES / row_bytes).max(1);
                 let n_seg = segments.len();
-                let parts: Vec<Vec<f64>> = bytes
-                    .par_chunks(block_rows * row_bytes)
-                    .map(|block| dispatch!(rows_block(op, info.dtype, block, row_len, segments)))
-                    .collect();
+                let parts: Vec<Vec<f64>> = blocks
+                    .map(|r| data.with(r, |block| dispatch!(rows_block(op, info.dtype, block, row_len, segments))))
+                    .collect::<Result<_, _>>()?;
                 let mut c = first_row;
                 for v in parts.iter().flat_map(|p| p.chunks_exact(n_seg)) {
                     if c >= c_n {
@@ -425,6 +599,20 @@ impl TensorSink for ColumnSink<'_> {
             }
         }
         Ok(())
+    }
+}
+
+impl TensorSink for ColumnSink<'_> {
+    fn wants(&self, info: &TensorInfo) -> bool {
+        self.plan.tensors.contains_key(&info.name)
+    }
+
+    fn rows(&mut self, info: &TensorInfo, first_row: usize, bytes: &[u8]) -> Result<(), SummarizeError> {
+        self.process(info, first_row, RowBytes::Mem(bytes))
+    }
+
+    fn rows_at(&mut self, info: &TensorInfo, first_row: usize, rows: StoredRows<'_>) -> Result<(), SummarizeError> {
+        self.process(info, first_row, RowBytes::Stored(rows))
     }
 
     fn end_tensor(&mut self, info: &TensorInfo) -> Result<(), SummarizeError> {

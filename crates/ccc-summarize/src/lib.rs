@@ -6,8 +6,8 @@
 //!
 //! The pieces, from the bottom up:
 //! - [`source`]: the reader interface. A [`WeightSource`] streams a checkpoint's tensors to a [`TensorSink`] in
-//!   chunks of whole rows, with memory bounded by the chunk size. [`SafetensorsFile`] (local, memory-mapped
-//!   windows), [`SafetensorsStream`] (any `Read`, e.g. a download), [`sharded::ChainSource`] (shards).
+//!   chunks of whole rows, with memory bounded by the chunk size. [`SafetensorsFile`] (local, positioned reads
+//!   from every worker thread), [`SafetensorsStream`] (any `Read`, e.g. a download), [`sharded::ChainSource`] (shards).
 //! - [`arch`]: architecture mapping files (TOML) — which tensors are which components, with which layout. The
 //!   built-in architectures are mapping files too. [`plan`] applies one to a checkpoint.
 //! - [`column`]: the summarizing sink.
@@ -40,6 +40,7 @@ pub mod column;
 pub mod error;
 pub mod local;
 pub mod plan;
+pub mod read_at;
 pub mod run;
 pub mod safetensors;
 pub mod shard;
@@ -54,4 +55,5 @@ pub use plan::Plan;
 pub use run::{run, Output, RunOptions, RunReport};
 pub use safetensors::{SafetensorsFile, SafetensorsHeader, SafetensorsStream};
 pub use shard::{shard, ShardSpec};
-pub use source::{DType, TensorInfo, TensorSink, WeightSource};
+pub use read_at::{FileAt, ReadAt};
+pub use source::{DType, StoredRows, TensorInfo, TensorSink, WeightSource};

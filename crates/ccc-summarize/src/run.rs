@@ -129,8 +129,11 @@ pub fn summarize_source(
 
 fn column_hash(col: &[f32]) -> [u8; 32] {
     let mut h = Sha256::new();
-    for v in col {
-        h.update(v.to_bits().to_le_bytes());
+    let mut buf = Vec::with_capacity(1 << 16);
+    for chunk in col.chunks(1 << 14) {
+        buf.clear();
+        buf.extend(chunk.iter().flat_map(|v| v.to_le_bytes()));
+        h.update(&buf);
     }
     h.finalize().into()
 }

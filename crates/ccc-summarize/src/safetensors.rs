@@ -1,7 +1,7 @@
 //! The safetensors format: a validating header parser and two weight sources.
 //!
-//! - [`SafetensorsFile`] reads a local file, window by window through short-lived memory maps, so no byte is
-//!   copied before it is summarized and memory stays bounded by the window size.
+//! - [`SafetensorsFile`] reads a local file with positioned reads: the sink gets [`StoredRows`] and reads the
+//!   blocks itself, in parallel, into cache-sized buffers; memory stays bounded by those buffers.
 //! - [`SafetensorsStream`] reads from any [`std::io::Read`] (a download in progress, a pipe) in data-offset
 //!   order: the header first, then each tensor's bytes as they arrive; bytes of unwanted tensors are read and
 //!   discarded. Memory is O(`chunk_bytes`).
@@ -13,13 +13,13 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::Read;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
 use crate::error::SummarizeError;
-use crate::source::{DType, TensorInfo, TensorSink, WeightSource};
+use crate::read_at::{FileAt, ReadAt};
+use crate::source::{DType, StoredRows, TensorInfo, TensorSink, WeightSource};
 
 /// Largest JSON header accepted (the format's own limit is 100 MB).
 pub const MAX_HEADER_LEN: u64 = 100 << 20;
@@ -194,15 +194,16 @@ fn rows_per_chunk(info: &TensorInfo, chunk_bytes: usize) -> usize {
     (chunk_bytes / rb).max(1)
 }
 
-/// A local safetensors file, read through short-lived memory-mapped windows.
+/// A local safetensors file, read with positioned reads.
 ///
-/// A window covers whole rows of one tensor (at most `chunk_bytes`, or one row); it is unmapped before the next
-/// one is mapped, so resident memory stays bounded by one window whatever the checkpoint size. The file must
-/// not be truncated by another process while it is read.
+/// Each wanted tensor is handed to the sink as [`StoredRows`] runs of at most `chunk_bytes`; the summarizer
+/// reads them block by block from its worker threads into cache-sized buffers, so memory stays bounded by those
+/// buffers whatever the checkpoint size. The file must not be truncated by another process while it is read
+/// (that gives an I/O error naming the file).
 #[derive(Debug)]
 pub struct SafetensorsFile {
     path: PathBuf,
-    file: File,
+    file: FileAt,
     header: SafetensorsHeader,
     infos: Vec<TensorInfo>,
 }
@@ -212,8 +213,8 @@ impl SafetensorsFile {
     pub fn open(path: &Path) -> Result<Self, SummarizeError> {
         let bad = |reason: String| SummarizeError::BadWeights { path: path.to_path_buf(), reason };
         let io = |source| SummarizeError::Io { path: path.to_path_buf(), source };
-        let file = File::open(path).map_err(io)?;
-        let file_len = file.metadata().map_err(io)?.len();
+        let file = FileAt::new(File::open(path).map_err(io)?).map_err(io)?;
+        let file_len = file.len();
         if file_len < 8 {
             return Err(bad(format!("file is {file_len} bytes, too short for a safetensors header")));
         }
@@ -234,27 +235,6 @@ impl SafetensorsFile {
     /// The validated header.
     pub fn header(&self) -> &SafetensorsHeader {
         &self.header
-    }
-
-    /// Map `len` bytes at file offset `pos` (any alignment) and give the slice to `f`.
-    fn with_window<T>(
-        &self,
-        pos: u64,
-        len: usize,
-        f: impl FnOnce(&[u8]) -> Result<T, SummarizeError>,
-    ) -> Result<T, SummarizeError> {
-        const PAGE: u64 = 4096;
-        let aligned = pos - pos % PAGE;
-        let skip = (pos - aligned) as usize;
-        let map = unsafe {
-            // SAFETY: the file was opened read-only and its size validated against the header; the mapping is
-            // dropped before this function returns. Concurrent truncation by another process is not supported
-            // (documented on the type).
-            memmap2::MmapOptions::new().offset(aligned).len(skip + len).populate().map(&self.file)
-        }
-        .map_err(|source| SummarizeError::Io { path: self.path.clone(), source })?;
-        let _ = map.advise(memmap2::Advice::Sequential);
-        f(&map[skip..skip + len])
     }
 }
 
@@ -284,7 +264,7 @@ impl WeightSource for SafetensorsFile {
             while row < n_rows && rb > 0 {
                 let n = per.min(n_rows - row);
                 let pos = base + t.start + (row * rb) as u64;
-                self.with_window(pos, n * rb, |bytes| sink.rows(&t.info, row, bytes))?;
+                sink.rows_at(&t.info, row, StoredRows::new(&self.file, pos, n * rb, &self.path))?;
                 row += n;
             }
             sink.end_tensor(&t.info)?;

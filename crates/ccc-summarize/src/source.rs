@@ -3,8 +3,10 @@
 //! the summarizer implements [`TensorSink`] and never sees the format.
 
 use std::fmt;
+use std::path::Path;
 
 use crate::error::SummarizeError;
+use crate::read_at::ReadAt;
 
 /// Element type of a stored tensor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -105,9 +107,69 @@ pub trait TensorSink {
     /// `info.dtype`. Rows of a tensor arrive in increasing order, each exactly once.
     fn rows(&mut self, info: &TensorInfo, first_row: usize, bytes: &[u8]) -> Result<(), SummarizeError>;
 
+    /// A run of whole rows (as for [`TensorSink::rows`]) that is still in a random-access source: the sink reads
+    /// it itself. The default reads it into memory and calls `rows`; the summarizer instead reads block by block
+    /// from its worker threads, so that reading and reducing run in parallel and each block is reduced while it
+    /// is in cache.
+    fn rows_at(&mut self, info: &TensorInfo, first_row: usize, rows: StoredRows<'_>) -> Result<(), SummarizeError> {
+        let mut buf = vec![0u8; rows.len()];
+        rows.read(0, &mut buf)?;
+        self.rows(info, first_row, &buf)
+    }
+
     /// All rows of the tensor have been delivered.
     fn end_tensor(&mut self, _info: &TensorInfo) -> Result<(), SummarizeError> {
         Ok(())
+    }
+}
+
+/// Bytes of whole rows stored in a random-access source, not read yet (see [`TensorSink::rows_at`]).
+#[derive(Clone, Copy)]
+pub struct StoredRows<'a> {
+    src: &'a dyn ReadAt,
+    offset: u64,
+    len: usize,
+    path: &'a Path,
+}
+
+impl<'a> StoredRows<'a> {
+    /// `len` bytes at `offset` of `src`; `path` names the source in errors.
+    pub fn new(src: &'a dyn ReadAt, offset: u64, len: usize, path: &'a Path) -> Self {
+        StoredRows { src, offset, len, path }
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Fill `buf` with the bytes starting `at` bytes into the run (callable from several threads at once).
+    pub fn read(&self, at: usize, buf: &mut [u8]) -> Result<(), SummarizeError> {
+        let end = at.checked_add(buf.len()).filter(|&e| e <= self.len);
+        if end.is_none() {
+            return Err(SummarizeError::BadWeights {
+                path: self.path.to_path_buf(),
+                reason: format!("internal error: read of {} bytes at {at} past a run of {} bytes", buf.len(), self.len),
+            });
+        }
+        self.src
+            .read_exact_at(buf, self.offset + at as u64)
+            .map_err(|source| SummarizeError::Io { path: self.path.to_path_buf(), source })
+    }
+}
+
+impl fmt::Debug for StoredRows<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredRows")
+            .field("offset", &self.offset)
+            .field("len", &self.len)
+            .field("path", &self.path)
+            .finish()
     }
 }
 
