@@ -361,6 +361,14 @@ impl CccFile {
     /// Write checkpoint `t`'s column (`n_coord × n_comp`, row-major) and then mark it filled; both reach the disk
     /// before this returns.
     pub fn write_column(&mut self, t: usize, col: &[f32]) -> Result<()> {
+        self.write_column_data(t, col)?;
+        self.mark_filled(t)
+    }
+
+    /// The first half of [`CccFile::write_column`]: write the column's values and sync them, without marking it
+    /// filled (a crash now leaves the column unfilled, to be computed again). Several files can be written this
+    /// way at once, and then marked.
+    pub fn write_column_data(&mut self, t: usize, col: &[f32]) -> Result<()> {
         let [c_n, t_n, k_n] = self.header.shape();
         if t >= t_n || col.len() != c_n * k_n {
             return Err(CoreError::Shape(format!(
@@ -369,14 +377,26 @@ impl CccFile {
             )));
         }
         let base = self.header.data_start() + self.header.mags.start;
-        let mut buf = Vec::with_capacity(k_n * 4);
-        for c in 0..c_n {
+        // Coordinate `c`'s values are contiguous, and the whole column is when there is one checkpoint; write
+        // runs of up to ~1 MiB.
+        let run_rows = if t_n == 1 { ((1 << 20) / (k_n * 4).max(1)).max(1) } else { 1 };
+        let mut buf = Vec::with_capacity(run_rows * k_n * 4);
+        for c0 in (0..c_n).step_by(run_rows) {
+            let c1 = (c0 + run_rows).min(c_n);
             buf.clear();
-            buf.extend(col[c * k_n..(c + 1) * k_n].iter().flat_map(|v| v.to_le_bytes()));
-            let pos = base + (((c * t_n + t) * k_n) as u64) * 4;
+            buf.extend(col[c0 * k_n..c1 * k_n].iter().flat_map(|v| v.to_le_bytes()));
+            let pos = base + (((c0 * t_n + t) * k_n) as u64) * 4;
             self.file.write_all_at(&buf, pos).map_err(|e| CoreError::io(&self.path, e))?;
         }
-        self.file.sync_data().map_err(|e| CoreError::io(&self.path, e))?;
+        self.file.sync_data().map_err(|e| CoreError::io(&self.path, e))
+    }
+
+    /// The second half of [`CccFile::write_column`]: mark checkpoint `t` filled, synced. Call only after its
+    /// values were written with [`CccFile::write_column_data`].
+    pub fn mark_filled(&mut self, t: usize) -> Result<()> {
+        if t >= self.header.filled.len() {
+            return Err(CoreError::Shape(format!("checkpoint {t} out of range {}", self.header.filled.len())));
+        }
         let fpos = self.header.data_start() + self.header.filled_span.start + t as u64;
         self.file.write_all_at(&[1], fpos).map_err(|e| CoreError::io(&self.path, e))?;
         self.file.sync_data().map_err(|e| CoreError::io(&self.path, e))?;

@@ -12,6 +12,7 @@ use std::ops::Range;
 use ccc_core::{Progress, Summary};
 use rayon::prelude::*;
 
+use crate::buffer::ZeroBuf;
 use crate::error::SummarizeError;
 use crate::plan::{CoordAxis, Plan, Segment, TensorPlan};
 use crate::source::{DType, StoredRows, TensorInfo, TensorSink};
@@ -57,9 +58,9 @@ fn max_nan(m: f64, a: f64) -> f64 {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {
     /// Full mode, `n_coord × n_comp` row-major.
-    pub full: Vec<f32>,
+    pub full: ZeroBuf<f32>,
     /// Compact mode, `n_coord × n_compact` row-major.
-    pub compact: Vec<f32>,
+    pub compact: ZeroBuf<f32>,
     /// Tensors that held NaN or Inf (only with `allow_nonfinite`; otherwise that is an error).
     pub nonfinite: Vec<String>,
     /// Bytes of weights summarized.
@@ -74,7 +75,7 @@ pub struct ColumnSink<'a> {
     allow_nonfinite: bool,
     label: String,
     /// `slot * n_coord + c`.
-    acc: Vec<f64>,
+    acc: ZeroBuf<f64>,
     bad: Vec<bool>,
     nonfinite: Vec<String>,
     norm: Vec<f32>,
@@ -134,14 +135,13 @@ impl<'a> ColumnSink<'a> {
         progress: Option<&'a dyn Progress>,
     ) -> Self {
         let n = plan.components.len() * plan.n_coord();
-        let init = 0.0;
         ColumnSink {
             plan,
             summary,
             op: Op::of(summary),
             allow_nonfinite,
             label: label.into(),
-            acc: vec![init; n],
+            acc: ZeroBuf::zeros(n),
             bad: vec![false; plan.components.len()],
             nonfinite: Vec::new(),
             norm: Vec::new(),
@@ -155,11 +155,11 @@ impl<'a> ColumnSink<'a> {
         let c_n = self.plan.n_coord();
         let k_n = self.plan.components.len();
         let kc_n = self.plan.compact.len();
-        let mut full = vec![0f32; c_n * k_n];
-        let mut compact = vec![0f32; c_n * kc_n];
+        let mut full = ZeroBuf::zeros(c_n * k_n);
+        let mut compact = ZeroBuf::zeros(c_n * kc_n);
         // The accumulators are component-major, the column coordinate-major: transpose in tiles of coordinates
         // (one tile's rows of `full` stay in cache), tiles in parallel. Compact sums add components in order.
-        const TILE: usize = 64;
+        const TILE: usize = 256;
         full.par_chunks_mut(TILE * k_n).zip(compact.par_chunks_mut(TILE * kc_n)).enumerate().for_each(
             |(ti, (full, compact))| {
                 let c0 = ti * TILE;
@@ -291,7 +291,8 @@ fn reduce_with(xs: &[f32], init: f64, step: impl Fn(f64, f64) -> f64, merge: imp
             hi[i] = step(hi[i], b[i] as f64);
         }
     }
-    let mut acc = merge(merge(merge(lo[0], lo[1]), merge(lo[2], lo[3])), merge(merge(hi[0], hi[1]), merge(hi[2], hi[3])));
+    let mut acc =
+        merge(merge(merge(lo[0], lo[1]), merge(lo[2], lo[3])), merge(merge(hi[0], hi[1]), merge(hi[2], hi[3])));
     for &x in chunks.remainder() {
         acc = step(acc, x as f64);
     }
@@ -389,34 +390,40 @@ fn cols_block(
 ) -> Vec<(usize, Vec<f64>)> {
     let mut out: Vec<(usize, Vec<f64>)> = Vec::new();
     // `inline(always)`: the closure must be inlined into the kernel to be compiled with its vector width.
-    for_each_group(dtype, block, row_len, #[inline(always)] |g, rows| {
-        let mut split: [&[f32]; GROUP] = [&[]; GROUP];
-        let mut n = 0;
-        for (slot, row) in split.iter_mut().zip(rows.chunks_exact(row_len)) {
-            *slot = row;
-            n += 1;
-        }
-        let rows = &split[..n];
-        let mut j = 0;
-        while j < rows.len() {
-            let Some(seg) = segment_of(segments, first + g + j) else {
-                j += 1;
-                continue;
-            };
-            if out.last().is_none_or(|(s, _)| *s != seg.slot) {
-                out.push((seg.slot, vec![0.0; c_n]));
+    for_each_group(
+        dtype,
+        block,
+        row_len,
+        #[inline(always)]
+        |g, rows| {
+            let mut split: [&[f32]; GROUP] = [&[]; GROUP];
+            let mut n = 0;
+            for (slot, row) in split.iter_mut().zip(rows.chunks_exact(row_len)) {
+                *slot = row;
+                n += 1;
             }
-            let Some((_, acc)) = out.last_mut() else { return };
-            // Rows of this group still in the same segment.
-            let run = (seg.end - (first + g + j)).min(rows.len() - j);
-            if run == GROUP {
-                accumulate_rows4(op, acc, [rows[j], rows[j + 1], rows[j + 2], rows[j + 3]]);
-            } else {
-                rows[j..j + run].iter().for_each(|row| accumulate_row(op, acc, row));
+            let rows = &split[..n];
+            let mut j = 0;
+            while j < rows.len() {
+                let Some(seg) = segment_of(segments, first + g + j) else {
+                    j += 1;
+                    continue;
+                };
+                if out.last().is_none_or(|(s, _)| *s != seg.slot) {
+                    out.push((seg.slot, vec![0.0; c_n]));
+                }
+                let Some((_, acc)) = out.last_mut() else { return };
+                // Rows of this group still in the same segment.
+                let run = (seg.end - (first + g + j)).min(rows.len() - j);
+                if run == GROUP {
+                    accumulate_rows4(op, acc, [rows[j], rows[j + 1], rows[j + 2], rows[j + 3]]);
+                } else {
+                    rows[j..j + run].iter().for_each(|row| accumulate_row(op, acc, row));
+                }
+                j += run;
             }
-            j += run;
-        }
-    });
+        },
+    );
     out
 }
 
@@ -437,13 +444,19 @@ fn rows_block_with(
 ) -> Vec<f64> {
     let n_rows = block.len() / (row_len * dtype.size()).max(1);
     let mut out = Vec::with_capacity(n_rows * segments.len());
-    for_each_group(dtype, block, row_len, #[inline(always)] |_, rows| {
-        for row in rows.chunks_exact(row_len) {
-            for s in segments {
-                out.push(reduce(&row[s.start.min(row_len)..s.end.min(row_len)]));
+    for_each_group(
+        dtype,
+        block,
+        row_len,
+        #[inline(always)]
+        |_, rows| {
+            for row in rows.chunks_exact(row_len) {
+                for s in segments {
+                    out.push(reduce(&row[s.start.min(row_len)..s.end.min(row_len)]));
+                }
             }
-        }
-    });
+        },
+    );
     out
 }
 
@@ -554,7 +567,8 @@ impl ColumnSink<'_> {
         let op = self.op;
         let block_rows = (BLOCK_BYTES / row_bytes).max(1);
         let block_len = block_rows * row_bytes;
-        let blocks = (0..len.div_ceil(block_len)).into_par_iter().map(|bi| bi * block_len..(len.min((bi + 1) * block_len)));
+        let blocks =
+            (0..len.div_ceil(block_len)).into_par_iter().map(|bi| bi * block_len..(len.min((bi + 1) * block_len)));
         match tp {
             TensorPlan::Norm { .. } => {
                 let norm = &mut self.norm;
@@ -570,7 +584,9 @@ impl ColumnSink<'_> {
                 let parts: Vec<Vec<(usize, Vec<f64>)>> = blocks
                     .map(|r| {
                         let first = first_row + r.start / row_bytes;
-                        data.with(r, |block| dispatch!(cols_block(op, info.dtype, block, row_len, first, segments, c_n)))
+                        data.with(r, |block| {
+                            dispatch!(cols_block(op, info.dtype, block, row_len, first, segments, c_n))
+                        })
                     })
                     .collect::<Result<_, _>>()?;
                 for (slot, part) in parts.into_iter().flatten() {

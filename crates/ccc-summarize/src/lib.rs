@@ -35,6 +35,7 @@
 #![deny(missing_docs)]
 
 pub mod arch;
+pub mod buffer;
 pub mod checkpoint;
 pub mod column;
 pub mod error;
@@ -52,8 +53,8 @@ pub use arch::Mapping;
 pub use checkpoint::Checkpoint;
 pub use error::SummarizeError;
 pub use plan::Plan;
+pub use read_at::{FileAt, ReadAt};
 pub use run::{run, Output, RunOptions, RunReport};
 pub use safetensors::{SafetensorsFile, SafetensorsHeader, SafetensorsStream};
 pub use shard::{shard, ShardSpec};
-pub use read_at::{FileAt, ReadAt};
 pub use source::{DType, StoredRows, TensorInfo, TensorSink, WeightSource};

@@ -123,7 +123,9 @@ pub fn summarize_source(
     progress: Option<&dyn Progress>,
 ) -> Result<Column, SummarizeError> {
     let mut sink = ColumnSink::new(plan, summary, allow_nonfinite, source.describe(), progress);
-    source.stream(&mut sink, chunk_bytes.max(1))?;
+    // Inside the pool, so the thread that drives the source is a worker and takes part in each chunk's blocks
+    // (rather than sleeping on a latch and waking for every chunk).
+    rayon::scope(|_| source.stream(&mut sink, chunk_bytes.max(1)))?;
     Ok(sink.finish())
 }
 
@@ -164,16 +166,23 @@ struct OpenOutput {
     created: bool,
 }
 
-/// Open (or create, or extend with new steps) one output file for the run's steps.
-fn prepare_output(out: &Output, plan: &Plan, opts: &RunOptions, steps: &[i64]) -> Result<OpenOutput, SummarizeError> {
+/// An output file checked against the run: open, or still to be created.
+enum Prepared {
+    Open(OpenOutput),
+    Create { mode: Mode, path: PathBuf, tensor: CccTensor },
+}
+
+/// Check one output file against the run's steps and open it (extending it with new steps if needed); a file
+/// that does not exist yet is only described, to be created by [`Outputs`] while the first checkpoint is read.
+fn prepare_output(out: &Output, plan: &Plan, opts: &RunOptions, steps: &[i64]) -> Result<Prepared, SummarizeError> {
     let (meta, lengths) = meta_for(plan, out.mode, opts);
     let n_coord = plan.n_coord();
     if !out.path.exists() {
         let mut all = steps.to_vec();
         all.sort_unstable();
         all.dedup();
-        let t = CccTensor::empty(meta, n_coord, all, lengths)?;
-        return Ok(OpenOutput { mode: out.mode, file: CccFile::create(&out.path, &t)?, created: true });
+        let tensor = CccTensor::empty(meta, n_coord, all, lengths)?;
+        return Ok(Prepared::Create { mode: out.mode, path: out.path.clone(), tensor });
     }
     let h = file::read_header(&out.path)?;
     let why = if h.meta.mode != out.mode {
@@ -198,7 +207,7 @@ fn prepare_output(out: &Output, plan: &Plan, opts: &RunOptions, steps: &[i64]) -
     }
     let have: BTreeSet<i64> = h.steps.iter().copied().collect();
     if steps.iter().all(|s| have.contains(s)) {
-        return Ok(OpenOutput { mode: out.mode, file: CccFile::open(&out.path)?, created: false });
+        return Ok(Prepared::Open(OpenOutput { mode: out.mode, file: CccFile::open(&out.path)?, created: false }));
     }
     // New steps: rewrite atomically with the union of steps, keeping every filled column.
     let old = file::read(&out.path)?;
@@ -214,7 +223,82 @@ fn prepare_output(out: &Output, plan: &Plan, opts: &RunOptions, steps: &[i64]) -
         }
     }
     file::write(&out.path, &t)?;
-    Ok(OpenOutput { mode: out.mode, file: CccFile::open(&out.path)?, created: false })
+    Ok(Prepared::Open(OpenOutput { mode: out.mode, file: CccFile::open(&out.path)?, created: false }))
+}
+
+/// The run's output files, in the order of [`RunOptions::outputs`]. New files are created (written and synced)
+/// on a background thread, so that this overlaps with reading the first checkpoint; [`Outputs::get`] waits
+/// for them.
+struct Outputs {
+    /// Every output once all are open (empty until then).
+    all: Vec<OpenOutput>,
+    /// Outputs open so far, by position.
+    slots: Vec<Option<OpenOutput>>,
+    creating: Option<CreateJob>,
+}
+
+type CreateJob = std::thread::JoinHandle<Vec<(usize, Result<OpenOutput, SummarizeError>)>>;
+
+impl Outputs {
+    fn new(prepared: Vec<Prepared>) -> Self {
+        let mut slots = Vec::with_capacity(prepared.len());
+        let mut todo = Vec::new();
+        for (i, p) in prepared.into_iter().enumerate() {
+            match p {
+                Prepared::Open(o) => slots.push(Some(o)),
+                Prepared::Create { mode, path, tensor } => {
+                    slots.push(None);
+                    todo.push((i, mode, path, tensor));
+                }
+            }
+        }
+        let creating = (!todo.is_empty()).then(|| {
+            std::thread::spawn(move || {
+                todo.into_iter()
+                    .map(|(i, mode, path, t)| {
+                        let r = CccFile::create(&path, &t).map(|file| OpenOutput { mode, file, created: true });
+                        (i, r.map_err(SummarizeError::from))
+                    })
+                    .collect()
+            })
+        });
+        Outputs { all: Vec::new(), slots, creating }
+    }
+
+    /// Wait for the background creation, if any; the first error it met.
+    fn join(&mut self) -> Result<(), SummarizeError> {
+        let Some(job) = self.creating.take() else { return Ok(()) };
+        let mut first_err = None;
+        for (i, r) in job.join().map_err(|_| poisoned())? {
+            match r {
+                Ok(o) => self.slots[i] = Some(o),
+                Err(e) => first_err = first_err.or(Some(e)),
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+
+    /// Every output, open (waiting for the background creation if it is still running).
+    fn get(&mut self) -> Result<&mut [OpenOutput], SummarizeError> {
+        self.join()?;
+        if self.all.is_empty() {
+            if self.slots.iter().any(Option::is_none) {
+                return Err(SummarizeError::InvalidOption("an output file could not be created".into()));
+            }
+            self.all = self.slots.iter_mut().filter_map(Option::take).collect();
+        }
+        Ok(&mut self.all)
+    }
+
+    /// Remove files this run created that hold no filled column (nothing worth resuming).
+    fn cleanup(&mut self) {
+        let _ = self.join();
+        for o in self.all.iter().chain(self.slots.iter().flatten()) {
+            if o.created && !o.file.header().filled.iter().any(|&f| f) {
+                let _ = std::fs::remove_file(o.file.path());
+            }
+        }
+    }
 }
 
 /// Summarize `checkpoints` into the output files of `opts`.
@@ -287,33 +371,27 @@ pub fn run(
     report.architecture = plan.architecture.clone();
 
     let steps: Vec<i64> = by_step.keys().copied().collect();
-    let mut outputs = Vec::with_capacity(opts.outputs.len());
+    // Every output is checked now (an existing file that cannot take these checkpoints is an error before any
+    // work); new files are created in the background.
+    let mut prepared = Vec::with_capacity(opts.outputs.len());
     for out in &opts.outputs {
         match prepare_output(out, &plan, opts, &steps) {
-            Ok(o) => outputs.push(o),
+            Ok(p) => prepared.push(p),
             Err(e) => {
-                cleanup(&outputs);
+                Outputs::new(prepared).cleanup();
                 return Err(e);
             }
         }
     }
+    let mut outputs = Outputs::new(prepared);
     let result = run_inner(&todo, first_source, &plan, opts, &mut outputs, progress, &mut report);
     progress.finish();
     if let Err(e) = result {
-        cleanup(&outputs);
+        outputs.cleanup();
         return Err(e);
     }
     report.seconds = t0.elapsed().as_secs_f64();
     Ok(report)
-}
-
-/// Remove files this run created that hold no filled column (nothing worth resuming).
-fn cleanup(outputs: &[OpenOutput]) {
-    for o in outputs {
-        if o.created && !o.file.header().filled.iter().any(|&f| f) {
-            let _ = std::fs::remove_file(o.file.path());
-        }
-    }
 }
 
 fn context(c: &dyn Checkpoint, e: SummarizeError) -> SummarizeError {
@@ -329,22 +407,10 @@ fn run_inner(
     first_source: Box<dyn WeightSource>,
     plan: &Plan,
     opts: &RunOptions,
-    outputs: &mut [OpenOutput],
+    outputs: &mut Outputs,
     progress: &dyn Progress,
     report: &mut RunReport,
 ) -> Result<(), SummarizeError> {
-    // Hashes of columns already in the files (for duplicates across runs).
-    let mut hashes: Vec<(i64, [u8; 32])> = Vec::new();
-    let hash_out = outputs.iter().position(|o| o.mode == Mode::Full).unwrap_or(0);
-    {
-        let f = &outputs[hash_out].file;
-        let h = f.header();
-        for (t, (&s, &filled)) in h.steps.iter().zip(&h.filled).enumerate() {
-            if filled {
-                hashes.push((s, column_hash(&f.read_column(t)?)));
-            }
-        }
-    }
     // Checkpoints with the same content id as an earlier one are not read again.
     let mut primary: Vec<&dyn Checkpoint> = Vec::new();
     let mut copies: Vec<(i64, i64)> = Vec::new();
@@ -383,14 +449,16 @@ fn run_inner(
                 let preopened = if i == 0 { first_source.lock().ok().and_then(|mut s| s.take()) } else { None };
                 match summarize_one(c, preopened, plan, opts, progress) {
                     Ok((col, bytes, secs)) => {
-                        let hash = column_hash(&col.full);
-                        let res = (|| -> Result<(), SummarizeError> {
+                        // The column's hash is computed while it is written (and synced).
+                        let res = std::thread::scope(|s| -> Result<(), SummarizeError> {
+                            let hash = s.spawn(|| column_hash(&col.full));
                             let mut g = shared.lock().map_err(|_| poisoned())?;
                             let (outs, done) = &mut *g;
-                            write_column(outs, c.step(), &col)?;
+                            write_column(outs.get()?, c.step(), &col)?;
+                            let hash = hash.join().map_err(|_| poisoned())?;
                             done.push((c.step(), hash, col.nonfinite.clone(), bytes));
                             Ok(())
-                        })();
+                        });
                         if let Err(e) = res {
                             set_error(&error, &failed, e);
                             return;
@@ -422,6 +490,8 @@ fn run_inner(
         return Err(e);
     }
     let (outputs, done) = shared.into_inner().map_err(|_| poisoned())?;
+    let outputs = outputs.get()?;
+    let hash_out = outputs.iter().position(|o| o.mode == Mode::Full).unwrap_or(0);
     let mut new_hashes: Vec<(i64, [u8; 32])> = Vec::new();
     for (step, hash, nonfinite, bytes) in done {
         report.computed.push(step);
@@ -445,9 +515,21 @@ fn run_inner(
         report.computed.push(step);
     }
     report.computed.sort_unstable();
+    let new_steps: BTreeSet<i64> = new_hashes.iter().map(|(s, _)| *s).collect();
+
+    // Hashes of the columns that were already in the files (for duplicates across runs).
+    let mut hashes: Vec<(i64, [u8; 32])> = Vec::new();
+    {
+        let f = &outputs[hash_out].file;
+        let h = f.header();
+        for (t, (&s, &filled)) in h.steps.iter().zip(&h.filled).enumerate() {
+            if filled && !new_steps.contains(&s) {
+                hashes.push((s, column_hash(&f.read_column(t)?)));
+            }
+        }
+    }
 
     // Duplicates: equal column hashes; the earliest step is the original.
-    let new_steps: BTreeSet<i64> = new_hashes.iter().map(|(s, _)| *s).collect();
     let mut groups: HashMap<[u8; 32], Vec<i64>> = HashMap::new();
     for (s, h) in hashes.iter().chain(&new_hashes) {
         groups.entry(*h).or_default().push(*s);
@@ -494,14 +576,29 @@ fn set_error(slot: &Mutex<Option<SummarizeError>>, failed: &AtomicBool, e: Summa
     }
 }
 
+/// Write one checkpoint's column into every output: the values of all files first (written and synced at
+/// once, one thread per file), then the `filled` flags, so a crash never leaves a flag without its values.
 fn write_column(outputs: &mut [OpenOutput], step: i64, col: &Column) -> Result<(), SummarizeError> {
-    for o in outputs.iter_mut() {
-        let t = o.file.header().steps.iter().position(|&s| s == step).ok_or_else(poisoned)?;
-        let values = match o.mode {
-            Mode::Full => &col.full,
-            Mode::Compact => &col.compact,
-        };
-        o.file.write_column(t, values)?;
+    let mut at = Vec::with_capacity(outputs.len());
+    for o in outputs.iter() {
+        at.push(o.file.header().steps.iter().position(|&s| s == step).ok_or_else(poisoned)?);
+    }
+    std::thread::scope(|s| {
+        let jobs: Vec<_> = outputs
+            .iter_mut()
+            .zip(&at)
+            .map(|(o, &t)| {
+                let values = match o.mode {
+                    Mode::Full => &col.full,
+                    Mode::Compact => &col.compact,
+                };
+                s.spawn(move || o.file.write_column_data(t, values))
+            })
+            .collect();
+        jobs.into_iter().try_for_each(|j| j.join().map_err(|_| poisoned())?.map_err(SummarizeError::from))
+    })?;
+    for (o, &t) in outputs.iter_mut().zip(&at) {
+        o.file.mark_filled(t)?;
     }
     Ok(())
 }
