@@ -1,7 +1,7 @@
 //! Hub revisions as [`Checkpoint`]s: choosing the revisions of a `hf:` input, and opening each one by streaming,
 //! from the hub cache, or by a verified download that is deleted once summarized.
 
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -218,12 +218,13 @@ impl HubCheckpoint {
         let Some(file) = self.files.single_safetensors() else {
             return Err(self.err(HubError::Invalid("streaming needs a single safetensors file".into())));
         };
-        let reader = RemoteReader::new(self.client.clone(), &self.repo, &self.commit, file.expected());
-        // Receive and verify the next 8 MiB chunks while the summarizer works on the previous ones.
-        let shared = Shared(Arc::new(Mutex::new(Prefetch::new(reader, 8 << 20, 3))));
+        let reader = RemoteReader::unhashed(self.client.clone(), &self.repo, &self.commit, file.expected());
+        // Receive the next 2 MiB chunks while the summarizer works on the previous ones, and verify them on a
+        // third thread.
+        let prefetch = Prefetch::verified(reader, 2 << 20, 4, file.expected());
         let label = format!("{}/{}", self.label(), file.name);
-        let inner = SafetensorsStream::new(shared.clone(), label.clone())?;
-        Ok(Box::new(VerifiedStream { inner, rest: shared, label }))
+        let inner = SafetensorsStream::new(prefetch, label.clone())?;
+        Ok(Box::new(VerifiedStream { inner, label }))
     }
 
     fn open_download(&self) -> std::result::Result<Box<dyn WeightSource>, SummarizeError> {
@@ -320,21 +321,9 @@ impl Checkpoint for HubCheckpoint {
     }
 }
 
-/// A reader shared between the safetensors stream and the final drain that makes sure the whole file was read
-/// (and so verified).
-#[derive(Clone)]
-struct Shared(Arc<Mutex<Prefetch>>);
-
-impl Read for Shared {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        self.0.lock().map_err(|_| io::Error::other("reader lock poisoned"))?.read(buf)
-    }
-}
-
 /// A streamed safetensors file whose bytes are verified against the hub's sha256 before the stream counts as done.
 struct VerifiedStream {
-    inner: SafetensorsStream<Shared>,
-    rest: Shared,
+    inner: SafetensorsStream<Prefetch>,
     label: String,
 }
 
@@ -353,7 +342,8 @@ impl WeightSource for VerifiedStream {
 
     fn stream(&mut self, sink: &mut dyn TensorSink, chunk_bytes: usize) -> std::result::Result<(), SummarizeError> {
         self.inner.stream(sink, chunk_bytes)?;
-        io::copy(&mut self.rest, &mut io::sink()).map_err(|e| SummarizeError::BadWeights {
+        // Read to the end (normally nothing is left after the last tensor): the end is where the hash is checked.
+        io::copy(self.inner.get_mut(), &mut io::sink()).map_err(|e| SummarizeError::BadWeights {
             path: PathBuf::from(&self.label),
             reason: hub_error(e, Path::new(&self.label)).to_string(),
         })?;

@@ -143,6 +143,8 @@ impl HubClient {
             .timeout_connect(Some(t))
             .timeout_recv_response(Some(t))
             .timeout_per_read(Some(t))
+            // Weight files are large: read them from the socket in 1 MiB gulps (default 128 KiB).
+            .input_buffer_size(1 << 20)
             .user_agent(concat!("ccc/", env!("CARGO_PKG_VERSION")))
             .build()
             .into();

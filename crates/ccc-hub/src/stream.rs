@@ -2,7 +2,8 @@
 //! connection at the current offset (HTTP `Range`) when it breaks, and fails at the end if the sha256 or size
 //! differs from what the hub announced.
 
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
@@ -34,6 +35,8 @@ pub struct RemoteReader {
     body: Option<Box<dyn Read + Send>>,
     failures: u32,
     verified: bool,
+    /// Whether this reader hashes (and so verifies) the bytes; see [`RemoteReader::unhashed`].
+    hashing: bool,
 }
 
 impl std::fmt::Debug for RemoteReader {
@@ -69,7 +72,14 @@ impl RemoteReader {
             body: None,
             failures: 0,
             verified: false,
+            hashing: true,
         }
+    }
+
+    /// A reader from the start that checks only the size, leaving the sha256 to the caller (e.g. to
+    /// [`Prefetch::verified`], which hashes on a thread of its own).
+    pub fn unhashed(client: Arc<HubClient>, repo: &str, revision: &str, expected: Expected) -> Self {
+        RemoteReader { hashing: false, ..Self::new(client, repo, revision, expected) }
     }
 
     /// Bytes delivered so far (including a resumed prefix).
@@ -108,21 +118,10 @@ impl RemoteReader {
             return Ok(());
         }
         self.verified = true;
-        if let Some(want) = &self.expected.sha256 {
-            let got = hex::encode(std::mem::take(&mut self.hasher).finalize());
-            if !got.eq_ignore_ascii_case(want) {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    HubError::Integrity {
-                        file: self.expected.file.clone(),
-                        what: "sha256",
-                        expected: want.clone(),
-                        actual: got,
-                    },
-                ));
-            }
+        if !self.hashing {
+            return Ok(());
         }
-        Ok(())
+        check_sha256(&self.expected, std::mem::take(&mut self.hasher))
     }
 
     /// A broken transfer: back off and reopen at the current offset, within the retry budget.
@@ -145,6 +144,20 @@ impl RemoteReader {
     }
 }
 
+/// Compare a finished hash with the expected sha256 (if any): an `InvalidData` error wrapping
+/// [`HubError::Integrity`] on mismatch.
+fn check_sha256(expected: &Expected, hasher: Sha256) -> io::Result<()> {
+    let Some(want) = &expected.sha256 else { return Ok(()) };
+    let got = hex::encode(hasher.finalize());
+    if got.eq_ignore_ascii_case(want) {
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidData,
+        HubError::Integrity { file: expected.file.clone(), what: "sha256", expected: want.clone(), actual: got },
+    ))
+}
+
 impl Read for RemoteReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let left = self.expected.size - self.offset;
@@ -164,7 +177,9 @@ impl Read for RemoteReader {
             match body.read(&mut buf[..want]) {
                 Ok(0) => self.broken(format!("connection closed {left} bytes early"))?,
                 Ok(n) => {
-                    self.hasher.update(&buf[..n]);
+                    if self.hashing {
+                        self.hasher.update(&buf[..n]);
+                    }
                     self.offset += n as u64;
                     self.failures = 0;
                     if self.offset == self.expected.size {
@@ -179,12 +194,14 @@ impl Read for RemoteReader {
     }
 }
 
-/// Reads ahead of its consumer on a thread of its own, so that receiving and verifying the next bytes overlaps with
-/// summarizing the previous ones. Memory: at most `depth + 2` buffers of `chunk` bytes.
+/// Reads ahead of its consumer on a thread of its own, so that receiving the next bytes overlaps with summarizing
+/// the previous ones; [`Prefetch::verified`] also hashes them on a third thread. Memory: at most `2 * depth + 3`
+/// buffers of `chunk` bytes, recycled (not reallocated, which would page-fault every one of them again).
 pub struct Prefetch {
-    rx: std::sync::mpsc::Receiver<io::Result<Vec<u8>>>,
-    back: std::sync::mpsc::SyncSender<Vec<u8>>,
-    cur: Vec<u8>,
+    rx: Receiver<io::Result<Arc<Vec<u8>>>>,
+    back: SyncSender<Arc<Vec<u8>>>,
+    verdict: Option<Receiver<io::Result<()>>>,
+    cur: Option<Arc<Vec<u8>>>,
     pos: usize,
     done: bool,
 }
@@ -197,12 +214,46 @@ impl std::fmt::Debug for Prefetch {
 
 impl Prefetch {
     /// Start reading `inner` ahead in chunks of `chunk` bytes, keeping up to `depth` chunks ready.
-    pub fn new<R: Read + Send + 'static>(mut inner: R, chunk: usize, depth: usize) -> Self {
+    pub fn new<R: Read + Send + 'static>(inner: R, chunk: usize, depth: usize) -> Self {
+        Self::start(inner, chunk, depth, None)
+    }
+
+    /// As [`Prefetch::new`], and check the bytes against `expected.sha256`, hashing on a thread of its own (a
+    /// single sha256 runs at about the speed of a fast network, so it must not share a core with receiving or
+    /// summarizing). The end of the data is only reported once the hash matched; a mismatch is an
+    /// `InvalidData` error wrapping [`HubError::Integrity`].
+    pub fn verified<R: Read + Send + 'static>(inner: R, chunk: usize, depth: usize, expected: Expected) -> Self {
+        Self::start(inner, chunk, depth, Some(expected))
+    }
+
+    fn start<R: Read + Send + 'static>(mut inner: R, chunk: usize, depth: usize, check: Option<Expected>) -> Self {
         let chunk = chunk.max(1);
-        let (tx, rx) = std::sync::mpsc::sync_channel::<io::Result<Vec<u8>>>(depth.max(1));
-        let (back, recycled) = std::sync::mpsc::sync_channel::<Vec<u8>>(depth.max(1) + 2);
+        let depth = depth.max(1);
+        let (tx, rx) = sync_channel::<io::Result<Arc<Vec<u8>>>>(depth);
+        let (back, recycled) = sync_channel::<Arc<Vec<u8>>>(2 * depth + 3);
+        let (hash_tx, verdict) = match check {
+            Some(expected) => {
+                let (hash_tx, hash_rx) = sync_channel::<Arc<Vec<u8>>>(depth);
+                let (verdict_tx, verdict_rx) = sync_channel::<io::Result<()>>(1);
+                let back = back.clone();
+                std::thread::spawn(move || {
+                    let mut hasher = Sha256::new();
+                    for buf in hash_rx {
+                        hasher.update(&buf[..]);
+                        let _ = back.try_send(buf);
+                    }
+                    let _ = verdict_tx.send(check_sha256(&expected, hasher));
+                });
+                (Some(hash_tx), Some(verdict_rx))
+            }
+            None => (None, None),
+        };
         std::thread::spawn(move || loop {
-            let mut buf = recycled.try_recv().unwrap_or_default();
+            // A buffer both the consumer and the hasher have given back is reused; one still held elsewhere is
+            // dropped here, and comes back (unshared) from its last holder.
+            let mut buf = std::iter::from_fn(|| recycled.try_recv().ok())
+                .find_map(|b| Arc::try_unwrap(b).ok())
+                .unwrap_or_default();
             buf.resize(chunk, 0);
             let mut filled = 0;
             while filled < chunk {
@@ -217,42 +268,74 @@ impl Prefetch {
                 }
             }
             if filled == 0 {
-                return; // end of data: dropping the sender says so
+                return; // end of data: dropping the senders says so
             }
             buf.truncate(filled);
+            let buf = Arc::new(buf);
+            if let Some(h) = &hash_tx {
+                if h.send(buf.clone()).is_err() {
+                    return;
+                }
+            }
             if tx.send(Ok(buf)).is_err() {
                 return; // the consumer is gone
             }
         });
-        Prefetch { rx, back, cur: Vec::new(), pos: 0, done: false }
+        Prefetch { rx, back, verdict, cur: None, pos: 0, done: false }
+    }
+
+    /// The end of the data: wait for the hash check, if any.
+    fn finish(&mut self) -> io::Result<()> {
+        self.done = true;
+        match self.verdict.take() {
+            None => Ok(()),
+            Some(v) => v.recv().unwrap_or_else(|_| Err(io::Error::other("the hashing thread stopped"))),
+        }
+    }
+}
+
+impl BufRead for Prefetch {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        while self.cur.as_ref().is_none_or(|c| self.pos == c.len()) {
+            if self.done {
+                return Ok(&[]);
+            }
+            match self.rx.recv() {
+                Ok(Ok(buf)) => {
+                    if let Some(old) = self.cur.replace(buf) {
+                        let _ = self.back.try_send(old);
+                    }
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => {
+                    self.done = true;
+                    self.verdict = None;
+                    return Err(e);
+                }
+                Err(_) => {
+                    self.finish()?;
+                    return Ok(&[]);
+                }
+            }
+        }
+        Ok(self.cur.as_ref().map_or(&[][..], |c| &c[self.pos..]))
+    }
+
+    fn consume(&mut self, n: usize) {
+        let len = self.cur.as_ref().map_or(0, |c| c.len());
+        self.pos = (self.pos + n).min(len);
     }
 }
 
 impl Read for Prefetch {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        while self.pos == self.cur.len() {
-            if self.done || out.is_empty() {
-                return Ok(0);
-            }
-            match self.rx.recv() {
-                Ok(Ok(buf)) => {
-                    let old = std::mem::replace(&mut self.cur, buf);
-                    let _ = self.back.try_send(old);
-                    self.pos = 0;
-                }
-                Ok(Err(e)) => {
-                    self.done = true;
-                    return Err(e);
-                }
-                Err(_) => {
-                    self.done = true;
-                    return Ok(0);
-                }
-            }
+        if out.is_empty() {
+            return Ok(0);
         }
-        let n = out.len().min(self.cur.len() - self.pos);
-        out[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
-        self.pos += n;
+        let avail = self.fill_buf()?;
+        let n = out.len().min(avail.len());
+        out[..n].copy_from_slice(&avail[..n]);
+        self.consume(n);
         Ok(n)
     }
 }
@@ -292,5 +375,30 @@ mod tests {
         let err = p.read_to_end(&mut got).unwrap_err();
         assert_eq!(err.to_string(), "boom");
         assert_eq!(got, data[..5000]);
+    }
+
+    #[test]
+    fn verified_prefetch_reports_the_end_only_when_the_hash_matches() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 253) as u8).collect();
+        let sha = hex::encode(Sha256::digest(&data));
+        let expected =
+            |sha256: &str| Expected { file: "w.safetensors".into(), size: 300_000, sha256: Some(sha256.into()) };
+        for (chunk, depth) in [(1, 1), (4096, 2), (100_000, 3), (1 << 20, 1)] {
+            let mut p = Prefetch::verified(io::Cursor::new(data.clone()), chunk, depth, expected(&sha));
+            let mut got = Vec::new();
+            p.read_to_end(&mut got).unwrap();
+            assert_eq!(got, data, "chunk {chunk}");
+        }
+        let wrong = "0".repeat(64);
+        let mut p = Prefetch::verified(io::Cursor::new(data.clone()), 4096, 2, expected(&wrong));
+        let mut got = Vec::new();
+        let err = p.read_to_end(&mut got).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("sha256"), "{err}");
+        assert_eq!(got, data, "every byte is delivered before the verdict");
+        // A read error is passed through, not masked by the verdict.
+        let mut p =
+            Prefetch::verified(Failing { data: io::Cursor::new(data.clone()), ok: 5000 }, 1000, 2, expected(&sha));
+        assert_eq!(p.read_to_end(&mut Vec::new()).unwrap_err().to_string(), "boom");
     }
 }

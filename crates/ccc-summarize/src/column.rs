@@ -79,6 +79,9 @@ pub struct ColumnSink<'a> {
     bad: Vec<bool>,
     nonfinite: Vec<String>,
     norm: Vec<f32>,
+    /// Rows of the current tensor's incomplete block (from row `pending_first`), see [`ColumnSink::rows`].
+    pending: Vec<u8>,
+    pending_first: usize,
     bytes: u64,
     progress: Option<&'a dyn Progress>,
 }
@@ -102,6 +105,14 @@ impl RowBytes<'_> {
         match self {
             RowBytes::Mem(b) => b.len(),
             RowBytes::Stored(s) => s.len(),
+        }
+    }
+
+    /// The `len` bytes from `at`.
+    fn sub(&self, at: usize, len: usize) -> RowBytes<'_> {
+        match self {
+            RowBytes::Mem(b) => RowBytes::Mem(&b[at..at + len]),
+            RowBytes::Stored(s) => RowBytes::Stored(s.sub(at, len)),
         }
     }
 
@@ -145,6 +156,8 @@ impl<'a> ColumnSink<'a> {
             bad: vec![false; plan.components.len()],
             nonfinite: Vec::new(),
             norm: Vec::new(),
+            pending: Vec::new(),
+            pending_first: 0,
             bytes: 0,
             progress,
         }
@@ -544,8 +557,12 @@ fn segment_of(segments: &[Segment], entry: usize) -> Option<&Segment> {
 }
 
 impl ColumnSink<'_> {
-    /// Reduce a run of whole rows, in parallel blocks of about [`BLOCK_BYTES`] (the block partition depends only
-    /// on the row size, so results do not depend on where the bytes are or on the number of threads).
+    /// Reduce a run of whole rows of a tensor.
+    ///
+    /// Rows are reduced in blocks of `block_rows` (about [`BLOCK_BYTES`]) at fixed positions in the tensor —
+    /// block `k` is rows `[k·block_rows, (k+1)·block_rows)` — in parallel, and block results are combined in
+    /// order. Rows of a block split across calls wait in `pending` until the block is complete, so the result
+    /// depends neither on how the source chunks the tensor (a file, a download) nor on the number of threads.
     fn process(&mut self, info: &TensorInfo, first_row: usize, data: RowBytes<'_>) -> Result<(), SummarizeError> {
         let len = data.len();
         self.bytes += len as u64;
@@ -553,32 +570,90 @@ impl ColumnSink<'_> {
             p.advance(len as u64);
         }
         let Some(tp) = self.plan.tensors.get(&info.name) else { return Ok(()) };
-        let c_n = self.plan.n_coord();
-        let elem = info.dtype.size();
-        let row_len = info.row_len();
-        let row_bytes = row_len * elem;
+        let row_bytes = info.row_len() * info.dtype.size();
         if row_bytes == 0 || len % row_bytes != 0 {
             return Err(SummarizeError::Shape(format!(
                 "{}: tensor `{}`: a chunk of {len} bytes is not whole rows of {row_bytes} bytes",
                 self.label, info.name,
             )));
         }
+        if let TensorPlan::Norm { .. } = tp {
+            let norm = &mut self.norm;
+            return data.with(0..len, |bytes| {
+                with_f32(info.dtype, bytes, |xs| {
+                    norm.clear();
+                    norm.extend_from_slice(xs);
+                })
+            });
+        }
+        let pending_rows = self.pending.len() / row_bytes;
+        if pending_rows > 0 && self.pending_first + pending_rows != first_row {
+            return Err(SummarizeError::Shape(format!(
+                "{}: tensor `{}`: rows arrive out of order (row {first_row} after row {})",
+                self.label,
+                info.name,
+                self.pending_first + pending_rows
+            )));
+        }
+        let total = info.n_rows();
+        let block = (BLOCK_BYTES / row_bytes).max(1);
+        let (mut row, mut at) = (first_row, 0usize);
+        while at < len {
+            let left = (len - at) / row_bytes;
+            if !self.pending.is_empty() || row % block != 0 {
+                // Fill the block that `row` is in, up to its end (or the tensor's).
+                if self.pending.is_empty() {
+                    self.pending_first = row;
+                }
+                let boundary = ((row / block + 1) * block).min(total.max(row + 1));
+                let take = (boundary - row).min(left);
+                let pending = &mut self.pending;
+                data.with(at..at + take * row_bytes, |b| pending.extend_from_slice(b))?;
+                (row, at) = (row + take, at + take * row_bytes);
+                if row == boundary {
+                    let full = std::mem::take(&mut self.pending);
+                    let r = self.reduce_blocks(info, tp, self.pending_first, RowBytes::Mem(&full));
+                    self.pending = full;
+                    self.pending.clear();
+                    r?;
+                }
+            } else {
+                // Aligned: every whole block at once (and the tensor's last, shorter block).
+                let end = row + left;
+                let whole_end = if end >= total { end } else { end / block * block };
+                if whole_end == row {
+                    self.pending_first = row;
+                    let pending = &mut self.pending;
+                    data.with(at..len, |b| pending.extend_from_slice(b))?;
+                    break;
+                }
+                let n = (whole_end - row) * row_bytes;
+                self.reduce_blocks(info, tp, row, data.sub(at, n))?;
+                (row, at) = (whole_end, at + n);
+            }
+        }
+        Ok(())
+    }
+
+    /// Reduce whole blocks of rows starting at `first_row` (a block boundary), in parallel; combine in order.
+    fn reduce_blocks(
+        &mut self,
+        info: &TensorInfo,
+        tp: &TensorPlan,
+        first_row: usize,
+        data: RowBytes<'_>,
+    ) -> Result<(), SummarizeError> {
+        let len = data.len();
+        let c_n = self.plan.n_coord();
+        let row_len = info.row_len();
+        let row_bytes = row_len * info.dtype.size();
         let n_rows = len / row_bytes;
         let op = self.op;
-        let block_rows = (BLOCK_BYTES / row_bytes).max(1);
-        let block_len = block_rows * row_bytes;
+        let block_len = (BLOCK_BYTES / row_bytes).max(1) * row_bytes;
         let blocks =
             (0..len.div_ceil(block_len)).into_par_iter().map(|bi| bi * block_len..(len.min((bi + 1) * block_len)));
         match tp {
-            TensorPlan::Norm { .. } => {
-                let norm = &mut self.norm;
-                data.with(0..len, |bytes| {
-                    with_f32(info.dtype, bytes, |xs| {
-                        norm.clear();
-                        norm.extend_from_slice(xs);
-                    })
-                })?;
-            }
+            TensorPlan::Norm { .. } => {}
             TensorPlan::Matrix { axis: CoordAxis::Cols, segments } => {
                 // Rows are entries; each adds into its segment's accumulator row.
                 let parts: Vec<Vec<(usize, Vec<f64>)>> = blocks
@@ -633,6 +708,11 @@ impl TensorSink for ColumnSink<'_> {
 
     fn end_tensor(&mut self, info: &TensorInfo) -> Result<(), SummarizeError> {
         let Some(tp) = self.plan.tensors.get(&info.name) else { return Ok(()) };
+        if !self.pending.is_empty() {
+            // Only a source that delivered fewer rows than the tensor has leaves rows here; reduce them too.
+            let rows = std::mem::take(&mut self.pending);
+            self.reduce_blocks(info, tp, self.pending_first, RowBytes::Mem(&rows))?;
+        }
         match tp {
             TensorPlan::Norm { slot } => {
                 let c_n = self.plan.n_coord();

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -273,11 +273,13 @@ impl WeightSource for SafetensorsFile {
     }
 }
 
-/// A safetensors file read from any byte stream (not seekable), in data-offset order.
+/// A safetensors file read from any buffered byte stream (not seekable), in data-offset order.
 ///
 /// `new` reads and validates the header; [`WeightSource::stream`] then reads the data buffer front to back,
-/// handing each wanted tensor to the sink in chunks of whole rows and reading past unwanted bytes. Memory is
-/// O(`chunk_bytes`) (plus the header). A stream that ends early gives a "truncated" error naming the tensor.
+/// handing each wanted tensor to the sink straight from the reader's buffer (whole rows; only a row split
+/// between two buffers is copied) and skipping unwanted bytes. Memory is the reader's buffer plus one row (plus
+/// the header). A stream that ends early gives a "truncated" error naming the tensor. A plain [`Read`] can be
+/// given through [`std::io::BufReader`].
 ///
 /// ```
 /// use ccc_summarize::{SafetensorsStream, TensorInfo, TensorSink, WeightSource, SummarizeError};
@@ -296,7 +298,7 @@ impl WeightSource for SafetensorsFile {
 ///         Ok(())
 ///     }
 /// }
-/// let mut src = SafetensorsStream::new(&bytes[..], "example")?;
+/// let mut src = SafetensorsStream::new(&bytes[..], "example")?; // `&[u8]` is a `BufRead`
 /// assert_eq!(src.tensors()[0].shape, vec![2, 2]);
 /// let mut sum = Sum(0.0);
 /// src.stream(&mut sum, 8)?;
@@ -311,7 +313,7 @@ pub struct SafetensorsStream<R> {
     consumed: bool,
 }
 
-impl<R: Read + Send> SafetensorsStream<R> {
+impl<R: BufRead + Send> SafetensorsStream<R> {
     /// Read and validate the header from `reader`; `label` names the stream in errors (e.g. a URL or a path).
     pub fn new(mut reader: R, label: impl Into<String>) -> Result<Self, SummarizeError> {
         let label = label.into();
@@ -336,13 +338,18 @@ impl<R: Read + Send> SafetensorsStream<R> {
     pub fn header(&self) -> &SafetensorsHeader {
         &self.header
     }
+
+    /// The reader, e.g. to read what follows the data once the tensors are streamed.
+    pub fn get_mut(&mut self) -> &mut R {
+        &mut self.reader
+    }
 }
 
 fn read_full(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<()> {
     r.read_exact(buf)
 }
 
-impl<R: Read + Send> WeightSource for SafetensorsStream<R> {
+impl<R: BufRead + Send> WeightSource for SafetensorsStream<R> {
     fn describe(&self) -> String {
         self.label.clone()
     }
@@ -365,14 +372,20 @@ impl<R: Read + Send> WeightSource for SafetensorsStream<R> {
             path: path.clone(),
             reason: format!("data ends inside tensor `{name}` (truncated?): {e}"),
         };
-        let mut buf: Vec<u8> = Vec::new();
+        let eof = || std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+        let mut row_buf: Vec<u8> = Vec::new();
         for t in &self.header.tensors {
             let len = t.end - t.start;
             if !sink.wants(&t.info) {
-                let skipped = std::io::copy(&mut (&mut self.reader).take(len), &mut std::io::sink())
-                    .map_err(|e| truncated(&t.info.name, e))?;
-                if skipped != len {
-                    return Err(truncated(&t.info.name, std::io::ErrorKind::UnexpectedEof.into()));
+                let mut left = len;
+                while left > 0 {
+                    let avail = self.reader.fill_buf().map_err(|e| truncated(&t.info.name, e))?;
+                    if avail.is_empty() {
+                        return Err(truncated(&t.info.name, eof()));
+                    }
+                    let n = avail.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+                    self.reader.consume(n);
+                    left -= n as u64;
                 }
                 continue;
             }
@@ -381,11 +394,23 @@ impl<R: Read + Send> WeightSource for SafetensorsStream<R> {
             let per = rows_per_chunk(&t.info, chunk_bytes);
             let mut row = 0;
             while row < n_rows && rb > 0 {
-                let n = per.min(n_rows - row);
-                buf.resize(n * rb, 0);
-                self.reader.read_exact(&mut buf).map_err(|e| truncated(&t.info.name, e))?;
-                sink.rows(&t.info, row, &buf)?;
-                row += n;
+                let avail = self.reader.fill_buf().map_err(|e| truncated(&t.info.name, e))?;
+                if avail.is_empty() {
+                    return Err(truncated(&t.info.name, eof()));
+                }
+                let k = (avail.len() / rb).min(n_rows - row).min(per);
+                if k > 0 {
+                    // Whole rows in the reader's buffer: summarized where they are.
+                    sink.rows(&t.info, row, &avail[..k * rb])?;
+                    self.reader.consume(k * rb);
+                    row += k;
+                } else {
+                    // A row split between two buffers: assembled here.
+                    row_buf.resize(rb, 0);
+                    self.reader.read_exact(&mut row_buf).map_err(|e| truncated(&t.info.name, e))?;
+                    sink.rows(&t.info, row, &row_buf)?;
+                    row += 1;
+                }
             }
             sink.end_tensor(&t.info)?;
         }

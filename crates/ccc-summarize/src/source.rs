@@ -148,6 +148,12 @@ impl<'a> StoredRows<'a> {
         self.len == 0
     }
 
+    /// The `len` bytes starting `at` bytes into the run (clamped to the run).
+    pub fn sub(&self, at: usize, len: usize) -> StoredRows<'a> {
+        let at = at.min(self.len);
+        StoredRows { src: self.src, offset: self.offset + at as u64, len: len.min(self.len - at), path: self.path }
+    }
+
     /// Fill `buf` with the bytes starting `at` bytes into the run (callable from several threads at once).
     pub fn read(&self, at: usize, buf: &mut [u8]) -> Result<(), SummarizeError> {
         let end = at.checked_add(buf.len()).filter(|&e| e <= self.len);

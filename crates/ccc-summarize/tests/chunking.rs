@@ -1,0 +1,94 @@
+//! The summarizer's result does not depend on how a source chunks a tensor, nor on whether the bytes come in
+//! memory or are read by the sink (`rows` vs `rows_at`), nor on the dtype's kernel path: the block partition is
+//! fixed by the tensor, and kernels add in a fixed order.
+
+use ccc_core::Summary;
+use ccc_summarize::column::{Column, ColumnSink};
+use ccc_summarize::plan::Plan;
+use ccc_summarize::{DType, Mapping, ReadAt, StoredRows, TensorInfo, TensorSink};
+use proptest::prelude::*;
+use std::path::Path;
+
+/// A one-layer GPT-NeoX plan of hidden size `c` with 4 heads, and its tensors in `dtype`.
+fn plan(c: usize, dtype: DType) -> (Plan, Vec<TensorInfo>) {
+    let cfg = serde_json::json!({"model_type": "gpt_neox", "hidden_size": c, "num_attention_heads": 4,
+        "num_hidden_layers": 1, "vocab_size": 3000, "tie_word_embeddings": false});
+    let m = Mapping::detect(&cfg).unwrap();
+    let t = |name: &str, shape: Vec<usize>| TensorInfo { name: name.into(), dtype, shape };
+    let tensors = vec![
+        t("gpt_neox.embed_in.weight", vec![3000, c]),
+        t("embed_out.weight", vec![3000, c]),
+        t("gpt_neox.layers.0.attention.query_key_value.weight", vec![3 * c, c]),
+        t("gpt_neox.layers.0.attention.dense.weight", vec![c, c]),
+        t("gpt_neox.layers.0.mlp.dense_h_to_4h.weight", vec![4 * c, c]),
+        t("gpt_neox.layers.0.mlp.dense_4h_to_h.weight", vec![c, 4 * c]),
+    ];
+    let plan = Plan::new(&m, &cfg, &tensors, false).unwrap();
+    (plan, tensors)
+}
+
+/// Deterministic pseudo-random weights (LCG), as bytes of `dtype`.
+fn weights(n: usize, seed: u64, dtype: DType) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    (0..n)
+        .flat_map(|_| {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let v = ((x >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.1;
+            match dtype {
+                DType::BF16 => half::bf16::from_f32(v).to_le_bytes().to_vec(),
+                DType::F16 => half::f16::from_f32(v).to_le_bytes().to_vec(),
+                _ => v.to_le_bytes().to_vec(),
+            }
+        })
+        .collect()
+}
+
+/// Summarize with each tensor delivered in chunks of the given row counts (cycled), in memory or stored.
+fn summarize(plan: &Plan, tensors: &[(TensorInfo, Vec<u8>)], chunks: &[usize], stored: bool) -> Column {
+    let mut sink = ColumnSink::new(plan, Summary::MeanSq, false, "test", None);
+    for (info, bytes) in tensors {
+        let rb = bytes.len() / info.shape[0];
+        let (mut row, mut k) = (0, 0);
+        while row < info.shape[0] {
+            let n = chunks[k % chunks.len()].clamp(1, info.shape[0] - row);
+            let part = &bytes[row * rb..(row + n) * rb];
+            if stored {
+                // The tensor's bytes behind a one-byte prefix, so stored reads start at odd offsets.
+                let mut file = vec![7u8];
+                file.extend_from_slice(bytes);
+                let src: &dyn ReadAt = &file;
+                let rows = StoredRows::new(src, 1 + (row * rb) as u64, n * rb, Path::new("test"));
+                sink.rows_at(info, row, rows).unwrap();
+            } else {
+                sink.rows(info, row, part).unwrap();
+            }
+            row += n;
+            k += 1;
+        }
+        sink.end_tensor(info).unwrap();
+    }
+    sink.finish()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn any_chunking_gives_the_same_column(
+        chunks in proptest::collection::vec(1usize..2000, 1..6),
+        dtype in prop_oneof![Just(DType::F32), Just(DType::BF16), Just(DType::F16)],
+        stored in any::<bool>(),
+        seed in any::<u64>(),
+    ) {
+        // Hidden size 96: rows of 96 or 384 elements, blocks of hundreds of rows (not powers of two); the
+        // embeddings have 3000 rows, several blocks.
+        let (plan, infos) = plan(96, dtype);
+        let tensors: Vec<(TensorInfo, Vec<u8>)> =
+            infos.iter().enumerate().map(|(i, t)| (t.clone(), weights(t.numel(), seed + i as u64, dtype))).collect();
+        let whole = summarize(&plan, &tensors, &[usize::MAX], false);
+        let chunked = summarize(&plan, &tensors, &chunks, stored);
+        let bits = |c: &Column| c.full.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        prop_assert_eq!(bits(&whole), bits(&chunked));
+        prop_assert_eq!(&whole.compact[..], &chunked.compact[..]);
+    }
+}
