@@ -3,6 +3,7 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use ccc_core::{Progress, StepSelection};
@@ -158,6 +159,8 @@ pub struct HubCheckpoint {
     opts: Arc<HubOptions>,
     config: OnceLock<serde_json::Value>,
     fetched: Mutex<Vec<PathBuf>>,
+    /// Set by the last stream opened when its bytes failed the sha256 check.
+    mismatch: Mutex<Option<Arc<AtomicBool>>>,
 }
 
 impl std::fmt::Debug for HubCheckpoint {
@@ -181,6 +184,7 @@ impl HubCheckpoint {
             opts,
             config: OnceLock::new(),
             fetched: Mutex::new(Vec::new()),
+            mismatch: Mutex::new(None),
         })
     }
 
@@ -222,6 +226,9 @@ impl HubCheckpoint {
         // Receive the next 2 MiB chunks while the summarizer works on the previous ones, and verify them on a
         // third thread.
         let prefetch = Prefetch::verified(reader, 2 << 20, 4, file.expected());
+        if let Ok(mut m) = self.mismatch.lock() {
+            *m = Some(prefetch.mismatch_flag());
+        }
         let label = format!("{}/{}", self.label(), file.name);
         let inner = SafetensorsStream::new(prefetch, label.clone())?;
         Ok(Box::new(VerifiedStream { inner, label }))
@@ -286,6 +293,18 @@ impl Checkpoint for HubCheckpoint {
 
     fn content_id(&self) -> Option<String> {
         self.files.content_id()
+    }
+
+    /// A streamed file is only checked at its end, after its rows were summarized: when the check fails, the
+    /// checkpoint is streamed and summarized again, within the retry budget (as a download is fetched again).
+    fn retry_after(&self, _err: &SummarizeError, attempt: u32) -> bool {
+        let mismatched = self
+            .mismatch
+            .lock()
+            .ok()
+            .and_then(|mut m| m.take())
+            .is_some_and(|flag| flag.load(std::sync::atomic::Ordering::SeqCst));
+        mismatched && attempt < self.client.config().retry.attempts.clamp(1, 3)
     }
 
     fn done(&self) -> std::result::Result<(), SummarizeError> {

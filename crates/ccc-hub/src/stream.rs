@@ -3,6 +3,7 @@
 //! differs from what the hub announced.
 
 use std::io::{self, BufRead, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 
@@ -201,6 +202,7 @@ pub struct Prefetch {
     rx: Receiver<io::Result<Arc<Vec<u8>>>>,
     back: SyncSender<Arc<Vec<u8>>>,
     verdict: Option<Receiver<io::Result<()>>>,
+    mismatch: Arc<AtomicBool>,
     cur: Option<Arc<Vec<u8>>>,
     pos: usize,
     done: bool,
@@ -231,18 +233,22 @@ impl Prefetch {
         let depth = depth.max(1);
         let (tx, rx) = sync_channel::<io::Result<Arc<Vec<u8>>>>(depth);
         let (back, recycled) = sync_channel::<Arc<Vec<u8>>>(2 * depth + 3);
+        let mismatch = Arc::new(AtomicBool::new(false));
         let (hash_tx, verdict) = match check {
             Some(expected) => {
                 let (hash_tx, hash_rx) = sync_channel::<Arc<Vec<u8>>>(depth);
                 let (verdict_tx, verdict_rx) = sync_channel::<io::Result<()>>(1);
                 let back = back.clone();
+                let mismatch = mismatch.clone();
                 std::thread::spawn(move || {
                     let mut hasher = Sha256::new();
                     for buf in hash_rx {
                         hasher.update(&buf[..]);
                         let _ = back.try_send(buf);
                     }
-                    let _ = verdict_tx.send(check_sha256(&expected, hasher));
+                    let verdict = check_sha256(&expected, hasher);
+                    mismatch.store(verdict.is_err(), Ordering::SeqCst);
+                    let _ = verdict_tx.send(verdict);
                 });
                 (Some(hash_tx), Some(verdict_rx))
             }
@@ -281,7 +287,12 @@ impl Prefetch {
                 return; // the consumer is gone
             }
         });
-        Prefetch { rx, back, verdict, cur: None, pos: 0, done: false }
+        Prefetch { rx, back, verdict, mismatch, cur: None, pos: 0, done: false }
+    }
+
+    /// Set once all the bytes were received and their sha256 did not match (for [`Prefetch::verified`]).
+    pub fn mismatch_flag(&self) -> Arc<AtomicBool> {
+        self.mismatch.clone()
     }
 
     /// The end of the data: wait for the hash check, if any.

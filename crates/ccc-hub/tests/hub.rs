@@ -212,8 +212,9 @@ fn corruption_is_retried_then_reported() {
     assert!(err.contains("sha256 mismatch") && err.contains("model.safetensors"), "{err}");
     assert!(walk(&s.tmp.path().join("dl")).is_empty());
 
-    // Streaming cannot take bytes back: the summary is refused with the same clear error.
-    let s = setup(Faults { corrupt: Corrupt::Once, ..Faults::default() }, None);
+    // Streaming cannot take bytes back: a source that found the mismatch at its end is refused with the same
+    // clear error…
+    let s = setup(Faults { corrupt: Corrupt::Always, ..Faults::default() }, None);
     let ck = checkpoints(&s, "hf:org/tiny-neox@step32", "all", &opts(FetchMode::Stream, &s)).unwrap().remove(0);
     // (Read-ahead may reach the end of a small file, and so the check, while the header is being read.)
     let err = match ck.open() {
@@ -221,7 +222,38 @@ fn corruption_is_retried_then_reported() {
         Err(e) => e,
     }
     .to_string();
-    assert!(err.contains("sha256 mismatch"), "{err}");
+    assert!(err.contains("sha256 mismatch") && !err.contains("truncated"), "{err}");
+}
+
+/// Summarize streamed checkpoints with the run driver into `dir`; the full tensor.
+fn run_stream(s: &Setup, dir: &Path) -> Result<ccc_core::CccTensor, SummarizeError> {
+    let cks = checkpoints(s, "hf:org/tiny-neox", "32,1000", &opts(FetchMode::Stream, s)).unwrap();
+    let cks: Vec<Box<dyn Checkpoint>> = cks.into_iter().map(|c| Box::new(c) as Box<dyn Checkpoint>).collect();
+    let out = dir.join("x.full.safetensors");
+    let o = ccc_summarize::run::Output { mode: ccc_core::Mode::Full, path: out.clone() };
+    let mut ro = ccc_summarize::RunOptions::new(vec![o], "tiny-neox");
+    ro.jobs = 1;
+    ccc_summarize::run(&cks, &ro, &NoProgress)?;
+    Ok(ccc_core::file::read(&out).unwrap())
+}
+
+#[test]
+fn a_corrupt_stream_is_summarized_again_then_reported() {
+    // Once: the first stream's column is discarded, the checkpoint streamed again; the result is the clean one.
+    let clean = setup(Faults::default(), None);
+    let want = run_stream(&clean, clean.tmp.path()).unwrap();
+    let s = setup(Faults { corrupt: Corrupt::Once, ..Faults::default() }, None);
+    let got = run_stream(&s, s.tmp.path()).unwrap();
+    assert_eq!(got.mags, want.mags);
+    assert_eq!(got.filled, vec![true, true]);
+    assert_eq!(content_requests(&s).len(), 3, "two checkpoints, one of them streamed twice");
+
+    // Always: a clear error after 3 attempts, and no output file left behind.
+    let s = setup(Faults { corrupt: Corrupt::Always, ..Faults::default() }, None);
+    let err = run_stream(&s, s.tmp.path()).unwrap_err().to_string();
+    assert!(err.contains("sha256 mismatch") && err.contains("model.safetensors"), "{err}");
+    assert_eq!(content_requests(&s).len(), 3);
+    assert!(!s.tmp.path().join("x.full.safetensors").exists());
 }
 
 #[test]

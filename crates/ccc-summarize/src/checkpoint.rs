@@ -28,6 +28,13 @@ pub trait Checkpoint: Send + Sync {
         None
     }
 
+    /// Whether to summarize the checkpoint again after summarizing it failed with `err` for the `attempt`-th time
+    /// (1, 2, …), the failed attempt's column being discarded: e.g. weights streamed from the network whose
+    /// checksum, known only at their end, did not match. By default nothing is retried.
+    fn retry_after(&self, _err: &SummarizeError, _attempt: u32) -> bool {
+        false
+    }
+
     /// Called once the checkpoint has been summarized (e.g. to delete downloaded files).
     fn done(&self) -> Result<(), SummarizeError> {
         Ok(())

@@ -603,8 +603,29 @@ fn write_column(outputs: &mut [OpenOutput], step: i64, col: &Column) -> Result<(
     Ok(())
 }
 
-/// Open (unless given), check and summarize one checkpoint; returns its column, bytes and seconds.
+/// Summarize one checkpoint, again (from a fresh sink) as long as the checkpoint asks for it after a failure
+/// (see [`Checkpoint::retry_after`]); returns its column, bytes and seconds.
 fn summarize_one(
+    c: &dyn Checkpoint,
+    mut preopened: Option<Box<dyn WeightSource>>,
+    plan: &Plan,
+    opts: &RunOptions,
+    progress: &dyn Progress,
+) -> Result<(Column, u64, f64), SummarizeError> {
+    let mut attempt = 0;
+    loop {
+        match summarize_once(c, preopened.take(), plan, opts, progress) {
+            Err(e) if c.retry_after(&e, attempt + 1) => {
+                attempt += 1;
+                progress.warn(&format!("step {}: {e}; summarizing it again", c.step()));
+            }
+            r => return r,
+        }
+    }
+}
+
+/// Open (unless given), check and summarize one checkpoint once.
+fn summarize_once(
     c: &dyn Checkpoint,
     preopened: Option<Box<dyn WeightSource>>,
     plan: &Plan,

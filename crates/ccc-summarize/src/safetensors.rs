@@ -370,7 +370,11 @@ impl<R: BufRead + Send> WeightSource for SafetensorsStream<R> {
         self.consumed = true;
         let truncated = |name: &str, e: std::io::Error| SummarizeError::BadWeights {
             path: path.clone(),
-            reason: format!("data ends inside tensor `{name}` (truncated?): {e}"),
+            reason: if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                format!("data ends inside tensor `{name}` (truncated?): {e}")
+            } else {
+                format!("cannot read tensor `{name}`: {e}")
+            },
         };
         let eof = || std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
         let mut row_buf: Vec<u8> = Vec::new();
