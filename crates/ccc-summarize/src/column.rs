@@ -478,6 +478,169 @@ mod avx2 {
     use super::*;
     use std::arch::x86_64::*;
 
+    /// Explicit AVX2 kernels over rows of one element type: `$reduce` sums `f(x)` over a slice in 8 lanes (two
+    /// 4-wide f64 halves, merged as [`reduce_with`] does); `$cols` adds `f(x)` of several rows into one
+    /// accumulator row, rows in order. Same operations in the same order as the scalar code, so bit-identical
+    /// results; `$load` turns 8 elements at `$p` into 8 f32, `$scalar` one element `$x` into f64.
+    macro_rules! kernels {
+        ($reduce:ident, $cols:ident, $t:ty, |$p:ident| $load:expr, |$x:ident| $scalar:expr) => {
+            /// 4 elements at `q` as 4 f64.
+            #[target_feature(enable = "avx2")]
+            #[inline]
+            unsafe fn load4($p: *const $t) -> __m256d {
+                // SAFETY: the caller guarantees 4 readable elements at the pointer.
+                _mm256_cvtps_pd(unsafe { $load })
+            }
+
+            #[target_feature(enable = "avx2")]
+            #[inline]
+            pub(super) unsafe fn $reduce(xs: &[$t], f: impl Fn(__m256d) -> __m256d, f1: impl Fn(f64) -> f64) -> f64 {
+                let mut lo = _mm256_setzero_pd();
+                let mut hi = _mm256_setzero_pd();
+                let mut chunks = xs.chunks_exact(8);
+                for ch in &mut chunks {
+                    // SAFETY: `ch` holds exactly 8 elements.
+                    unsafe {
+                        lo = _mm256_add_pd(lo, f(load4(ch.as_ptr())));
+                        hi = _mm256_add_pd(hi, f(load4(ch.as_ptr().add(4))));
+                    }
+                }
+                let mut l = [0f64; 4];
+                let mut h = [0f64; 4];
+                // SAFETY: 4 f64 each (unaligned stores).
+                unsafe {
+                    _mm256_storeu_pd(l.as_mut_ptr(), lo);
+                    _mm256_storeu_pd(h.as_mut_ptr(), hi);
+                }
+                let mut acc = ((l[0] + l[1]) + (l[2] + l[3])) + ((h[0] + h[1]) + (h[2] + h[3]));
+                for &$x in chunks.remainder() {
+                    acc += f1($scalar);
+                }
+                acc
+            }
+
+            #[target_feature(enable = "avx2")]
+            #[inline]
+            pub(super) unsafe fn $cols(acc: &mut [f64], rows: &[&[$t]], f: impl Fn(__m256d) -> __m256d, f1: impl Fn(f64) -> f64) {
+                let n = rows.iter().fold(acc.len(), |n, r| n.min(r.len()));
+                // Four independent 4-wide accumulators (16 columns) per pass, so that the additions of
+                // successive rows, which must stay in order, overlap across columns.
+                let mut c = 0;
+                while c + 16 <= n {
+                    // SAFETY: `c + 16 <= n`, and `n` is at most the length of `acc` and of every row.
+                    unsafe {
+                        let pa = acc.as_mut_ptr().add(c);
+                        let (mut a0, mut a1) = (_mm256_loadu_pd(pa), _mm256_loadu_pd(pa.add(4)));
+                        let (mut a2, mut a3) = (_mm256_loadu_pd(pa.add(8)), _mm256_loadu_pd(pa.add(12)));
+                        for r in rows {
+                            let q = r.as_ptr().add(c);
+                            a0 = _mm256_add_pd(a0, f(load4(q)));
+                            a1 = _mm256_add_pd(a1, f(load4(q.add(4))));
+                            a2 = _mm256_add_pd(a2, f(load4(q.add(8))));
+                            a3 = _mm256_add_pd(a3, f(load4(q.add(12))));
+                        }
+                        _mm256_storeu_pd(pa, a0);
+                        _mm256_storeu_pd(pa.add(4), a1);
+                        _mm256_storeu_pd(pa.add(8), a2);
+                        _mm256_storeu_pd(pa.add(12), a3);
+                    }
+                    c += 16;
+                }
+                while c + 4 <= n {
+                    // SAFETY: as above, with 4 columns.
+                    unsafe {
+                        let pa = acc.as_mut_ptr().add(c);
+                        let mut a0 = _mm256_loadu_pd(pa);
+                        for r in rows {
+                            a0 = _mm256_add_pd(a0, f(load4(r.as_ptr().add(c))));
+                        }
+                        _mm256_storeu_pd(pa, a0);
+                    }
+                    c += 4;
+                }
+                for (i, a) in acc.iter_mut().enumerate().take(n).skip(c) {
+                    for r in rows {
+                        let $x = r[i];
+                        *a += f1($scalar);
+                    }
+                }
+            }
+        };
+    }
+
+    mod f32_kernels {
+        use super::*;
+        kernels!(reduce, cols, f32, |p| _mm_loadu_ps(p), |x| x as f64);
+    }
+    mod bf16_kernels {
+        use super::*;
+        kernels!(
+            reduce,
+            cols,
+            u16,
+            |p| _mm_castsi128_ps(_mm_slli_epi32::<16>(_mm_cvtepu16_epi32(_mm_loadl_epi64(p.cast())))),
+            |x| f32::from_bits((x as u32) << 16) as f64
+        );
+    }
+    use bf16_kernels::{cols as cols_bf16, reduce as reduce_bf16};
+    use f32_kernels::{cols as cols_f32, reduce as reduce_f32};
+
+    /// `x²`, and `|x|` (clearing the sign bit is exactly `f64::abs`).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn sq(v: __m256d) -> __m256d {
+        _mm256_mul_pd(v, v)
+    }
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn abs(v: __m256d) -> __m256d {
+        _mm256_and_pd(v, _mm256_castsi256_pd(_mm256_set1_epi64x(i64::MAX)))
+    }
+
+    /// The elements of `bytes` as `T` when they are aligned for it.
+    fn as_elems<T>(bytes: &[u8]) -> Option<&[T]>
+    where
+        T: Copy,
+    {
+        // SAFETY: only used with f32 and u16, for which every bit pattern is valid; `align_to` only yields the
+        // aligned middle part.
+        let (pre, mid, post) = unsafe { bytes.align_to::<T>() };
+        (pre.is_empty() && post.is_empty()).then_some(mid)
+    }
+
+    /// [`super::cols_block`] for rows of `T`: per run of rows in one segment, rows added 8 at a time.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn cols_rows<T: Copy>(
+        xs: &[T],
+        row_len: usize,
+        first: usize,
+        segments: &[Segment],
+        c_n: usize,
+        add: impl Fn(&mut [f64], &[&[T]]),
+    ) -> Vec<(usize, Vec<f64>)> {
+        let rows: Vec<&[T]> = xs.chunks_exact(row_len).collect();
+        let mut out: Vec<(usize, Vec<f64>)> = Vec::new();
+        let mut i = 0;
+        while i < rows.len() {
+            let Some(seg) = segment_of(segments, first + i) else {
+                i += 1;
+                continue;
+            };
+            if out.last().is_none_or(|(s, _)| *s != seg.slot) {
+                out.push((seg.slot, vec![0.0; c_n]));
+            }
+            let run = (seg.end - (first + i)).min(rows.len() - i);
+            if let Some((_, acc)) = out.last_mut() {
+                for group in rows[i..i + run].chunks(8) {
+                    add(acc, group);
+                }
+            }
+            i += run;
+        }
+        out
+    }
+
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn cols_block(
         op: Op,
@@ -488,6 +651,38 @@ mod avx2 {
         segments: &[Segment],
         c_n: usize,
     ) -> Vec<(usize, Vec<f64>)> {
+        // SAFETY (all): AVX2 is enabled in this function.
+        match (op, dtype) {
+            (Op::Sq, DType::F32) => {
+                if let Some(xs) = as_elems::<f32>(block) {
+                    return cols_rows(xs, row_len, first, segments, c_n, |a, r| unsafe {
+                        cols_f32(a, r, |v| sq(v), |x| x * x)
+                    });
+                }
+            }
+            (Op::Abs, DType::F32) => {
+                if let Some(xs) = as_elems::<f32>(block) {
+                    return cols_rows(xs, row_len, first, segments, c_n, |a, r| unsafe {
+                        cols_f32(a, r, |v| abs(v), f64::abs)
+                    });
+                }
+            }
+            (Op::Sq, DType::BF16) => {
+                if let Some(xs) = as_elems::<u16>(block) {
+                    return cols_rows(xs, row_len, first, segments, c_n, |a, r| unsafe {
+                        cols_bf16(a, r, |v| sq(v), |x| x * x)
+                    });
+                }
+            }
+            (Op::Abs, DType::BF16) => {
+                if let Some(xs) = as_elems::<u16>(block) {
+                    return cols_rows(xs, row_len, first, segments, c_n, |a, r| unsafe {
+                        cols_bf16(a, r, |v| abs(v), f64::abs)
+                    });
+                }
+            }
+            _ => {}
+        }
         super::cols_block(op, dtype, block, row_len, first, segments, c_n)
     }
 
@@ -499,55 +694,29 @@ mod avx2 {
         row_len: usize,
         segments: &[Segment],
     ) -> Vec<f64> {
+        // SAFETY (all): AVX2 is enabled in this function.
+        if let (Op::Sq | Op::Abs, DType::BF16, Some(xs)) = (op, dtype, as_elems::<u16>(block)) {
+            let mut out = Vec::with_capacity(xs.len() / row_len.max(1) * segments.len());
+            for row in xs.chunks_exact(row_len) {
+                for s in segments {
+                    let part = &row[s.start.min(row_len)..s.end.min(row_len)];
+                    out.push(match op {
+                        Op::Sq => unsafe { reduce_bf16(part, |v| sq(v), |x| x * x) },
+                        _ => unsafe { reduce_bf16(part, |v| abs(v), f64::abs) },
+                    });
+                }
+            }
+            return out;
+        }
         match op {
-            // SAFETY (both): AVX2 is enabled in this function.
-            Op::Sq => rows_block_with(dtype, block, row_len, segments, |xs| unsafe { reduce_sq(xs) }),
-            Op::Abs => rows_block_with(dtype, block, row_len, segments, |xs| unsafe { reduce_abs(xs) }),
+            Op::Sq => rows_block_with(dtype, block, row_len, segments, |xs| unsafe {
+                reduce_f32(xs, |v| sq(v), |x| x * x)
+            }),
+            Op::Abs => rows_block_with(dtype, block, row_len, segments, |xs| unsafe {
+                reduce_f32(xs, |v| abs(v), f64::abs)
+            }),
             Op::Max => super::rows_block(op, dtype, block, row_len, segments),
         }
-    }
-
-    /// [`reduce`] for `Op::Sq` with explicit 4-wide f64 vectors: lanes 0–3 and 4–7 are the two halves of each
-    /// group of 8, merged as [`reduce_with`] does, so the result is bit-identical to the scalar build.
-    #[target_feature(enable = "avx2")]
-    #[inline]
-    unsafe fn reduce_sq(xs: &[f32]) -> f64 {
-        reduce_vec(xs, |v| _mm256_mul_pd(v, v), |x| x * x)
-    }
-
-    /// [`reduce`] for `Op::Abs` (see [`reduce_sq`]).
-    #[target_feature(enable = "avx2")]
-    #[inline]
-    unsafe fn reduce_abs(xs: &[f32]) -> f64 {
-        // Clearing the sign bit is exactly `f64::abs`.
-        let mask = _mm256_castsi256_pd(_mm256_set1_epi64x(i64::MAX));
-        reduce_vec(xs, |v| _mm256_and_pd(v, mask), f64::abs)
-    }
-
-    #[target_feature(enable = "avx2")]
-    #[inline]
-    unsafe fn reduce_vec(xs: &[f32], f: impl Fn(__m256d) -> __m256d, f1: impl Fn(f64) -> f64) -> f64 {
-        let mut lo = _mm256_setzero_pd();
-        let mut hi = _mm256_setzero_pd();
-        let mut chunks = xs.chunks_exact(8);
-        for ch in &mut chunks {
-            // SAFETY: `ch` holds exactly 8 f32 (unaligned load).
-            let v = unsafe { _mm256_loadu_ps(ch.as_ptr()) };
-            lo = _mm256_add_pd(lo, f(_mm256_cvtps_pd(_mm256_castps256_ps128(v))));
-            hi = _mm256_add_pd(hi, f(_mm256_cvtps_pd(_mm256_extractf128_ps::<1>(v))));
-        }
-        let mut l = [0f64; 4];
-        let mut h = [0f64; 4];
-        // SAFETY: 4 f64 each (unaligned stores).
-        unsafe {
-            _mm256_storeu_pd(l.as_mut_ptr(), lo);
-            _mm256_storeu_pd(h.as_mut_ptr(), hi);
-        }
-        let mut acc = ((l[0] + l[1]) + (l[2] + l[3])) + ((h[0] + h[1]) + (h[2] + h[3]));
-        for &x in chunks.remainder() {
-            acc += f1(x as f64);
-        }
-        acc
     }
 }
 
@@ -801,6 +970,77 @@ mod tests {
             decode(dtype, &shifted[1..], &mut a);
             decode(dtype, bytes, &mut out);
             assert_eq!(a, out);
+        }
+    }
+
+    /// The AVX2 kernels give the scalar kernels' results bit for bit, for every op and dtype, row lengths that
+    /// are and are not multiples of 8, segment runs of every length, and misaligned blocks.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_kernels_equal_the_scalar_ones_bit_for_bit() {
+        if !std::arch::is_x86_feature_detected!("avx2") {
+            return;
+        }
+        let mut x = 0x9e3779b97f4a7c15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            // Magnitudes over 2^±20, so that sums round and the order of additions shows.
+            let scale = f32::powi(2.0, (x % 41) as i32 - 20);
+            ((x >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * scale
+        };
+        let seg = |start, end, slot| Segment { start, end, slot };
+        for row_len in [1usize, 7, 8, 37, 96, 1000] {
+            let n_rows = 29;
+            let vals: Vec<f32> = (0..row_len * n_rows).map(|_| next()).collect();
+            for dtype in [DType::F32, DType::BF16, DType::F16] {
+                // The values as `u64` words (so 8-aligned), and again one byte into a buffer (misaligned).
+                let mut bytes: Vec<u8> = Vec::new();
+                for &v in &vals {
+                    match dtype {
+                        DType::F32 => bytes.extend_from_slice(&v.to_le_bytes()),
+                        DType::BF16 => bytes.extend_from_slice(&half::bf16::from_f32(v).to_le_bytes()),
+                        _ => bytes.extend_from_slice(&half::f16::from_f32(v).to_le_bytes()),
+                    }
+                }
+                let words: Vec<u64> = bytes
+                    .chunks(8)
+                    .map(|c| {
+                        let mut w = [0u8; 8];
+                        w[..c.len()].copy_from_slice(c);
+                        u64::from_le_bytes(w)
+                    })
+                    .collect();
+                // SAFETY: `words` holds at least `bytes.len()` initialized bytes.
+                let aligned = unsafe { std::slice::from_raw_parts(words.as_ptr().cast::<u8>(), bytes.len()) };
+                let mut shifted = vec![0u8];
+                shifted.extend_from_slice(&bytes);
+                for block in [aligned, &shifted[1..]] {
+                    for op in [Op::Sq, Op::Abs, Op::Max] {
+                        let rows_segs = [seg(0, row_len.div_ceil(3), 0), seg(row_len.div_ceil(3), row_len, 1)];
+                        let cols_segs = [seg(3, 5, 0), seg(5, 18, 1), seg(20, 40, 2)];
+                        // SAFETY: AVX2 is present (checked above).
+                        let (a, b) = unsafe {
+                            (
+                                avx2::rows_block(op, dtype, block, row_len, &rows_segs),
+                                avx2::cols_block(op, dtype, block, row_len, 2, &cols_segs, row_len),
+                            )
+                        };
+                        // (Any NaN is as good as another: vector and scalar units need not agree on its payload.)
+                        let bits = |v: &[f64]| {
+                            v.iter().map(|x| if x.is_nan() { u64::MAX } else { x.to_bits() }).collect::<Vec<_>>()
+                        };
+                        let want = rows_block(op, dtype, block, row_len, &rows_segs);
+                        assert_eq!(bits(&a), bits(&want), "rows {op:?} {dtype} {row_len}");
+                        let want = cols_block(op, dtype, block, row_len, 2, &cols_segs, row_len);
+                        assert_eq!(b.len(), want.len());
+                        for ((sa, va), (sb, vb)) in b.iter().zip(&want) {
+                            assert_eq!((sa, bits(va)), (sb, bits(vb)), "cols {op:?} {dtype} {row_len}");
+                        }
+                    }
+                }
+            }
         }
     }
 }
