@@ -4,8 +4,9 @@
 #   scripts/bench-summarize.sh [WORK_DIR]     (default: /tmp/ccc-bench; needs ~3.2 GB of disk)
 #
 # Generates (once) an f32 checkpoint (1.6 GB) and a bf16 one with 52 layers (1.5 GB), warms the page cache,
-# then times, for each: `cat` and `ccc summarize --mode full,compact` (best of 3 wall times), with peak RSS from
-# /usr/bin/time. Throughput ratio = cat time / ccc time (≥ 1 means ccc reads at least as fast as cat).
+# then times, for each: `cat` and `ccc summarize --mode full,compact` in alternation (ROUNDS, default 7; min and
+# median wall times), with peak RSS from /usr/bin/time. Throughput ratio = cat time / ccc time (≥ 1 means ccc
+# reads at least as fast as cat).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK="${1:-/tmp/ccc-bench}"
@@ -15,22 +16,28 @@ BIN="${CARGO_TARGET_DIR:-target}/release"
 [ -f "$WORK/f32/model.safetensors" ] || "$BIN/examples/gen_checkpoint" "$WORK/f32" --dtype f32
 [ -f "$WORK/bf16/model.safetensors" ] || "$BIN/examples/gen_checkpoint" "$WORK/bf16" --dtype bf16 --layers 52
 
-best() { sort -n | head -1; }
+ROUNDS="${ROUNDS:-7}"
+stat_of() { sort -n | awk '{v[NR]=$1} END {printf "%.3f %.3f\n", v[1], v[int((NR+1)/2)]}'; }  # min, median
 for v in f32 bf16; do
   f="$WORK/$v/model.safetensors"
   cat "$f" > /dev/null
-  cat_t=$(for _ in 1 2 3; do /usr/bin/time -f "%e" cat "$f" 2>&1 >/dev/null; done | best)
-  runs=""
-  for _ in 1 2 3; do
+  # cat and ccc alternate, so that both see the same machine (page cache, other load) over the rounds.
+  cats=""; runs=""
+  for _ in $(seq "$ROUNDS"); do
+    cats+=$( { /usr/bin/time -f "%e" cat "$f" >/dev/null; } 2>&1)$'\n'
     rm -f "$WORK"/out.*.safetensors
     runs+=$(/usr/bin/time -f "%e %M %U %S" "$BIN/ccc" summarize "$WORK/$v" -o "$WORK/out.safetensors" \
       --mode full,compact --quiet 2>&1)$'\n'
   done
-  ccc_t=$(echo "$runs" | awk 'NF{print $1}' | best)
+  read -r cat_min cat_med < <(echo "$cats" | awk 'NF{print $1}' | stat_of)
+  read -r ccc_min ccc_med < <(echo "$runs" | awk 'NF{print $1}' | stat_of)
   rss=$(echo "$runs" | awk 'NF{print $2}' | sort -n | tail -1)
-  cpu=$(echo "$runs" | awk 'NF{print $3+$4}' | best)
+  cpu=$(echo "$runs" | awk 'NF{print $3+$4}' | sort -n | head -1)
   size=$(stat -c %s "$f")
-  awk -v v="$v" -v s="$size" -v c="$cat_t" -v t="$ccc_t" -v r="$rss" -v cpu="$cpu" -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
-    printf "%-5s %.2f GB  cat %.2f s (%.2f GB/s)  ccc %.2f s (%.2f GB/s, cpu %.2f s)  ratio %.2f  peak RSS %.0f MiB  (load %s)\n",
-      v, s/1e9, c, s/1e9/c, t, s/1e9/t, cpu, c/t, r/1024, load }'
+  awk -v v="$v" -v s="$size" -v cm="$cat_min" -v cd="$cat_med" -v tm="$ccc_min" -v td="$ccc_med" -v r="$rss" \
+    -v cpu="$cpu" -v n="$ROUNDS" -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+    printf "%-5s %.2f GB  cat min %.2f s (%.2f GB/s) median %.2f s | ccc min %.2f s (%.2f GB/s) median %.2f s, cpu %.2f s\n",
+      v, s/1e9, cm, s/1e9/cm, cd, tm, s/1e9/tm, td, cpu
+    printf "      ratio (cat time / ccc time): min %.2f, median %.2f over %d rounds  peak RSS %.0f MiB  (load %s)\n",
+      cm/tm, cd/td, n, r/1024, load }'
 done
