@@ -9,6 +9,8 @@
 use std::fmt;
 use std::ops::{Deref, DerefMut};
 
+use rayon::prelude::*;
+
 /// Element types a [`ZeroBuf`] may hold: plain numbers for which all-zero bytes are the value zero.
 pub trait Zeroable: Copy + Default + Send + Sync + 'static + private::Sealed {}
 impl Zeroable for f32 {}
@@ -46,6 +48,23 @@ impl<T: Zeroable> ZeroBuf<T> {
             }
         }
         ZeroBuf { inner: Inner::Heap(vec![T::default(); len]) }
+    }
+
+    /// `len` zeros whose memory is faulted in now, by all the cores (rather than one page at a time, later, by
+    /// whichever thread first writes there).
+    pub fn zeros_touched(len: usize) -> Self {
+        let mut b = Self::zeros(len);
+        if matches!(b.inner, Inner::Map { .. }) {
+            const PAGE: usize = 4096;
+            let per_page = (PAGE / size_of::<T>()).max(1);
+            // Chunks of whole 2 MiB huge pages, each written once per 4 KiB page.
+            b.par_chunks_mut((MAP_BYTES / size_of::<T>()).max(1)).for_each(|chunk| {
+                for i in (0..chunk.len()).step_by(per_page) {
+                    chunk[i] = T::default();
+                }
+            });
+        }
+        b
     }
 }
 

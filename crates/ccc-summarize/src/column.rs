@@ -152,7 +152,7 @@ impl<'a> ColumnSink<'a> {
             op: Op::of(summary),
             allow_nonfinite,
             label: label.into(),
-            acc: ZeroBuf::zeros(n),
+            acc: ZeroBuf::zeros_touched(n),
             bad: vec![false; plan.components.len()],
             nonfinite: Vec::new(),
             norm: Vec::new(),
@@ -168,8 +168,8 @@ impl<'a> ColumnSink<'a> {
         let c_n = self.plan.n_coord();
         let k_n = self.plan.components.len();
         let kc_n = self.plan.compact.len();
-        let mut full = ZeroBuf::zeros(c_n * k_n);
-        let mut compact = ZeroBuf::zeros(c_n * kc_n);
+        let mut full = ZeroBuf::zeros_touched(c_n * k_n);
+        let mut compact = ZeroBuf::zeros_touched(c_n * kc_n);
         // The accumulators are component-major, the column coordinate-major: transpose in tiles of coordinates
         // (one tile's rows of `full` stay in cache), tiles in parallel. Compact sums add components in order.
         const TILE: usize = 256;
@@ -521,7 +521,12 @@ mod avx2 {
 
             #[target_feature(enable = "avx2")]
             #[inline]
-            pub(super) unsafe fn $cols(acc: &mut [f64], rows: &[&[$t]], f: impl Fn(__m256d) -> __m256d, f1: impl Fn(f64) -> f64) {
+            pub(super) unsafe fn $cols(
+                acc: &mut [f64],
+                rows: &[&[$t]],
+                f: impl Fn(__m256d) -> __m256d,
+                f1: impl Fn(f64) -> f64,
+            ) {
                 let n = rows.iter().fold(acc.len(), |n, r| n.min(r.len()));
                 // Four independent 4-wide accumulators (16 columns) per pass, so that the additions of
                 // successive rows, which must stay in order, overlap across columns.
@@ -709,12 +714,12 @@ mod avx2 {
             return out;
         }
         match op {
-            Op::Sq => rows_block_with(dtype, block, row_len, segments, |xs| unsafe {
-                reduce_f32(xs, |v| sq(v), |x| x * x)
-            }),
-            Op::Abs => rows_block_with(dtype, block, row_len, segments, |xs| unsafe {
-                reduce_f32(xs, |v| abs(v), f64::abs)
-            }),
+            Op::Sq => {
+                rows_block_with(dtype, block, row_len, segments, |xs| unsafe { reduce_f32(xs, |v| sq(v), |x| x * x) })
+            }
+            Op::Abs => {
+                rows_block_with(dtype, block, row_len, segments, |xs| unsafe { reduce_f32(xs, |v| abs(v), f64::abs) })
+            }
             Op::Max => super::rows_block(op, dtype, block, row_len, segments),
         }
     }
