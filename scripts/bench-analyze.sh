@@ -9,7 +9,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 work="${1:-target/bench-analyze}"
 mkdir -p "$work"
-cargo build --release -p ccc-cli -p ccc-analyze --example gen_tensor
+# (`--example` alone would build only the example, not the `ccc` binary.)
+cargo build --release -p ccc-cli --bin ccc
+cargo build --release -p ccc-analyze --example gen_tensor
 target="${CARGO_TARGET_DIR:-target}/release"
 tensor="$work/olmo1b-synth.safetensors"
 [ -f "$tensor" ] || "$target/examples/gen_tensor" "$tensor" --coords 2048 --ckpts 50 --layers 16 --heads 16 --seed 0

@@ -11,7 +11,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK="${1:-/tmp/ccc-bench}"
 mkdir -p "$WORK"
-cargo build --release -p ccc-cli -p ccc-summarize --example gen_checkpoint >/dev/null
+# (`--example` alone would build only the example, not the `ccc` binary.)
+cargo build --release -p ccc-cli --bin ccc >/dev/null
+cargo build --release -p ccc-summarize --example gen_checkpoint >/dev/null
 BIN="${CARGO_TARGET_DIR:-target}/release"
 [ -f "$WORK/f32/model.safetensors" ] || "$BIN/examples/gen_checkpoint" "$WORK/f32" --dtype f32
 [ -f "$WORK/bf16/model.safetensors" ] || "$BIN/examples/gen_checkpoint" "$WORK/bf16" --dtype bf16 --layers 52
