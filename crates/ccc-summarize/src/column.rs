@@ -656,36 +656,20 @@ mod avx2 {
         segments: &[Segment],
         c_n: usize,
     ) -> Vec<(usize, Vec<f64>)> {
-        // SAFETY (all): AVX2 is enabled in this function.
+        // The rows as elements of `$t` if they are aligned for it, added by `$cols` with `$f` (vector) / `$f1`.
+        macro_rules! via {
+            ($t:ty, $cols:ident, $f:expr, $f1:expr) => {
+                if let Some(xs) = as_elems::<$t>(block) {
+                    // SAFETY: AVX2 is enabled in this function.
+                    return cols_rows(xs, row_len, first, segments, c_n, |a, r| unsafe { $cols(a, r, $f, $f1) });
+                }
+            };
+        }
         match (op, dtype) {
-            (Op::Sq, DType::F32) => {
-                if let Some(xs) = as_elems::<f32>(block) {
-                    return cols_rows(xs, row_len, first, segments, c_n, |a, r| unsafe {
-                        cols_f32(a, r, |v| sq(v), |x| x * x)
-                    });
-                }
-            }
-            (Op::Abs, DType::F32) => {
-                if let Some(xs) = as_elems::<f32>(block) {
-                    return cols_rows(xs, row_len, first, segments, c_n, |a, r| unsafe {
-                        cols_f32(a, r, |v| abs(v), f64::abs)
-                    });
-                }
-            }
-            (Op::Sq, DType::BF16) => {
-                if let Some(xs) = as_elems::<u16>(block) {
-                    return cols_rows(xs, row_len, first, segments, c_n, |a, r| unsafe {
-                        cols_bf16(a, r, |v| sq(v), |x| x * x)
-                    });
-                }
-            }
-            (Op::Abs, DType::BF16) => {
-                if let Some(xs) = as_elems::<u16>(block) {
-                    return cols_rows(xs, row_len, first, segments, c_n, |a, r| unsafe {
-                        cols_bf16(a, r, |v| abs(v), f64::abs)
-                    });
-                }
-            }
+            (Op::Sq, DType::F32) => via!(f32, cols_f32, |v| sq(v), |x| x * x),
+            (Op::Abs, DType::F32) => via!(f32, cols_f32, |v| abs(v), f64::abs),
+            (Op::Sq, DType::BF16) => via!(u16, cols_bf16, |v| sq(v), |x| x * x),
+            (Op::Abs, DType::BF16) => via!(u16, cols_bf16, |v| abs(v), f64::abs),
             _ => {}
         }
         super::cols_block(op, dtype, block, row_len, first, segments, c_n)
