@@ -33,6 +33,12 @@ where
     Ok(())
 }
 
+/// Check, cheaply and without syncing anything, that [`write_atomic`] could create `path`: a temporary file is
+/// made next to it and removed. For work that writes its output only at its end, to fail before the work.
+pub fn check_writable(path: &Path) -> Result<()> {
+    temp_next_to(path).map(drop)
+}
+
 /// A temporary file in `path`'s directory (same file system, so the final rename is atomic).
 fn temp_next_to(path: &Path) -> Result<tempfile::NamedTempFile> {
     let dir = match path.parent() {
@@ -69,6 +75,9 @@ mod tests {
         assert!(err.is_err());
         assert_eq!(std::fs::read(&p).unwrap(), b"two");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left behind");
+        check_writable(&dir.path().join("y.txt")).unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "the probe is removed");
+        assert!(check_writable(&dir.path().join("no-such-dir/y.txt")).is_err());
         use std::os::unix::fs::PermissionsExt;
         let mode = std::fs::metadata(&p).unwrap().permissions().mode();
         assert_eq!(mode & 0o044, 0o044 & !umask(), "readable by group and others unless the umask says no");

@@ -182,6 +182,8 @@ fn prepare_output(out: &Output, plan: &Plan, opts: &RunOptions, steps: &[i64]) -
         all.sort_unstable();
         all.dedup();
         let tensor = CccTensor::empty(meta, n_coord, all, lengths)?;
+        // Created in the background, so make sure now that it can be (not after the first checkpoint).
+        ccc_core::atomic::check_writable(&out.path)?;
         return Ok(Prepared::Create { mode: out.mode, path: out.path.clone(), tensor });
     }
     let h = file::read_header(&out.path)?;
