@@ -462,15 +462,19 @@ fn rows_block_with(
         block,
         row_len,
         #[inline(always)]
-        |_, rows| {
-            for row in rows.chunks_exact(row_len) {
-                for s in segments {
-                    out.push(reduce(&row[s.start.min(row_len)..s.end.min(row_len)]));
-                }
-            }
-        },
+        |_, rows| segment_sums(rows, row_len, segments, &mut out, &reduce),
     );
     out
+}
+
+/// For each row of `rows` (row-major, rows of `row_len`), `reduce` of each segment, appended to `out`.
+#[inline(always)]
+fn segment_sums<T>(rows: &[T], row_len: usize, segments: &[Segment], out: &mut Vec<f64>, reduce: impl Fn(&[T]) -> f64) {
+    for row in rows.chunks_exact(row_len) {
+        for s in segments {
+            out.push(reduce(&row[s.start.min(row_len)..s.end.min(row_len)]));
+        }
+    }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -686,14 +690,11 @@ mod avx2 {
         // SAFETY (all): AVX2 is enabled in this function.
         if let (Op::Sq | Op::Abs, DType::BF16, Some(xs)) = (op, dtype, as_elems::<u16>(block)) {
             let mut out = Vec::with_capacity(xs.len() / row_len.max(1) * segments.len());
-            for row in xs.chunks_exact(row_len) {
-                for s in segments {
-                    let part = &row[s.start.min(row_len)..s.end.min(row_len)];
-                    out.push(match op {
-                        Op::Sq => unsafe { reduce_bf16(part, |v| sq(v), |x| x * x) },
-                        _ => unsafe { reduce_bf16(part, |v| abs(v), f64::abs) },
-                    });
+            match op {
+                Op::Sq => {
+                    segment_sums(xs, row_len, segments, &mut out, |p| unsafe { reduce_bf16(p, |v| sq(v), |x| x * x) })
                 }
+                _ => segment_sums(xs, row_len, segments, &mut out, |p| unsafe { reduce_bf16(p, |v| abs(v), f64::abs) }),
             }
             return out;
         }
