@@ -178,20 +178,18 @@ impl<'a> ColumnSink<'a> {
                 let c0 = ti * TILE;
                 let n = full.len() / k_n.max(1);
                 let mut sums = vec![0f64; n * kc_n];
+                let mut vals = vec![0f64; n];
                 for k in 0..k_n {
-                    let is_norm = self.plan.components[k].kind.is_norm();
-                    let len = self.plan.lengths[k] as usize;
                     let kc = self.plan.compact_of[k];
-                    for (i, &a) in self.acc[k * c_n + c0..k * c_n + c0 + n].iter().enumerate() {
-                        let v = if is_norm {
-                            a
-                        } else {
-                            match self.op {
-                                Op::Sq => self.summary.finish(a, 0.0, 0.0, len),
-                                Op::Abs => self.summary.finish(0.0, a, 0.0, len),
-                                Op::Max => self.summary.finish(0.0, 0.0, a, len),
-                            }
-                        };
+                    let src = &self.acc[k * c_n + c0..k * c_n + c0 + n];
+                    // The summary's finishing step over the tile, chosen once per component (a plain loop the
+                    // compiler vectorizes); then scattered into the coordinate-major column.
+                    if self.plan.components[k].kind.is_norm() {
+                        vals.copy_from_slice(src);
+                    } else {
+                        finish_tile(self.summary, self.plan.lengths[k] as usize, src, &mut vals);
+                    }
+                    for (i, &v) in vals.iter().enumerate() {
                         full[i * k_n + k] = v as f32;
                         sums[i * kc_n + kc] += v;
                     }
@@ -223,6 +221,24 @@ impl<'a> ColumnSink<'a> {
             self.nonfinite.push(info.name.clone());
         }
         Ok(())
+    }
+}
+
+/// `vals[i]` = the summary's finishing step on accumulator `src[i]` (which holds whichever of Σw², Σ|w| and max|w|
+/// the summary accumulates, so it is passed for all three). One loop per summary, so that the match is taken once
+/// per tile and the loop vectorizes.
+fn finish_tile(summary: Summary, len: usize, src: &[f64], vals: &mut [f64]) {
+    macro_rules! each {
+        ($s:expr) => {
+            vals.iter_mut().zip(src).for_each(|(v, &a)| *v = $s.finish(a, a, a, len))
+        };
+    }
+    match summary {
+        Summary::MeanSq => each!(Summary::MeanSq),
+        Summary::L2Sq => each!(Summary::L2Sq),
+        Summary::L2 => each!(Summary::L2),
+        Summary::L1 => each!(Summary::L1),
+        Summary::MaxAbs => each!(Summary::MaxAbs),
     }
 }
 
@@ -279,7 +295,7 @@ fn with_f32<T>(dtype: DType, bytes: &[u8], f: impl FnOnce(&[f32]) -> T) -> T {
     })
 }
 
-/// Σ over a slice with 8 independent lanes (a fixed summation order, whatever the vector width).
+/// Σ over a slice with 16 independent lanes (a fixed summation order, whatever the vector width).
 #[inline(always)]
 fn reduce(op: Op, xs: &[f32]) -> f64 {
     match op {
@@ -289,23 +305,23 @@ fn reduce(op: Op, xs: &[f32]) -> f64 {
     }
 }
 
-/// Lane `i` folds elements `i, i + 8, i + 16, …` with `step`; lanes are combined pairwise with `merge`
-/// (`((0+1)+(2+3))+((4+5)+(6+7))`), then the tail is folded in order. Written as two 4-lane halves so that it
-/// compiles to straight vector code.
+/// Lanes in [`reduce_with`]: four 4-wide vectors, so that four independent chains of additions are in flight.
+const LANES: usize = 16;
+
+/// Lane `i` folds elements `i, i + 16, i + 32, …` with `step`; the lanes are merged as four 4-lane vectors
+/// would be — `m[j] = (l[j] ⊕ l[4+j]) ⊕ (l[8+j] ⊕ l[12+j])`, then `(m0 ⊕ m1) ⊕ (m2 ⊕ m3)` — and the tail is folded
+/// in order. The AVX2 kernels do exactly this.
 #[inline(always)]
 fn reduce_with(xs: &[f32], init: f64, step: impl Fn(f64, f64) -> f64, merge: impl Fn(f64, f64) -> f64) -> f64 {
-    let mut lo = [init; 4];
-    let mut hi = [init; 4];
-    let mut chunks = xs.chunks_exact(8);
+    let mut l = [init; LANES];
+    let mut chunks = xs.chunks_exact(LANES);
     for ch in &mut chunks {
-        let (a, b) = ch.split_at(4);
-        for i in 0..4 {
-            lo[i] = step(lo[i], a[i] as f64);
-            hi[i] = step(hi[i], b[i] as f64);
+        for i in 0..LANES {
+            l[i] = step(l[i], ch[i] as f64);
         }
     }
-    let mut acc =
-        merge(merge(merge(lo[0], lo[1]), merge(lo[2], lo[3])), merge(merge(hi[0], hi[1]), merge(hi[2], hi[3])));
+    let m: [f64; 4] = std::array::from_fn(|j| merge(merge(l[j], l[4 + j]), merge(l[8 + j], l[12 + j])));
+    let mut acc = merge(merge(m[0], m[1]), merge(m[2], m[3]));
     for &x in chunks.remainder() {
         acc = step(acc, x as f64);
     }
@@ -345,14 +361,14 @@ fn accumulate_rows4(op: Op, acc: &mut [f64], rows: [&[f32]; 4]) {
     }
 }
 
-/// Call a kernel through its AVX2 build when the CPU has AVX2 (same operations in the same order, so the same
+/// Call a kernel through its AVX2 build when the CPU has AVX2 and FMA (same operations in the same order, so the same
 /// results; only the vector width differs), else through the baseline build.
 macro_rules! dispatch {
     ($f:ident($($a:expr),*)) => {{
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: AVX2 is present (checked just above).
+            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                // SAFETY: AVX2 and FMA are present (checked just above).
                 unsafe { avx2::$f($($a),*) }
             } else {
                 $f($($a),*)
@@ -482,95 +498,96 @@ mod avx2 {
     use super::*;
     use std::arch::x86_64::*;
 
-    /// Explicit AVX2 kernels over rows of one element type: `$reduce` sums `f(x)` over a slice in 8 lanes (two
-    /// 4-wide f64 halves, merged as [`reduce_with`] does); `$cols` adds `f(x)` of several rows into one
-    /// accumulator row, rows in order. Same operations in the same order as the scalar code, so bit-identical
-    /// results; `$load` turns 8 elements at `$p` into 8 f32, `$scalar` one element `$x` into f64.
+    /// Explicit AVX2 + FMA kernels over rows of one element type. `$reduce` folds a slice in [`LANES`] lanes (four
+    /// 4-wide f64 vectors, merged as [`reduce_with`] does); `$cols` folds several rows into one accumulator row,
+    /// rows in order. `$load8` turns the 8 elements at `$p` into two vectors of 4 f64, `$scalar` one element `$x`
+    /// into f64. Same operations in the same order as the scalar code, so bit-identical results: the fold `f` is
+    /// `a + x·x` as one FMA, which is exact because the square of an f32 widened to f64 is exact.
     macro_rules! kernels {
-        ($reduce:ident, $cols:ident, $t:ty, |$p:ident| $load:expr, |$x:ident| $scalar:expr) => {
-            /// 4 elements at `q` as 4 f64.
-            #[target_feature(enable = "avx2")]
+        ($reduce:ident, $cols:ident, $t:ty, |$p:ident| $load8:expr, |$x:ident| $scalar:expr) => {
+            /// 8 elements at `$p` as two vectors of 4 f64.
+            #[target_feature(enable = "avx2,fma")]
             #[inline]
-            unsafe fn load4($p: *const $t) -> __m256d {
-                // SAFETY: the caller guarantees 4 readable elements at the pointer.
-                _mm256_cvtps_pd(unsafe { $load })
+            unsafe fn load8($p: *const $t) -> (__m256d, __m256d) {
+                // SAFETY: the caller guarantees 8 readable elements at the pointer.
+                unsafe { $load8 }
             }
 
-            #[target_feature(enable = "avx2")]
+            #[target_feature(enable = "avx2,fma")]
             #[inline]
-            pub(super) unsafe fn $reduce(xs: &[$t], f: impl Fn(__m256d) -> __m256d, f1: impl Fn(f64) -> f64) -> f64 {
-                let mut lo = _mm256_setzero_pd();
-                let mut hi = _mm256_setzero_pd();
-                let mut chunks = xs.chunks_exact(8);
+            pub(super) unsafe fn $reduce(
+                xs: &[$t],
+                f: impl Fn(__m256d, __m256d) -> __m256d,
+                f1: impl Fn(f64, f64) -> f64,
+            ) -> f64 {
+                let mut a = [_mm256_setzero_pd(); 4];
+                let mut chunks = xs.chunks_exact(LANES);
                 for ch in &mut chunks {
-                    // SAFETY: `ch` holds exactly 8 elements.
-                    unsafe {
-                        lo = _mm256_add_pd(lo, f(load4(ch.as_ptr())));
-                        hi = _mm256_add_pd(hi, f(load4(ch.as_ptr().add(4))));
-                    }
+                    // SAFETY: `ch` holds exactly 16 elements.
+                    let ((x0, x1), (x2, x3)) = unsafe { (load8(ch.as_ptr()), load8(ch.as_ptr().add(8))) };
+                    a = [f(a[0], x0), f(a[1], x1), f(a[2], x2), f(a[3], x3)];
                 }
+                let m = _mm256_add_pd(_mm256_add_pd(a[0], a[1]), _mm256_add_pd(a[2], a[3]));
                 let mut l = [0f64; 4];
-                let mut h = [0f64; 4];
-                // SAFETY: 4 f64 each (unaligned stores).
-                unsafe {
-                    _mm256_storeu_pd(l.as_mut_ptr(), lo);
-                    _mm256_storeu_pd(h.as_mut_ptr(), hi);
-                }
-                let mut acc = ((l[0] + l[1]) + (l[2] + l[3])) + ((h[0] + h[1]) + (h[2] + h[3]));
+                // SAFETY: 4 f64 (unaligned store).
+                unsafe { _mm256_storeu_pd(l.as_mut_ptr(), m) };
+                let mut acc = (l[0] + l[1]) + (l[2] + l[3]);
                 for &$x in chunks.remainder() {
-                    acc += f1($scalar);
+                    acc = f1(acc, $scalar);
                 }
                 acc
             }
 
-            #[target_feature(enable = "avx2")]
+            #[target_feature(enable = "avx2,fma")]
             #[inline]
             pub(super) unsafe fn $cols(
                 acc: &mut [f64],
                 rows: &[&[$t]],
-                f: impl Fn(__m256d) -> __m256d,
-                f1: impl Fn(f64) -> f64,
+                f: impl Fn(__m256d, __m256d) -> __m256d,
+                f1: impl Fn(f64, f64) -> f64,
             ) {
                 let n = rows.iter().fold(acc.len(), |n, r| n.min(r.len()));
-                // Four independent 4-wide accumulators (16 columns) per pass, so that the additions of
-                // successive rows, which must stay in order, overlap across columns.
+                // Eight independent accumulators (32 columns) per pass, so that the additions of successive rows,
+                // which must stay in order, overlap across columns.
                 let mut c = 0;
-                while c + 16 <= n {
-                    // SAFETY: `c + 16 <= n`, and `n` is at most the length of `acc` and of every row.
+                while c + 32 <= n {
+                    // SAFETY: `c + 32 <= n`, and `n` is at most the length of `acc` and of every row.
+                    unsafe {
+                        let pa = acc.as_mut_ptr().add(c);
+                        let mut a: [__m256d; 8] = std::array::from_fn(|k| _mm256_loadu_pd(pa.add(4 * k)));
+                        for r in rows {
+                            let q = r.as_ptr().add(c);
+                            for k in 0..4 {
+                                let (x0, x1) = load8(q.add(8 * k));
+                                a[2 * k] = f(a[2 * k], x0);
+                                a[2 * k + 1] = f(a[2 * k + 1], x1);
+                            }
+                        }
+                        for (k, v) in a.iter().enumerate() {
+                            _mm256_storeu_pd(pa.add(4 * k), *v);
+                        }
+                    }
+                    c += 32;
+                }
+                while c + 8 <= n {
+                    // SAFETY: as above, with 8 columns.
                     unsafe {
                         let pa = acc.as_mut_ptr().add(c);
                         let (mut a0, mut a1) = (_mm256_loadu_pd(pa), _mm256_loadu_pd(pa.add(4)));
-                        let (mut a2, mut a3) = (_mm256_loadu_pd(pa.add(8)), _mm256_loadu_pd(pa.add(12)));
                         for r in rows {
-                            let q = r.as_ptr().add(c);
-                            a0 = _mm256_add_pd(a0, f(load4(q)));
-                            a1 = _mm256_add_pd(a1, f(load4(q.add(4))));
-                            a2 = _mm256_add_pd(a2, f(load4(q.add(8))));
-                            a3 = _mm256_add_pd(a3, f(load4(q.add(12))));
+                            let (x0, x1) = load8(r.as_ptr().add(c));
+                            a0 = f(a0, x0);
+                            a1 = f(a1, x1);
                         }
                         _mm256_storeu_pd(pa, a0);
                         _mm256_storeu_pd(pa.add(4), a1);
-                        _mm256_storeu_pd(pa.add(8), a2);
-                        _mm256_storeu_pd(pa.add(12), a3);
                     }
-                    c += 16;
-                }
-                while c + 4 <= n {
-                    // SAFETY: as above, with 4 columns.
-                    unsafe {
-                        let pa = acc.as_mut_ptr().add(c);
-                        let mut a0 = _mm256_loadu_pd(pa);
-                        for r in rows {
-                            a0 = _mm256_add_pd(a0, f(load4(r.as_ptr().add(c))));
-                        }
-                        _mm256_storeu_pd(pa, a0);
-                    }
-                    c += 4;
+                    c += 8;
                 }
                 for (i, a) in acc.iter_mut().enumerate().take(n).skip(c) {
                     for r in rows {
                         let $x = r[i];
-                        *a += f1($scalar);
+                        *a = f1(*a, $scalar);
                     }
                 }
             }
@@ -579,7 +596,13 @@ mod avx2 {
 
     mod f32_kernels {
         use super::*;
-        kernels!(reduce, cols, f32, |p| _mm_loadu_ps(p), |x| x as f64);
+        kernels!(
+            reduce,
+            cols,
+            f32,
+            |p| (_mm256_cvtps_pd(_mm_loadu_ps(p)), _mm256_cvtps_pd(_mm_loadu_ps(p.add(4)))),
+            |x| x as f64
+        );
     }
     mod bf16_kernels {
         use super::*;
@@ -587,23 +610,34 @@ mod avx2 {
             reduce,
             cols,
             u16,
-            |p| _mm_castsi128_ps(_mm_slli_epi32::<16>(_mm_cvtepu16_epi32(_mm_loadl_epi64(p.cast())))),
+            // bf16 is the top half of an f32: widen the 8 u16 to u32 and shift them up.
+            |p| {
+                let v = _mm256_castsi256_ps(_mm256_slli_epi32::<16>(_mm256_cvtepu16_epi32(_mm_loadu_si128(p.cast()))));
+                (_mm256_cvtps_pd(_mm256_castps256_ps128(v)), _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(v)))
+            },
             |x| f32::from_bits((x as u32) << 16) as f64
         );
     }
     use bf16_kernels::{cols as cols_bf16, reduce as reduce_bf16};
     use f32_kernels::{cols as cols_f32, reduce as reduce_f32};
 
-    /// `x²`, and `|x|` (clearing the sign bit is exactly `f64::abs`).
-    #[target_feature(enable = "avx2")]
+    /// `a + x²` (one FMA: exact product, one rounding, as the scalar `a + x * x`) and `a + |x|` (clearing the sign
+    /// bit is exactly `f64::abs`).
+    #[target_feature(enable = "avx2,fma")]
     #[inline]
-    fn sq(v: __m256d) -> __m256d {
-        _mm256_mul_pd(v, v)
+    fn sq(a: __m256d, x: __m256d) -> __m256d {
+        _mm256_fmadd_pd(x, x, a)
     }
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     #[inline]
-    fn abs(v: __m256d) -> __m256d {
-        _mm256_and_pd(v, _mm256_castsi256_pd(_mm256_set1_epi64x(i64::MAX)))
+    fn abs(a: __m256d, x: __m256d) -> __m256d {
+        _mm256_add_pd(a, _mm256_and_pd(x, _mm256_castsi256_pd(_mm256_set1_epi64x(i64::MAX))))
+    }
+    fn sq1(a: f64, x: f64) -> f64 {
+        a + x * x
+    }
+    fn abs1(a: f64, x: f64) -> f64 {
+        a + x.abs()
     }
 
     /// The elements of `bytes` as `T` when they are aligned for it.
@@ -618,7 +652,7 @@ mod avx2 {
     }
 
     /// [`super::cols_block`] for rows of `T`: per run of rows in one segment, rows added 8 at a time.
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     #[inline]
     fn cols_rows<T: Copy>(
         xs: &[T],
@@ -650,7 +684,7 @@ mod avx2 {
         out
     }
 
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn cols_block(
         op: Op,
         dtype: DType,
@@ -664,22 +698,22 @@ mod avx2 {
         macro_rules! via {
             ($t:ty, $cols:ident, $f:expr, $f1:expr) => {
                 if let Some(xs) = as_elems::<$t>(block) {
-                    // SAFETY: AVX2 is enabled in this function.
+                    // SAFETY: AVX2 and FMA are enabled in this function.
                     return cols_rows(xs, row_len, first, segments, c_n, |a, r| unsafe { $cols(a, r, $f, $f1) });
                 }
             };
         }
         match (op, dtype) {
-            (Op::Sq, DType::F32) => via!(f32, cols_f32, |v| sq(v), |x| x * x),
-            (Op::Abs, DType::F32) => via!(f32, cols_f32, |v| abs(v), f64::abs),
-            (Op::Sq, DType::BF16) => via!(u16, cols_bf16, |v| sq(v), |x| x * x),
-            (Op::Abs, DType::BF16) => via!(u16, cols_bf16, |v| abs(v), f64::abs),
+            (Op::Sq, DType::F32) => via!(f32, cols_f32, |a, x| sq(a, x), sq1),
+            (Op::Abs, DType::F32) => via!(f32, cols_f32, |a, x| abs(a, x), abs1),
+            (Op::Sq, DType::BF16) => via!(u16, cols_bf16, |a, x| sq(a, x), sq1),
+            (Op::Abs, DType::BF16) => via!(u16, cols_bf16, |a, x| abs(a, x), abs1),
             _ => {}
         }
         super::cols_block(op, dtype, block, row_len, first, segments, c_n)
     }
 
-    #[target_feature(enable = "avx2")]
+    #[target_feature(enable = "avx2,fma")]
     pub(super) unsafe fn rows_block(
         op: Op,
         dtype: DType,
@@ -687,23 +721,25 @@ mod avx2 {
         row_len: usize,
         segments: &[Segment],
     ) -> Vec<f64> {
-        // SAFETY (all): AVX2 is enabled in this function.
+        // SAFETY (all): AVX2 and FMA are enabled in this function.
         if let (Op::Sq | Op::Abs, DType::BF16, Some(xs)) = (op, dtype, as_elems::<u16>(block)) {
             let mut out = Vec::with_capacity(xs.len() / row_len.max(1) * segments.len());
             match op {
                 Op::Sq => {
-                    segment_sums(xs, row_len, segments, &mut out, |p| unsafe { reduce_bf16(p, |v| sq(v), |x| x * x) })
+                    segment_sums(xs, row_len, segments, &mut out, |p| unsafe { reduce_bf16(p, |a, x| sq(a, x), sq1) })
                 }
-                _ => segment_sums(xs, row_len, segments, &mut out, |p| unsafe { reduce_bf16(p, |v| abs(v), f64::abs) }),
+                _ => {
+                    segment_sums(xs, row_len, segments, &mut out, |p| unsafe { reduce_bf16(p, |a, x| abs(a, x), abs1) })
+                }
             }
             return out;
         }
         match op {
             Op::Sq => {
-                rows_block_with(dtype, block, row_len, segments, |xs| unsafe { reduce_f32(xs, |v| sq(v), |x| x * x) })
+                rows_block_with(dtype, block, row_len, segments, |xs| unsafe { reduce_f32(xs, |a, x| sq(a, x), sq1) })
             }
             Op::Abs => {
-                rows_block_with(dtype, block, row_len, segments, |xs| unsafe { reduce_f32(xs, |v| abs(v), f64::abs) })
+                rows_block_with(dtype, block, row_len, segments, |xs| unsafe { reduce_f32(xs, |a, x| abs(a, x), abs1) })
             }
             Op::Max => super::rows_block(op, dtype, block, row_len, segments),
         }
@@ -968,7 +1004,7 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn avx2_kernels_equal_the_scalar_ones_bit_for_bit() {
-        if !std::arch::is_x86_feature_detected!("avx2") {
+        if !(std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")) {
             return;
         }
         let mut x = 0x9e3779b97f4a7c15u64;
@@ -981,7 +1017,7 @@ mod tests {
             ((x >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * scale
         };
         let seg = |start, end, slot| Segment { start, end, slot };
-        for row_len in [1usize, 7, 8, 37, 96, 1000] {
+        for row_len in [1usize, 7, 8, 15, 16, 37, 96, 1000] {
             let n_rows = 29;
             let vals: Vec<f32> = (0..row_len * n_rows).map(|_| next()).collect();
             for dtype in [DType::F32, DType::BF16, DType::F16] {
