@@ -3,10 +3,9 @@
 //!
 //! Per component and coordinate it keeps one `f64` accumulator (Σw², Σ|w| or max|w| depending on the summary);
 //! weights are converted to `f32` (from f16/bf16/f64) and accumulated in `f64` — except squares of bf16 weights,
-//! which are exact in `f32` and summed there over up to 8 rows before being added in `f64` (a
-//! relative error ≤ 4.2e-7). Chunks are split into row blocks
-//! of fixed size processed in parallel; block results are combined in block order, so the result does not depend
-//! on the number of threads.
+//! which are exact in `f32` and summed there over up to 8 rows before being added in `f64` (a relative error
+//! ≤ 4.2e-7). Chunks are split into row blocks of fixed size processed in parallel; block results are combined in
+//! block order, so the result does not depend on the number of threads.
 
 use std::cell::RefCell;
 use std::ops::Range;
