@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# End-to-end benchmark of `ccc summarize` against `cat FILE > /dev/null` on a pythia-410m-shaped checkpoint.
+# End-to-end benchmark of `ccc summarize` against `cat FILE > /dev/null` on GPT-NeoX checkpoints of >= 1.5 GB.
 #
-#   scripts/bench-summarize.sh [WORK_DIR]     (default: /tmp/ccc-bench; needs ~3.2 GB of disk)
+#   scripts/bench-summarize.sh [WORK_DIR] [VARIANT...]   (default: /tmp/ccc-bench, all variants; ~5.2 GB of disk)
 #
-# Generates (once) an f32 checkpoint (1.6 GB) and a bf16 one with 52 layers (1.5 GB), warms the page cache,
-# then times, for each: `cat` and `ccc summarize --mode full,compact` in alternation (ROUNDS, default 7; min and
-# median wall times), with peak RSS from /usr/bin/time. Throughput ratio = cat time / ccc time (≥ 1 means ccc
-# reads at least as fast as cat).
+# Variants, generated once with random weights:
+#   f32       pythia-410m shape (hidden 1024, 24 layers, 16 heads): 1.6 GB
+#   bf16      pythia-410m width stretched to 52 layers: 1.5 GB; 3,640 components, so a 15 MB output column
+#   bf16-1b   pythia-1b shape (hidden 2048, 16 layers, 8 heads): 2.0 GB; 610 components, a 5 MB column
+# Before timing a file, its pages are dropped from the page cache and it is read once with `cat`, so that every
+# run starts from the same cache state (how the cache holds a file, e.g. in large folios or 4 KiB pages, changes
+# the cost of reading it by tens of percent). Then `cat` and `ccc summarize --mode full,compact` alternate
+# (ROUNDS, default 7; min and median wall times), with peak RSS from /usr/bin/time. Throughput ratio = cat time /
+# ccc time (>= 1 means ccc reads at least as fast as cat).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK="${1:-/tmp/ccc-bench}"
@@ -15,14 +20,25 @@ mkdir -p "$WORK"
 cargo build --release -p ccc-cli --bin ccc >/dev/null
 cargo build --release -p ccc-summarize --example gen_checkpoint >/dev/null
 BIN="${CARGO_TARGET_DIR:-target}/release"
-[ -f "$WORK/f32/model.safetensors" ] || "$BIN/examples/gen_checkpoint" "$WORK/f32" --dtype f32
-[ -f "$WORK/bf16/model.safetensors" ] || "$BIN/examples/gen_checkpoint" "$WORK/bf16" --dtype bf16 --layers 52
+shift || true
+VARIANTS=("$@")
+[ ${#VARIANTS[@]} -gt 0 ] || VARIANTS=(f32 bf16 bf16-1b)
+gen() {
+  case "$1" in
+    f32) "$BIN/examples/gen_checkpoint" "$WORK/f32" --dtype f32 ;;
+    bf16) "$BIN/examples/gen_checkpoint" "$WORK/bf16" --dtype bf16 --layers 52 ;;
+    bf16-1b) "$BIN/examples/gen_checkpoint" "$WORK/bf16-1b" --dtype bf16 --layers 16 --hidden 2048 --heads 8 ;;
+    *) echo "unknown variant $1" >&2; exit 2 ;;
+  esac
+}
+for v in "${VARIANTS[@]}"; do [ -f "$WORK/$v/model.safetensors" ] || gen "$v"; done
 
 ROUNDS="${ROUNDS:-7}"
 stat_of() { sort -n | awk '{v[NR]=$1} END {printf "%.3f %.3f\n", v[1], v[int((NR+1)/2)]}'; }  # min, median
-for v in f32 bf16; do
+for v in "${VARIANTS[@]}"; do
   f="$WORK/$v/model.safetensors"
-  cat "$f" > /dev/null
+  dd if="$f" iflag=nocache count=0 status=none  # drop the file's pages ...
+  cat "$f" > /dev/null                          # ... and read it once, sequentially
   # cat and ccc alternate, so that both see the same machine (page cache, other load) over the rounds.
   cats=""; runs=""
   for _ in $(seq "$ROUNDS"); do
