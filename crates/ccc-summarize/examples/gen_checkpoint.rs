@@ -6,7 +6,8 @@
 //! ```
 //!
 //! The default shape is EleutherAI/pythia-410m (hidden 1024, 24 layers, 16 heads, MLP 4096, vocab 50304):
-//! 405 M parameters, 1.6 GB in f32. In bf16, `--layers 52` gives about 1.5 GB. `OUT_DIR/config.json` and
+//! 405 M parameters, 1.6 GB in f32. In bf16, `--layers 52` gives about 1.5 GB, and the pythia-1b shape
+//! (`--layers 16 --hidden 2048 --heads 8`) 2.0 GB. `OUT_DIR/config.json` and
 //! `OUT_DIR/model.safetensors` are written; values are uniform in ±0.05 (norm gains around 1), from a seeded
 //! ChaCha8 generator, so the output is the same on every machine. Memory use is O(1 MB).
 
