@@ -4,34 +4,13 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use ccc_analyze::pipeline::read_pipelines_file;
-use ccc_analyze::{analyze, Aggregation, AnalyzeOptions};
-use ccc_core::{Progress as _, StepSelection};
+use ccc_analyze::{analyze, AnalyzeOptions};
+use ccc_core::Progress as _;
 use ccc_figures::report::{write_report, ReportOptions};
 use ccc_figures::{FigureOptions, FigureSet, Format};
 
+use super::trajectory_args::TrajectoryArgs;
 use crate::progress::CliProgress;
-
-/// How component groups are aggregated into the 2-D trajectories.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum AggArg {
-    /// Σ mags over the group (the reference tool's `lengths-weighted`).
-    Sum,
-    /// Σ mags / (len_k / Σ len) (the reference tool's `unweighted`).
-    #[value(name = "inverse_length")]
-    InverseLength,
-    /// Σ len_k · mags / Σ len_k, a length-weighted mean.
-    Pooled,
-}
-
-impl From<AggArg> for Aggregation {
-    fn from(a: AggArg) -> Self {
-        match a {
-            AggArg::Sum => Aggregation::Sum,
-            AggArg::InverseLength => Aggregation::InverseLength,
-            AggArg::Pooled => Aggregation::Pooled,
-        }
-    }
-}
 
 /// Flags of `ccc analyze`.
 #[derive(Debug, clap::Args)]
@@ -48,17 +27,9 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 
-    /// Aggregation of the component groups into trajectories.
-    #[arg(long, value_enum, default_value_t = AggArg::Sum)]
-    pub agg: AggArg,
-
-    /// Grid size of the irregularity score.
-    #[arg(long, default_value_t = ccc_analyze::score::DEFAULT_GRID, value_name = "N")]
-    pub grid: usize,
-
-    /// Analyze only these checkpoints, e.g. `1000..143000`, `..20000`, `%10000`, `0,1000,2000`.
-    #[arg(long, value_name = "SEL")]
-    pub steps: Option<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub trajectory: TrajectoryArgs,
 
     /// Run only the pipelines matching these comma-separated globs (short name, method string or index),
     /// e.g. `folding*`, `median>*`, `17`.
@@ -111,22 +82,17 @@ fn figure_options(args: &Args) -> anyhow::Result<FigureOptions> {
 
 /// Turn the flags into validated options (before reading the tensor).
 pub fn options(args: &Args) -> anyhow::Result<AnalyzeOptions> {
-    let steps: StepSelection = match &args.steps {
-        Some(s) => s.parse().with_context(|| {
-            format!("bad --steps `{s}`: use e.g. `1000..143000`, `..20000`, `%10000` or `0,1000,2000`")
-        })?,
-        None => StepSelection::all(),
-    };
+    let steps = args.trajectory.step_selection()?;
     let extra = match &args.pipelines_file {
         Some(p) => read_pipelines_file(p, ccc_analyze::pipeline::builtin().len() + 1)?,
         None => Vec::new(),
     };
     let opts = AnalyzeOptions {
         seed: args.seed,
-        aggregation: args.agg.into(),
-        grid: args.grid,
+        aggregation: args.trajectory.agg.into(),
+        grid: args.trajectory.grid,
         steps,
-        steps_text: args.steps.clone().unwrap_or_else(|| "all".into()),
+        steps_text: args.trajectory.steps.clone().unwrap_or_else(|| "all".into()),
         pipelines: args.pipelines.clone(),
         extra_pipelines: extra,
         pipelines_file: args.pipelines_file.as_ref().map(|p| p.display().to_string()),

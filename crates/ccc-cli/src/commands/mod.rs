@@ -11,3 +11,4 @@ pub mod report;
 pub mod revisions;
 pub mod score;
 pub mod summarize;
+pub mod trajectory_args;

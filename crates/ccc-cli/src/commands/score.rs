@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use ccc_analyze::{analysis_input, score_groups, OutlierMethod};
-use ccc_core::{ComponentPattern, Groups, StepSelection};
+use ccc_core::{ComponentPattern, Groups};
 use serde::Deserialize;
 
-use super::analyze::AggArg;
+use super::trajectory_args::TrajectoryArgs;
 
 /// Flags of `ccc score`.
 #[derive(Debug, clap::Args)]
@@ -33,17 +33,9 @@ pub struct Args {
     #[arg(long, value_name = "METHOD", value_parser = parse_method)]
     pub outliers: Option<OutlierMethod>,
 
-    /// Aggregation of the component groups into trajectories.
-    #[arg(long, value_enum, default_value_t = AggArg::Sum)]
-    pub agg: AggArg,
-
-    /// Grid size of the irregularity score.
-    #[arg(long, default_value_t = ccc_analyze::score::DEFAULT_GRID, value_name = "N")]
-    pub grid: usize,
-
-    /// Use only these checkpoints (as `ccc analyze --steps`).
-    #[arg(long, value_name = "SEL")]
-    pub steps: Option<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub trajectory: TrajectoryArgs,
 
     /// Seed of `MAD-union-lincomb`'s random angles.
     #[arg(long, default_value_t = 0)]
@@ -70,13 +62,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.groups.is_none() && args.grp1.is_none() {
         bail!("say what to score: `--groups G.json`, or `--grp1 GLOB --grp2 GLOB` (with `--outliers METHOD`)");
     }
-    if args.grid == 0 {
+    if args.trajectory.grid == 0 {
         bail!("--grid must be at least 1 (the default is 100)");
     }
-    let steps: StepSelection = match &args.steps {
-        Some(s) => s.parse().with_context(|| format!("bad --steps `{s}`"))?,
-        None => StepSelection::all(),
-    };
+    let steps = args.trajectory.step_selection()?;
     let records: Vec<Groups> = match &args.groups {
         Some(p) => {
             let text = std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
@@ -116,7 +105,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let mut out = Vec::with_capacity(records.len());
     for (i, g) in records.iter().enumerate() {
-        let (done, s) = score_groups(&t, g, args.outliers, args.agg.into(), args.grid, args.seed)
+        let (done, s) = score_groups(&t, g, args.outliers, args.trajectory.agg.into(), args.trajectory.grid, args.seed)
             .with_context(|| format!("groups #{i}"))?;
         out.push((done, s));
     }
