@@ -442,7 +442,8 @@ fn cols_rows<T: Copy>(
 /// Squares of bf16 weights are exact in f32 (8 significant bits squared fit in 24), so they are summed in f32
 /// over up to this many rows (or, along a row, chunks of [`LANES`] elements) and each partial sum is then added in
 /// f64: at most 7 f32 roundings per partial sum, a relative error ≤ 7·2⁻²⁴ ≈ 4.2e-7 of it (all terms are ≥ 0),
-/// for a third of the vector work of widening every square to f64.
+/// for a third of the vector work of widening every square to f64. A partial sum that overflows f32 (weights
+/// beyond ~1.8e19, as in a diverging run) is done again in f64, so finite weights never give an infinite sum.
 const F32_GROUP: usize = 8;
 
 #[inline(always)]
@@ -463,52 +464,60 @@ fn with_u16<T>(block: &[u8], f: impl FnOnce(&[u16]) -> T) -> T {
     f(&copy)
 }
 
-/// `acc[c] += Σ x²` over a group of bf16 rows, for columns `from..`: per column, the squares summed in f32 in
+/// `acc[c] += Σ x²` over a group of bf16 rows, for the columns `cols`: per column, the squares summed in f32 in
 /// row order, then added in f64 (see [`F32_GROUP`]).
 #[inline(always)]
-fn sq_cols_bf16_from(acc: &mut [f64], rows: &[&[u16]], from: usize) {
-    let n = rows.iter().fold(acc.len(), |n, r| n.min(r.len()));
-    for (i, a) in acc.iter_mut().enumerate().take(n).skip(from) {
+fn sq_cols_bf16_range(acc: &mut [f64], rows: &[&[u16]], cols: Range<usize>) {
+    for i in cols {
         let mut s = 0f32;
         for r in rows {
             let x = bf16_to_f32(r[i]);
             s += x * x;
         }
-        *a += s as f64;
+        acc[i] += if s.is_finite() { s as f64 } else { sq_tail_bf16(0.0, rows.iter().map(|r| r[i])) };
     }
+}
+
+/// The columns every row of a group has (and the accumulator row too).
+#[inline(always)]
+fn common_len(acc: &[f64], rows: &[&[u16]]) -> usize {
+    rows.iter().fold(acc.len(), |n, r| n.min(r.len()))
 }
 
 /// Σ x² over bf16 values in [`LANES`] lanes: each lane sums its squares in f32 over up to [`F32_GROUP`] chunks and
 /// adds that to its f64 lane; the lanes are merged as in [`reduce_with`] and the tail is added in f64, in order.
 #[inline(always)]
 fn sq_reduce_bf16(xs: &[u16]) -> f64 {
+    let body = xs.len() / LANES * LANES;
     let mut l = [0f64; LANES];
-    let mut chunks = xs.chunks_exact(LANES);
-    loop {
-        let mut s = [0f32; LANES];
-        let mut k = 0;
-        for ch in chunks.by_ref().take(F32_GROUP) {
-            for i in 0..LANES {
-                let x = bf16_to_f32(ch[i]);
-                s[i] += x * x;
-            }
-            k += 1;
-        }
-        if k == 0 {
-            break;
-        }
-        for i in 0..LANES {
-            l[i] += s[i] as f64;
-        }
+    for g in xs[..body].chunks(LANES * F32_GROUP) {
+        sq_lanes_group(&mut l, g);
     }
     let m: [f64; 4] = std::array::from_fn(|j| (l[j] + l[4 + j]) + (l[8 + j] + l[12 + j]));
-    sq_tail_bf16((m[0] + m[1]) + (m[2] + m[3]), chunks.remainder())
+    sq_tail_bf16((m[0] + m[1]) + (m[2] + m[3]), xs[body..].iter().copied())
+}
+
+/// Add one group of whole [`LANES`]-chunks to the lanes: each lane's squares summed in f32 (in f64 if that
+/// overflows).
+#[inline(always)]
+fn sq_lanes_group(l: &mut [f64; LANES], g: &[u16]) {
+    let mut s = [0f32; LANES];
+    for ch in g.chunks_exact(LANES) {
+        for i in 0..LANES {
+            let x = bf16_to_f32(ch[i]);
+            s[i] += x * x;
+        }
+    }
+    for i in 0..LANES {
+        l[i] +=
+            if s[i].is_finite() { s[i] as f64 } else { sq_tail_bf16(0.0, g.iter().skip(i).step_by(LANES).copied()) };
+    }
 }
 
 /// `acc` plus the squares of `xs`, in f64, in order.
 #[inline(always)]
-fn sq_tail_bf16(acc: f64, xs: &[u16]) -> f64 {
-    xs.iter().fold(acc, |a, &b| {
+fn sq_tail_bf16(acc: f64, xs: impl Iterator<Item = u16>) -> f64 {
+    xs.fold(acc, |a, b| {
         let x = bf16_to_f32(b) as f64;
         a + x * x
     })
@@ -527,7 +536,9 @@ fn cols_block(
     c_n: usize,
 ) -> Vec<(usize, Vec<f64>)> {
     if (op, dtype) == (Op::Sq, DType::BF16) {
-        return with_u16(block, |xs| cols_rows(xs, row_len, first, segments, c_n, |a, r| sq_cols_bf16_from(a, r, 0)));
+        return with_u16(block, |xs| {
+            cols_rows(xs, row_len, first, segments, c_n, |a, r| sq_cols_bf16_range(a, r, 0..common_len(a, r)))
+        });
     }
     let mut out: Vec<(usize, Vec<f64>)> = Vec::new();
     // `inline(always)`: the closure must be inlined into the kernel to be compiled with its vector width.
@@ -785,11 +796,21 @@ mod avx2 {
         }
     }
 
-    /// [`super::sq_cols_bf16_from`] from column 0, 32 (then 16) columns at a time.
+    /// Whether no lane of these sums of squares is +inf. (A NaN lane need not be caught: the scalar code would
+    /// redo it in f64 and get NaN again.)
+    #[target_feature(enable = "avx2,fma")]
+    #[inline]
+    fn no_inf(a: __m256, b: __m256) -> bool {
+        let m = _mm256_max_ps(a, b);
+        _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(m, _mm256_set1_ps(f32::INFINITY))) == 0
+    }
+
+    /// [`super::sq_cols_bf16_range`] over all columns, 32 (then 16) at a time; a pass whose f32 sums overflow is
+    /// done by the scalar code, which redoes the overflowing columns in f64.
     #[target_feature(enable = "avx2,fma")]
     #[inline]
     fn sq_cols_bf16(acc: &mut [f64], rows: &[&[u16]]) {
-        let n = rows.iter().fold(acc.len(), |n, r| n.min(r.len()));
+        let n = common_len(acc, rows);
         let mut c = 0;
         while c + 32 <= n {
             let mut s = [_mm256_setzero_ps(); 4];
@@ -798,10 +819,14 @@ mod avx2 {
                 let ((a, b), (d, e)) = unsafe { (bf16x16(r.as_ptr().add(c)), bf16x16(r.as_ptr().add(c + 16))) };
                 s = [sq32(s[0], a), sq32(s[1], b), sq32(s[2], d), sq32(s[3], e)];
             }
-            // SAFETY: `c + 32 <= n <= acc.len()`.
-            unsafe {
-                add16(acc.as_mut_ptr().add(c), s[0], s[1]);
-                add16(acc.as_mut_ptr().add(c + 16), s[2], s[3]);
+            if no_inf(_mm256_max_ps(s[0], s[1]), _mm256_max_ps(s[2], s[3])) {
+                // SAFETY: `c + 32 <= n <= acc.len()`.
+                unsafe {
+                    add16(acc.as_mut_ptr().add(c), s[0], s[1]);
+                    add16(acc.as_mut_ptr().add(c + 16), s[2], s[3]);
+                }
+            } else {
+                sq_cols_bf16_range(acc, rows, c..c + 32);
             }
             c += 32;
         }
@@ -812,39 +837,50 @@ mod avx2 {
                 let (a, b) = unsafe { bf16x16(r.as_ptr().add(c)) };
                 (lo, hi) = (sq32(lo, a), sq32(hi, b));
             }
-            // SAFETY: as above.
-            unsafe { add16(acc.as_mut_ptr().add(c), lo, hi) };
+            if no_inf(lo, hi) {
+                // SAFETY: as above.
+                unsafe { add16(acc.as_mut_ptr().add(c), lo, hi) };
+            } else {
+                sq_cols_bf16_range(acc, rows, c..c + 16);
+            }
             c += 16;
         }
-        sq_cols_bf16_from(acc, rows, c);
+        sq_cols_bf16_range(acc, rows, c..n);
     }
 
-    /// [`super::sq_reduce_bf16`] with the 16 lanes in two f32 vectors (four f64 ones).
+    /// [`super::sq_reduce_bf16`] with the 16 lanes in two f32 vectors (four f64 ones); a group whose f32 sums
+    /// overflow is done by the scalar code.
     #[target_feature(enable = "avx2,fma")]
     #[inline]
     fn sq_reduce_bf16(xs: &[u16]) -> f64 {
+        let body = xs.len() / LANES * LANES;
         let mut l = [_mm256_setzero_pd(); 4];
-        let mut chunks = xs.chunks_exact(LANES);
-        loop {
+        for g in xs[..body].chunks(LANES * F32_GROUP) {
             let (mut lo, mut hi) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-            let mut k = 0;
-            for ch in chunks.by_ref().take(F32_GROUP) {
+            for ch in g.chunks_exact(LANES) {
                 // SAFETY: `ch` holds exactly 16 elements.
                 let (a, b) = unsafe { bf16x16(ch.as_ptr()) };
                 (lo, hi) = (sq32(lo, a), sq32(hi, b));
-                k += 1;
             }
-            if k == 0 {
-                break;
+            if no_inf(lo, hi) {
+                let w = widen16(lo, hi);
+                l = std::array::from_fn(|j| _mm256_add_pd(l[j], w[j]));
+            } else {
+                let mut lanes = [0f64; LANES];
+                for (j, v) in l.iter().enumerate() {
+                    // SAFETY: 4 f64 at lane 4j of 16 (unaligned store).
+                    unsafe { _mm256_storeu_pd(lanes.as_mut_ptr().add(4 * j), *v) };
+                }
+                sq_lanes_group(&mut lanes, g);
+                // SAFETY: as above (unaligned loads).
+                l = std::array::from_fn(|j| unsafe { _mm256_loadu_pd(lanes.as_ptr().add(4 * j)) });
             }
-            let w = widen16(lo, hi);
-            l = std::array::from_fn(|j| _mm256_add_pd(l[j], w[j]));
         }
         let m = _mm256_add_pd(_mm256_add_pd(l[0], l[1]), _mm256_add_pd(l[2], l[3]));
         let mut v = [0f64; 4];
         // SAFETY: 4 f64 (unaligned store).
         unsafe { _mm256_storeu_pd(v.as_mut_ptr(), m) };
-        sq_tail_bf16((v[0] + v[1]) + (v[2] + v[3]), chunks.remainder())
+        sq_tail_bf16((v[0] + v[1]) + (v[2] + v[3]), xs[body..].iter().copied())
     }
     use f32_kernels::{cols as cols_f32, reduce as reduce_f32};
 
@@ -1209,9 +1245,16 @@ mod tests {
             let want = exact(&vals[..len]);
             assert!((got - want).abs() <= 4.2e-7 * want, "row of {len}: {got} vs {want}");
         }
-        let rows: Vec<&[u16]> = vals.chunks_exact(64).take(F32_GROUP).collect();
+        // Weights whose squares overflow f32 (a diverging run) still give finite sums, exact in f64.
+        let mut big = vals[..300].to_vec();
+        big[37] = half::bf16::from_f32(3.0e30).to_bits();
+        let want = exact(&big);
+        assert!(want.is_finite() && (sq_reduce_bf16(&big) - want).abs() <= 4.2e-7 * want);
+        big = vals[..64 * F32_GROUP].to_vec();
+        big[3 * 64 + 5] = half::bf16::from_f32(-2.0e25).to_bits();
+        let rows: Vec<&[u16]> = big.chunks_exact(64).collect();
         let mut acc = vec![0f64; 64];
-        sq_cols_bf16_from(&mut acc, &rows, 0);
+        sq_cols_bf16_range(&mut acc, &rows, 0..64);
         for (c, &got) in acc.iter().enumerate() {
             let col: Vec<u16> = rows.iter().map(|r| r[c]).collect();
             let want = exact(&col);
@@ -1232,8 +1275,9 @@ mod tests {
             x ^= x << 13;
             x ^= x >> 7;
             x ^= x << 17;
-            // Magnitudes over 2^±20, so that sums round and the order of additions shows.
-            let scale = f32::powi(2.0, (x % 41) as i32 - 20);
+            // Magnitudes over 2^±20, so that sums round and the order of additions shows, and now and then 2^70,
+            // whose square overflows f32 (the bf16 kernels' f64 fallback).
+            let scale = f32::powi(2.0, if x % 53 == 0 { 70 } else { (x % 41) as i32 - 20 });
             ((x >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * scale
         };
         let seg = |start, end, slot| Segment { start, end, slot };
