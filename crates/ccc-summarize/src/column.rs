@@ -2,9 +2,9 @@
 //! the CCC tensor (both modes at once).
 //!
 //! Per component and coordinate it keeps one `f64` accumulator (Σw², Σ|w| or max|w| depending on the summary);
-//! weights are converted to `f32` (from f16/bf16/f64) and accumulated in `f64` — except squares of bf16 weights,
-//! which are exact in `f32` and summed there over up to 8 rows before being added in `f64` (a relative error
-//! ≤ 4.2e-7). Chunks are split into row blocks of fixed size processed in parallel; block results are combined in
+//! weights are converted to `f32` (from f16/bf16/f64) and accumulated in `f64` — except squares of f16 and bf16
+//! weights, which are exact in `f32` and summed there over up to 8 rows before being added in `f64` (a relative
+//! error ≤ 4.2e-7). Chunks are split into row blocks of fixed size processed in parallel; block results are combined in
 //! block order, so the result does not depend on the number of threads.
 
 use std::cell::RefCell;
@@ -362,14 +362,17 @@ fn accumulate_rows4(op: Op, acc: &mut [f64], rows: [&[f32]; 4]) {
     }
 }
 
-/// Call a kernel through its AVX2 build when the CPU has AVX2 and FMA (same operations in the same order, so the same
-/// results; only the vector width differs), else through the baseline build.
+/// Call a kernel through its AVX2 build when the CPU has AVX2, FMA and F16C (same operations in the same order, so
+/// the same results; only the vector width differs), else through the baseline build.
 macro_rules! dispatch {
     ($f:ident($($a:expr),*)) => {{
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-                // SAFETY: AVX2 and FMA are present (checked just above).
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+                && std::arch::is_x86_feature_detected!("f16c")
+            {
+                // SAFETY: AVX2, FMA and F16C are present (checked just above).
                 unsafe { avx2::$f($($a),*) }
             } else {
                 $f($($a),*)
@@ -439,16 +442,35 @@ fn cols_rows<T: Copy>(
     out
 }
 
-/// Squares of bf16 weights are exact in f32 (8 significant bits squared fit in 24), so they are summed in f32
-/// over up to this many rows (or, along a row, chunks of [`LANES`] elements) and each partial sum is then added in
-/// f64: at most 7 f32 roundings per partial sum, a relative error ≤ 7·2⁻²⁴ ≈ 4.2e-7 of it (all terms are ≥ 0),
-/// for a third of the vector work of widening every square to f64. A partial sum that overflows f32 (weights
-/// beyond ~1.8e19, as in a diverging run) is done again in f64, so finite weights never give an infinite sum.
+/// Squares of 16-bit floats are exact in f32 (bf16: 8 significant bits squared fit in 24; f16: 11), so they are
+/// summed in f32 over up to this many rows (or, along a row, chunks of [`LANES`] elements) and each partial sum is
+/// then added in f64: at most 7 f32 roundings per partial sum, a relative error ≤ 7·2⁻²⁴ ≈ 4.2e-7 of it (all terms
+/// are ≥ 0), for a third of the vector work of widening every square to f64. A partial sum that overflows f32
+/// (bf16 weights beyond ~1.8e19, as in a diverging run) is done again in f64, so finite weights never give an
+/// infinite sum.
 const F32_GROUP: usize = 8;
 
-#[inline(always)]
-fn bf16_to_f32(b: u16) -> f32 {
-    f32::from_bits((b as u32) << 16)
+/// A 16-bit float format, stored as `u16`.
+trait Half {
+    fn to_f32(b: u16) -> f32;
+}
+
+/// bfloat16: the top half of an f32.
+struct Bf16;
+impl Half for Bf16 {
+    #[inline(always)]
+    fn to_f32(b: u16) -> f32 {
+        f32::from_bits((b as u32) << 16)
+    }
+}
+
+/// IEEE half.
+struct F16;
+impl Half for F16 {
+    #[inline(always)]
+    fn to_f32(b: u16) -> f32 {
+        half::f16::from_bits(b).to_f32()
+    }
 }
 
 /// Run `f` on a block's bytes as little-endian `u16`: borrowed when aligned, else copied (the result must not
@@ -464,17 +486,17 @@ fn with_u16<T>(block: &[u8], f: impl FnOnce(&[u16]) -> T) -> T {
     f(&copy)
 }
 
-/// `acc[c] += Σ x²` over a group of bf16 rows, for the columns `cols`: per column, the squares summed in f32 in
-/// row order, then added in f64 (see [`F32_GROUP`]).
+/// `acc[c] += Σ x²` over a group of 16-bit float rows, for the columns `cols`: per column, the squares summed in
+/// f32 in row order, then added in f64 (see [`F32_GROUP`]).
 #[inline(always)]
-fn sq_cols_bf16_range(acc: &mut [f64], rows: &[&[u16]], cols: Range<usize>) {
+fn sq_cols_range<H: Half>(acc: &mut [f64], rows: &[&[u16]], cols: Range<usize>) {
     for i in cols {
         let mut s = 0f32;
         for r in rows {
-            let x = bf16_to_f32(r[i]);
+            let x = H::to_f32(r[i]);
             s += x * x;
         }
-        acc[i] += if s.is_finite() { s as f64 } else { sq_tail_bf16(0.0, rows.iter().map(|r| r[i])) };
+        acc[i] += if s.is_finite() { s as f64 } else { sq_tail::<H>(0.0, rows.iter().map(|r| r[i])) };
     }
 }
 
@@ -484,42 +506,57 @@ fn common_len(acc: &[f64], rows: &[&[u16]]) -> usize {
     rows.iter().fold(acc.len(), |n, r| n.min(r.len()))
 }
 
-/// Σ x² over bf16 values in [`LANES`] lanes: each lane sums its squares in f32 over up to [`F32_GROUP`] chunks and
-/// adds that to its f64 lane; the lanes are merged as in [`reduce_with`] and the tail is added in f64, in order.
+/// Σ x² over 16-bit floats in [`LANES`] lanes: each lane sums its squares in f32 over up to [`F32_GROUP`] chunks
+/// and adds that to its f64 lane; the lanes are merged as in [`reduce_with`] and the tail is added in f64, in
+/// order.
 #[inline(always)]
-fn sq_reduce_bf16(xs: &[u16]) -> f64 {
+fn sq_reduce<H: Half>(xs: &[u16]) -> f64 {
     let body = xs.len() / LANES * LANES;
     let mut l = [0f64; LANES];
     for g in xs[..body].chunks(LANES * F32_GROUP) {
-        sq_lanes_group(&mut l, g);
+        sq_lanes_group::<H>(&mut l, g);
     }
     let m: [f64; 4] = std::array::from_fn(|j| (l[j] + l[4 + j]) + (l[8 + j] + l[12 + j]));
-    sq_tail_bf16((m[0] + m[1]) + (m[2] + m[3]), xs[body..].iter().copied())
+    sq_tail::<H>((m[0] + m[1]) + (m[2] + m[3]), xs[body..].iter().copied())
 }
 
 /// Add one group of whole [`LANES`]-chunks to the lanes: each lane's squares summed in f32 (in f64 if that
 /// overflows).
 #[inline(always)]
-fn sq_lanes_group(l: &mut [f64; LANES], g: &[u16]) {
+fn sq_lanes_group<H: Half>(l: &mut [f64; LANES], g: &[u16]) {
     let mut s = [0f32; LANES];
     for ch in g.chunks_exact(LANES) {
         for i in 0..LANES {
-            let x = bf16_to_f32(ch[i]);
+            let x = H::to_f32(ch[i]);
             s[i] += x * x;
         }
     }
     for i in 0..LANES {
         l[i] +=
-            if s[i].is_finite() { s[i] as f64 } else { sq_tail_bf16(0.0, g.iter().skip(i).step_by(LANES).copied()) };
+            if s[i].is_finite() { s[i] as f64 } else { sq_tail::<H>(0.0, g.iter().skip(i).step_by(LANES).copied()) };
     }
 }
 
 /// `acc` plus the squares of `xs`, in f64, in order.
 #[inline(always)]
-fn sq_tail_bf16(acc: f64, xs: impl Iterator<Item = u16>) -> f64 {
+fn sq_tail<H: Half>(acc: f64, xs: impl Iterator<Item = u16>) -> f64 {
     xs.fold(acc, |a, b| {
-        let x = bf16_to_f32(b) as f64;
+        let x = H::to_f32(b) as f64;
         a + x * x
+    })
+}
+
+/// [`cols_rows`] of a block of 16-bit float rows, squared (see [`F32_GROUP`]).
+#[inline(always)]
+fn sq_cols_block<H: Half>(
+    block: &[u8],
+    row_len: usize,
+    first: usize,
+    segments: &[Segment],
+    c_n: usize,
+) -> Vec<(usize, Vec<f64>)> {
+    with_u16(block, |xs| {
+        cols_rows(xs, row_len, first, segments, c_n, |a, r| sq_cols_range::<H>(a, r, 0..common_len(a, r)))
     })
 }
 
@@ -535,10 +572,10 @@ fn cols_block(
     segments: &[Segment],
     c_n: usize,
 ) -> Vec<(usize, Vec<f64>)> {
-    if (op, dtype) == (Op::Sq, DType::BF16) {
-        return with_u16(block, |xs| {
-            cols_rows(xs, row_len, first, segments, c_n, |a, r| sq_cols_bf16_range(a, r, 0..common_len(a, r)))
-        });
+    match (op, dtype) {
+        (Op::Sq, DType::BF16) => return sq_cols_block::<Bf16>(block, row_len, first, segments, c_n),
+        (Op::Sq, DType::F16) => return sq_cols_block::<F16>(block, row_len, first, segments, c_n),
+        _ => {}
     }
     let mut out: Vec<(usize, Vec<f64>)> = Vec::new();
     // `inline(always)`: the closure must be inlined into the kernel to be compiled with its vector width.
@@ -582,8 +619,12 @@ fn cols_block(
 /// One block of rows that are coordinates: per row, one reduced value per segment.
 #[inline(always)]
 fn rows_block(op: Op, dtype: DType, block: &[u8], row_len: usize, segments: &[Segment]) -> Vec<f64> {
-    if (op, dtype) == (Op::Sq, DType::BF16) {
-        return with_u16(block, |xs| u16_segment_sums(xs, row_len, segments, sq_reduce_bf16));
+    match (op, dtype) {
+        (Op::Sq, DType::BF16) => {
+            return with_u16(block, |xs| u16_segment_sums(xs, row_len, segments, sq_reduce::<Bf16>))
+        }
+        (Op::Sq, DType::F16) => return with_u16(block, |xs| u16_segment_sums(xs, row_len, segments, sq_reduce::<F16>)),
+        _ => {}
     }
     rows_block_with(dtype, block, row_len, segments, |xs| reduce(op, xs))
 }
@@ -640,14 +681,14 @@ mod avx2 {
     macro_rules! kernels {
         ($reduce:ident, $cols:ident, $t:ty, |$p:ident| $load8:expr, |$x:ident| $scalar:expr) => {
             /// 8 elements at `$p` as two vectors of 4 f64.
-            #[target_feature(enable = "avx2,fma")]
+            #[target_feature(enable = "avx2,fma,f16c")]
             #[inline]
             unsafe fn load8($p: *const $t) -> (__m256d, __m256d) {
                 // SAFETY: the caller guarantees 8 readable elements at the pointer.
                 unsafe { $load8 }
             }
 
-            #[target_feature(enable = "avx2,fma")]
+            #[target_feature(enable = "avx2,fma,f16c")]
             #[inline]
             pub(super) unsafe fn $reduce(
                 xs: &[$t],
@@ -672,7 +713,7 @@ mod avx2 {
                 acc
             }
 
-            #[target_feature(enable = "avx2,fma")]
+            #[target_feature(enable = "avx2,fma,f16c")]
             #[inline]
             pub(super) unsafe fn $cols(
                 acc: &mut [f64],
@@ -755,7 +796,7 @@ mod avx2 {
     use bf16_kernels::{cols as cols_bf16, reduce as reduce_bf16};
 
     /// 16 bf16 at `p` as f32, unpacked within 128-bit halves: `lo` holds elements 0–3 and 8–11, `hi` 4–7 and 12–15.
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     #[inline]
     unsafe fn bf16x16(p: *const u16) -> (__m256, __m256) {
         // SAFETY: the caller guarantees 16 readable elements at `p`.
@@ -764,17 +805,10 @@ mod avx2 {
         (_mm256_castsi256_ps(_mm256_unpacklo_epi16(z, v)), _mm256_castsi256_ps(_mm256_unpackhi_epi16(z, v)))
     }
 
-    /// `s + x·x` in f32, rounded twice as the scalar code is.
-    #[target_feature(enable = "avx2,fma")]
+    /// [`bf16x16`]'s `(lo, hi)` as four vectors of 4 f64, in element order.
+    #[target_feature(enable = "avx2,fma,f16c")]
     #[inline]
-    fn sq32(s: __m256, x: __m256) -> __m256 {
-        _mm256_add_ps(s, _mm256_mul_ps(x, x))
-    }
-
-    /// The 16 f32 `(lo, hi)` laid out as [`bf16x16`] gives them, as four vectors of 4 f64 in element order.
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    fn widen16(lo: __m256, hi: __m256) -> [__m256d; 4] {
+    fn widen_bf16(lo: __m256, hi: __m256) -> [__m256d; 4] {
         [
             _mm256_cvtps_pd(_mm256_castps256_ps128(lo)),
             _mm256_cvtps_pd(_mm256_castps256_ps128(hi)),
@@ -783,11 +817,38 @@ mod avx2 {
         ]
     }
 
-    /// `p[0..16] += (lo, hi)` widened.
-    #[target_feature(enable = "avx2,fma")]
+    /// 16 f16 at `p` as f32 (F16C): `lo` holds elements 0–7, `hi` 8–15.
+    #[target_feature(enable = "avx2,fma,f16c")]
     #[inline]
-    unsafe fn add16(p: *mut f64, lo: __m256, hi: __m256) {
-        for (k, v) in widen16(lo, hi).into_iter().enumerate() {
+    unsafe fn f16x16(p: *const u16) -> (__m256, __m256) {
+        // SAFETY: the caller guarantees 16 readable elements at `p`.
+        unsafe { (_mm256_cvtph_ps(_mm_loadu_si128(p.cast())), _mm256_cvtph_ps(_mm_loadu_si128(p.add(8).cast()))) }
+    }
+
+    /// [`f16x16`]'s `(lo, hi)` as four vectors of 4 f64, in element order.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    #[inline]
+    fn widen_f16(lo: __m256, hi: __m256) -> [__m256d; 4] {
+        [
+            _mm256_cvtps_pd(_mm256_castps256_ps128(lo)),
+            _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(lo)),
+            _mm256_cvtps_pd(_mm256_castps256_ps128(hi)),
+            _mm256_cvtps_pd(_mm256_extractf128_ps::<1>(hi)),
+        ]
+    }
+
+    /// `s + x·x` in f32, rounded twice as the scalar code is.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    #[inline]
+    fn sq32(s: __m256, x: __m256) -> __m256 {
+        _mm256_add_ps(s, _mm256_mul_ps(x, x))
+    }
+
+    /// `p[0..16] += w`.
+    #[target_feature(enable = "avx2,fma,f16c")]
+    #[inline]
+    unsafe fn add16(p: *mut f64, w: [__m256d; 4]) {
+        for (k, v) in w.into_iter().enumerate() {
             // SAFETY: the caller guarantees 16 writable f64 at `p`.
             unsafe {
                 let q = p.add(4 * k);
@@ -798,100 +859,106 @@ mod avx2 {
 
     /// Whether no lane of these sums of squares is +inf. (A NaN lane need not be caught: the scalar code would
     /// redo it in f64 and get NaN again.)
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     #[inline]
     fn no_inf(a: __m256, b: __m256) -> bool {
         let m = _mm256_max_ps(a, b);
         _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(m, _mm256_set1_ps(f32::INFINITY))) == 0
     }
 
-    /// [`super::sq_cols_bf16_range`] over all columns, 32 (then 16) at a time; a pass whose f32 sums overflow is
-    /// done by the scalar code, which redoes the overflowing columns in f64.
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    fn sq_cols_bf16(acc: &mut [f64], rows: &[&[u16]]) {
-        let n = common_len(acc, rows);
-        let mut c = 0;
-        while c + 32 <= n {
-            let mut s = [_mm256_setzero_ps(); 4];
-            for r in rows {
-                // SAFETY: `c + 32 <= n`, at most the length of every row.
-                let ((a, b), (d, e)) = unsafe { (bf16x16(r.as_ptr().add(c)), bf16x16(r.as_ptr().add(c + 16))) };
-                s = [sq32(s[0], a), sq32(s[1], b), sq32(s[2], d), sq32(s[3], e)];
-            }
-            if no_inf(_mm256_max_ps(s[0], s[1]), _mm256_max_ps(s[2], s[3])) {
-                // SAFETY: `c + 32 <= n <= acc.len()`.
-                unsafe {
-                    add16(acc.as_mut_ptr().add(c), s[0], s[1]);
-                    add16(acc.as_mut_ptr().add(c + 16), s[2], s[3]);
+    /// Squares of a 16-bit float format `$h`, loaded 16 at a time by `$load` and widened by `$widen`:
+    /// `$cols` is [`super::sq_cols_range`] over all columns, 32 (then 16) at a time, and `$reduce` is
+    /// [`super::sq_reduce`] with the 16 lanes in two f32 vectors (four f64 ones). A pass or group whose f32 sums
+    /// overflow is done by the scalar code, which redoes the overflowing sums in f64.
+    macro_rules! half_kernels {
+        ($cols:ident, $reduce:ident, $h:ty, $load:ident, $widen:ident) => {
+            #[target_feature(enable = "avx2,fma,f16c")]
+            #[inline]
+            fn $cols(acc: &mut [f64], rows: &[&[u16]]) {
+                let n = common_len(acc, rows);
+                let mut c = 0;
+                while c + 32 <= n {
+                    let mut s = [_mm256_setzero_ps(); 4];
+                    for r in rows {
+                        // SAFETY: `c + 32 <= n`, at most the length of every row.
+                        let ((a, b), (d, e)) = unsafe { ($load(r.as_ptr().add(c)), $load(r.as_ptr().add(c + 16))) };
+                        s = [sq32(s[0], a), sq32(s[1], b), sq32(s[2], d), sq32(s[3], e)];
+                    }
+                    if no_inf(_mm256_max_ps(s[0], s[1]), _mm256_max_ps(s[2], s[3])) {
+                        // SAFETY: `c + 32 <= n <= acc.len()`.
+                        unsafe {
+                            add16(acc.as_mut_ptr().add(c), $widen(s[0], s[1]));
+                            add16(acc.as_mut_ptr().add(c + 16), $widen(s[2], s[3]));
+                        }
+                    } else {
+                        sq_cols_range::<$h>(acc, rows, c..c + 32);
+                    }
+                    c += 32;
                 }
-            } else {
-                sq_cols_bf16_range(acc, rows, c..c + 32);
+                while c + 16 <= n {
+                    let (mut lo, mut hi) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+                    for r in rows {
+                        // SAFETY: as above, with 16 columns.
+                        let (a, b) = unsafe { $load(r.as_ptr().add(c)) };
+                        (lo, hi) = (sq32(lo, a), sq32(hi, b));
+                    }
+                    if no_inf(lo, hi) {
+                        // SAFETY: as above.
+                        unsafe { add16(acc.as_mut_ptr().add(c), $widen(lo, hi)) };
+                    } else {
+                        sq_cols_range::<$h>(acc, rows, c..c + 16);
+                    }
+                    c += 16;
+                }
+                sq_cols_range::<$h>(acc, rows, c..n);
             }
-            c += 32;
-        }
-        while c + 16 <= n {
-            let (mut lo, mut hi) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-            for r in rows {
-                // SAFETY: as above, with 16 columns.
-                let (a, b) = unsafe { bf16x16(r.as_ptr().add(c)) };
-                (lo, hi) = (sq32(lo, a), sq32(hi, b));
-            }
-            if no_inf(lo, hi) {
-                // SAFETY: as above.
-                unsafe { add16(acc.as_mut_ptr().add(c), lo, hi) };
-            } else {
-                sq_cols_bf16_range(acc, rows, c..c + 16);
-            }
-            c += 16;
-        }
-        sq_cols_bf16_range(acc, rows, c..n);
-    }
 
-    /// [`super::sq_reduce_bf16`] with the 16 lanes in two f32 vectors (four f64 ones); a group whose f32 sums
-    /// overflow is done by the scalar code.
-    #[target_feature(enable = "avx2,fma")]
-    #[inline]
-    fn sq_reduce_bf16(xs: &[u16]) -> f64 {
-        let body = xs.len() / LANES * LANES;
-        let mut l = [_mm256_setzero_pd(); 4];
-        for g in xs[..body].chunks(LANES * F32_GROUP) {
-            let (mut lo, mut hi) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-            for ch in g.chunks_exact(LANES) {
-                // SAFETY: `ch` holds exactly 16 elements.
-                let (a, b) = unsafe { bf16x16(ch.as_ptr()) };
-                (lo, hi) = (sq32(lo, a), sq32(hi, b));
-            }
-            if no_inf(lo, hi) {
-                let w = widen16(lo, hi);
-                l = std::array::from_fn(|j| _mm256_add_pd(l[j], w[j]));
-            } else {
-                let mut lanes = [0f64; LANES];
-                for (j, v) in l.iter().enumerate() {
-                    // SAFETY: 4 f64 at lane 4j of 16 (unaligned store).
-                    unsafe { _mm256_storeu_pd(lanes.as_mut_ptr().add(4 * j), *v) };
+            #[target_feature(enable = "avx2,fma,f16c")]
+            #[inline]
+            fn $reduce(xs: &[u16]) -> f64 {
+                let body = xs.len() / LANES * LANES;
+                let mut l = [_mm256_setzero_pd(); 4];
+                for g in xs[..body].chunks(LANES * F32_GROUP) {
+                    let (mut lo, mut hi) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+                    for ch in g.chunks_exact(LANES) {
+                        // SAFETY: `ch` holds exactly 16 elements.
+                        let (a, b) = unsafe { $load(ch.as_ptr()) };
+                        (lo, hi) = (sq32(lo, a), sq32(hi, b));
+                    }
+                    if no_inf(lo, hi) {
+                        let w = $widen(lo, hi);
+                        l = std::array::from_fn(|j| _mm256_add_pd(l[j], w[j]));
+                    } else {
+                        let mut lanes = [0f64; LANES];
+                        for (j, v) in l.iter().enumerate() {
+                            // SAFETY: 4 f64 at lane 4j of 16 (unaligned store).
+                            unsafe { _mm256_storeu_pd(lanes.as_mut_ptr().add(4 * j), *v) };
+                        }
+                        sq_lanes_group::<$h>(&mut lanes, g);
+                        // SAFETY: as above (unaligned loads).
+                        l = std::array::from_fn(|j| unsafe { _mm256_loadu_pd(lanes.as_ptr().add(4 * j)) });
+                    }
                 }
-                sq_lanes_group(&mut lanes, g);
-                // SAFETY: as above (unaligned loads).
-                l = std::array::from_fn(|j| unsafe { _mm256_loadu_pd(lanes.as_ptr().add(4 * j)) });
+                let m = _mm256_add_pd(_mm256_add_pd(l[0], l[1]), _mm256_add_pd(l[2], l[3]));
+                let mut v = [0f64; 4];
+                // SAFETY: 4 f64 (unaligned store).
+                unsafe { _mm256_storeu_pd(v.as_mut_ptr(), m) };
+                sq_tail::<$h>((v[0] + v[1]) + (v[2] + v[3]), xs[body..].iter().copied())
             }
-        }
-        let m = _mm256_add_pd(_mm256_add_pd(l[0], l[1]), _mm256_add_pd(l[2], l[3]));
-        let mut v = [0f64; 4];
-        // SAFETY: 4 f64 (unaligned store).
-        unsafe { _mm256_storeu_pd(v.as_mut_ptr(), m) };
-        sq_tail_bf16((v[0] + v[1]) + (v[2] + v[3]), xs[body..].iter().copied())
+        };
     }
+    half_kernels!(sq_cols_bf16, sq_reduce_bf16, Bf16, bf16x16, widen_bf16);
+    half_kernels!(sq_cols_f16, sq_reduce_f16, F16, f16x16, widen_f16);
     use f32_kernels::{cols as cols_f32, reduce as reduce_f32};
 
     /// `a + x²` (one FMA: exact product, one rounding, as the scalar `a + x * x`) and `a + |x|` (clearing the sign
     /// bit is exactly `f64::abs`).
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     #[inline]
     fn sq(a: __m256d, x: __m256d) -> __m256d {
         _mm256_fmadd_pd(x, x, a)
     }
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     #[inline]
     fn abs(a: __m256d, x: __m256d) -> __m256d {
         _mm256_add_pd(a, _mm256_and_pd(x, _mm256_castsi256_pd(_mm256_set1_epi64x(i64::MAX))))
@@ -914,7 +981,7 @@ mod avx2 {
         (pre.is_empty() && post.is_empty()).then_some(mid)
     }
 
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     pub(super) unsafe fn cols_block(
         op: Op,
         dtype: DType,
@@ -939,13 +1006,16 @@ mod avx2 {
             (Op::Sq, DType::BF16) => {
                 return with_u16(block, |xs| cols_rows(xs, row_len, first, segments, c_n, |a, r| sq_cols_bf16(a, r)));
             }
+            (Op::Sq, DType::F16) => {
+                return with_u16(block, |xs| cols_rows(xs, row_len, first, segments, c_n, |a, r| sq_cols_f16(a, r)));
+            }
             (Op::Abs, DType::BF16) => via!(u16, cols_bf16, |a, x| abs(a, x), abs1),
             _ => {}
         }
         super::cols_block(op, dtype, block, row_len, first, segments, c_n)
     }
 
-    #[target_feature(enable = "avx2,fma")]
+    #[target_feature(enable = "avx2,fma,f16c")]
     pub(super) unsafe fn rows_block(
         op: Op,
         dtype: DType,
@@ -954,8 +1024,14 @@ mod avx2 {
         segments: &[Segment],
     ) -> Vec<f64> {
         // SAFETY (all): AVX2 and FMA are enabled in this function.
-        if (op, dtype) == (Op::Sq, DType::BF16) {
-            return with_u16(block, |xs| u16_segment_sums(xs, row_len, segments, |p| sq_reduce_bf16(p)));
+        match (op, dtype) {
+            (Op::Sq, DType::BF16) => {
+                return with_u16(block, |xs| u16_segment_sums(xs, row_len, segments, |p| sq_reduce_bf16(p)))
+            }
+            (Op::Sq, DType::F16) => {
+                return with_u16(block, |xs| u16_segment_sums(xs, row_len, segments, |p| sq_reduce_f16(p)))
+            }
+            _ => {}
         }
         if let (Op::Abs, DType::BF16, Some(xs)) = (op, dtype, as_elems::<u16>(block)) {
             return u16_segment_sums(xs, row_len, segments, |p| unsafe { reduce_bf16(p, |a, x| abs(a, x), abs1) });
@@ -1225,7 +1301,7 @@ mod tests {
         }
     }
 
-    /// Sums of bf16 squares, partly in f32 (see [`F32_GROUP`]), stay within the stated bound of the exact sum, along
+    /// Sums of bf16 and f16 squares, partly in f32 (see [`F32_GROUP`]), stay within the stated bound of the exact sum, along
     /// rows and down columns, for values spread over many binades.
     #[test]
     fn bf16_square_sums_are_within_the_bound() {
@@ -1239,22 +1315,27 @@ mod tests {
                 half::bf16::from_f32(v).to_bits()
             })
             .collect();
-        let exact = |xs: &[u16]| xs.iter().map(|&b| (bf16_to_f32(b) as f64).powi(2)).sum::<f64>();
+        let exact = |xs: &[u16]| xs.iter().map(|&b| (Bf16::to_f32(b) as f64).powi(2)).sum::<f64>();
         for len in [5usize, 16, 130, 1000, 4096] {
-            let got = sq_reduce_bf16(&vals[..len]);
+            let got = sq_reduce::<Bf16>(&vals[..len]);
             let want = exact(&vals[..len]);
             assert!((got - want).abs() <= 4.2e-7 * want, "row of {len}: {got} vs {want}");
         }
+        // The same for f16 values (squares exact in f32 too).
+        let halves: Vec<u16> = vals.iter().map(|&b| half::f16::from_f32(Bf16::to_f32(b)).to_bits()).collect();
+        let got = sq_reduce::<F16>(&halves);
+        let want = halves.iter().map(|&b| (F16::to_f32(b) as f64).powi(2)).sum::<f64>();
+        assert!((got - want).abs() <= 4.2e-7 * want, "f16 row: {got} vs {want}");
         // Weights whose squares overflow f32 (a diverging run) still give finite sums, exact in f64.
         let mut big = vals[..300].to_vec();
         big[37] = half::bf16::from_f32(3.0e30).to_bits();
         let want = exact(&big);
-        assert!(want.is_finite() && (sq_reduce_bf16(&big) - want).abs() <= 4.2e-7 * want);
+        assert!(want.is_finite() && (sq_reduce::<Bf16>(&big) - want).abs() <= 4.2e-7 * want);
         big = vals[..64 * F32_GROUP].to_vec();
         big[3 * 64 + 5] = half::bf16::from_f32(-2.0e25).to_bits();
         let rows: Vec<&[u16]> = big.chunks_exact(64).collect();
         let mut acc = vec![0f64; 64];
-        sq_cols_bf16_range(&mut acc, &rows, 0..64);
+        sq_cols_range::<Bf16>(&mut acc, &rows, 0..64);
         for (c, &got) in acc.iter().enumerate() {
             let col: Vec<u16> = rows.iter().map(|r| r[c]).collect();
             let want = exact(&col);
@@ -1267,7 +1348,10 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn avx2_kernels_equal_the_scalar_ones_bit_for_bit() {
-        if !(std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")) {
+        if !(std::arch::is_x86_feature_detected!("avx2")
+            && std::arch::is_x86_feature_detected!("fma")
+            && std::arch::is_x86_feature_detected!("f16c"))
+        {
             return;
         }
         let mut x = 0x9e3779b97f4a7c15u64;
