@@ -7,6 +7,7 @@
 #   f32       pythia-410m shape (hidden 1024, 24 layers, 16 heads): 1.6 GB
 #   bf16      pythia-410m width stretched to 52 layers: 1.5 GB; 3,640 components, so a 15 MB output column
 #   bf16-1b   pythia-1b shape (hidden 2048, 16 layers, 8 heads): 2.0 GB; 610 components, a 5 MB column
+#   f16-1b    the same in f16 (the dtype of Pythia's published checkpoints); only when named
 # Before timing a file, its pages are dropped from the page cache and it is read once with `cat`, so that every
 # run starts from the same cache state (how the cache holds a file, e.g. in large folios or 4 KiB pages, changes
 # the cost of reading it by tens of percent). Then `cat` and `ccc summarize --mode full,compact` alternate
@@ -28,6 +29,7 @@ gen() {
     f32) "$BIN/examples/gen_checkpoint" "$WORK/f32" --dtype f32 ;;
     bf16) "$BIN/examples/gen_checkpoint" "$WORK/bf16" --dtype bf16 --layers 52 ;;
     bf16-1b) "$BIN/examples/gen_checkpoint" "$WORK/bf16-1b" --dtype bf16 --layers 16 --hidden 2048 --heads 8 ;;
+    f16-1b) "$BIN/examples/gen_checkpoint" "$WORK/f16-1b" --dtype f16 --layers 16 --hidden 2048 --heads 8 ;;
     *) echo "unknown variant $1" >&2; exit 2 ;;
   esac
 }
