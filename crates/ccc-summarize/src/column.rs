@@ -1,7 +1,8 @@
 //! Summarizing one checkpoint: a [`TensorSink`] that reduces the weight rows chunk by chunk into one column of
 //! the CCC tensor (both modes at once).
 //!
-//! Per component and coordinate it keeps one `f64` accumulator (Σw², Σ|w| or max|w| depending on the summary);
+//! Per component in flight and coordinate it keeps one `f64` accumulator (Σw², Σ|w| or max|w| depending on the
+//! summary), finished into the column as soon as the component's last tensor is read ([`crate::assemble`]);
 //! weights are converted to `f32` (from f16/bf16/f64) and accumulated in `f64` — except squares of f16 and bf16
 //! weights, which are exact in `f32` and summed there over up to 8 rows before being added in `f64` (a relative
 //! error ≤ 4.2e-7). Chunks are split into row blocks of fixed size processed in parallel; block results are combined in
@@ -13,6 +14,7 @@ use std::ops::Range;
 use ccc_core::{Progress, Summary};
 use rayon::prelude::*;
 
+use crate::assemble::Assembler;
 use crate::buffer::ZeroBuf;
 use crate::error::SummarizeError;
 use crate::plan::{CoordAxis, Plan, Segment, TensorPlan};
@@ -71,12 +73,11 @@ pub struct Column {
 /// The sink that summarizes one checkpoint according to a [`Plan`].
 pub struct ColumnSink<'a> {
     plan: &'a Plan,
-    summary: Summary,
     op: Op,
     allow_nonfinite: bool,
     label: String,
-    /// `slot * n_coord + c`.
-    acc: ZeroBuf<f64>,
+    /// The per-component accumulators and the column they are finished into.
+    asm: Assembler<'a>,
     bad: Vec<bool>,
     nonfinite: Vec<String>,
     norm: Vec<f32>,
@@ -146,14 +147,12 @@ impl<'a> ColumnSink<'a> {
         label: impl Into<String>,
         progress: Option<&'a dyn Progress>,
     ) -> Self {
-        let n = plan.components.len() * plan.n_coord();
         ColumnSink {
             plan,
-            summary,
             op: Op::of(summary),
             allow_nonfinite,
             label: label.into(),
-            acc: ZeroBuf::zeros_touched(n),
+            asm: Assembler::new(plan, summary),
             bad: vec![false; plan.components.len()],
             nonfinite: Vec::new(),
             norm: Vec::new(),
@@ -166,51 +165,17 @@ impl<'a> ColumnSink<'a> {
 
     /// The finished column (call after the source has streamed every tensor).
     pub fn finish(self) -> Column {
-        let c_n = self.plan.n_coord();
-        let k_n = self.plan.components.len();
-        let kc_n = self.plan.compact.len();
-        let mut full = ZeroBuf::zeros_touched(c_n * k_n);
-        let mut compact = ZeroBuf::zeros_touched(c_n * kc_n);
-        // The accumulators are component-major, the column coordinate-major: transpose in tiles of coordinates
-        // (one tile's rows of `full` stay in cache), tiles in parallel. Compact sums add components in order.
-        const TILE: usize = 256;
-        full.par_chunks_mut(TILE * k_n).zip(compact.par_chunks_mut(TILE * kc_n)).enumerate().for_each(
-            |(ti, (full, compact))| {
-                let c0 = ti * TILE;
-                let n = full.len() / k_n.max(1);
-                let mut sums = vec![0f64; n * kc_n];
-                let mut vals = vec![0f64; n];
-                for k in 0..k_n {
-                    let kc = self.plan.compact_of[k];
-                    let src = &self.acc[k * c_n + c0..k * c_n + c0 + n];
-                    // The summary's finishing step over the tile, chosen once per component (a plain loop the
-                    // compiler vectorizes); then scattered into the coordinate-major column.
-                    if self.plan.components[k].kind.is_norm() {
-                        vals.copy_from_slice(src);
-                    } else {
-                        finish_tile(self.summary, self.plan.lengths[k] as usize, src, &mut vals);
-                    }
-                    for (i, &v) in vals.iter().enumerate() {
-                        full[i * k_n + k] = v as f32;
-                        sums[i * kc_n + kc] += v;
-                    }
-                }
-                for (dst, s) in compact.iter_mut().zip(&sums) {
-                    *dst = *s as f32;
-                }
-            },
-        );
+        let (full, compact) = self.asm.finish();
         Column { full, compact, nonfinite: self.nonfinite, bytes: self.bytes }
     }
 
     fn check_finite(&mut self, info: &TensorInfo, slots: impl Iterator<Item = usize>) -> Result<(), SummarizeError> {
-        let c_n = self.plan.n_coord();
         let mut hit = false;
         for s in slots {
             if self.bad[s] {
                 continue;
             }
-            if self.acc[s * c_n..(s + 1) * c_n].iter().any(|v| !v.is_finite()) {
+            if self.asm.acc_if_any(s).is_some_and(|acc| acc.iter().any(|v| !v.is_finite())) {
                 self.bad[s] = true;
                 hit = true;
             }
@@ -222,24 +187,6 @@ impl<'a> ColumnSink<'a> {
             self.nonfinite.push(info.name.clone());
         }
         Ok(())
-    }
-}
-
-/// `vals[i]` = the summary's finishing step on accumulator `src[i]` (which holds whichever of Σw², Σ|w| and max|w|
-/// the summary accumulates, so it is passed for all three). One loop per summary, so that the match is taken once
-/// per tile and the loop vectorizes.
-fn finish_tile(summary: Summary, len: usize, src: &[f64], vals: &mut [f64]) {
-    macro_rules! each {
-        ($s:expr) => {
-            vals.iter_mut().zip(src).for_each(|(v, &a)| *v = $s.finish(a, a, a, len))
-        };
-    }
-    match summary {
-        Summary::MeanSq => each!(Summary::MeanSq),
-        Summary::L2Sq => each!(Summary::L2Sq),
-        Summary::L2 => each!(Summary::L2),
-        Summary::L1 => each!(Summary::L1),
-        Summary::MaxAbs => each!(Summary::MaxAbs),
     }
 }
 
@@ -1144,7 +1091,6 @@ impl ColumnSink<'_> {
         let c_n = self.plan.n_coord();
         let row_len = info.row_len();
         let row_bytes = row_len * info.dtype.size();
-        let n_rows = len / row_bytes;
         let op = self.op;
         let block_len = (BLOCK_BYTES / row_bytes).max(1) * row_bytes;
         let blocks =
@@ -1162,7 +1108,7 @@ impl ColumnSink<'_> {
                     })
                     .collect::<Result<_, _>>()?;
                 for (slot, part) in parts.into_iter().flatten() {
-                    let acc = &mut self.acc[slot * c_n..(slot + 1) * c_n];
+                    let acc = self.asm.acc(slot);
                     acc.iter_mut().zip(&part).for_each(|(a, &b)| *a = op.combine(*a, b));
                 }
             }
@@ -1172,18 +1118,18 @@ impl ColumnSink<'_> {
                 let parts: Vec<Vec<f64>> = blocks
                     .map(|r| data.with(r, |block| dispatch!(rows_block(op, info.dtype, block, row_len, segments))))
                     .collect::<Result<_, _>>()?;
-                let mut c = first_row;
-                for v in parts.iter().flat_map(|p| p.chunks_exact(n_seg)) {
-                    if c >= c_n {
-                        break;
-                    }
-                    for (s, &x) in segments.iter().zip(v) {
-                        let a = &mut self.acc[s.slot * c_n + c];
+                let mut slots: Vec<usize> = segments.iter().map(|s| s.slot).collect();
+                slots.sort_unstable();
+                slots.dedup();
+                let which: Vec<usize> = segments.iter().map(|s| slots.partition_point(|&k| k < s.slot)).collect();
+                let mut accs = self.asm.accs(&slots);
+                let rows = parts.iter().flat_map(|p| p.chunks_exact(n_seg));
+                for (c, v) in (first_row..c_n).zip(rows) {
+                    for (&i, &x) in which.iter().zip(v) {
+                        let a = &mut accs[i][c];
                         *a = op.combine(*a, x);
                     }
-                    c += 1;
                 }
-                debug_assert_eq!(c, (first_row + n_rows).min(c_n));
             }
         }
         Ok(())
@@ -1197,6 +1143,15 @@ impl TensorSink for ColumnSink<'_> {
 
     fn rows(&mut self, info: &TensorInfo, first_row: usize, bytes: &[u8]) -> Result<(), SummarizeError> {
         self.process(info, first_row, RowBytes::Mem(bytes))
+    }
+
+    fn rank(&self, info: &TensorInfo) -> u64 {
+        let first = match self.plan.tensors.get(&info.name) {
+            Some(TensorPlan::Norm { slot }) => Some(*slot),
+            Some(TensorPlan::Matrix { segments, .. }) => segments.iter().map(|s| s.slot).min(),
+            None => None,
+        };
+        first.map_or(u64::MAX, |s| s as u64)
     }
 
     fn rows_at(&mut self, info: &TensorInfo, first_row: usize, rows: StoredRows<'_>) -> Result<(), SummarizeError> {
@@ -1223,17 +1178,20 @@ impl TensorSink for ColumnSink<'_> {
                     )));
                 }
                 let med = median(&self.norm);
-                for (c, &w) in self.norm.iter().enumerate() {
+                let acc = self.asm.acc(slot);
+                for (a, &w) in acc.iter_mut().zip(&self.norm) {
                     let d = w as f64 - med;
-                    self.acc[slot * c_n + c] = d * d;
+                    *a = d * d;
                 }
-                self.check_finite(info, std::iter::once(slot))
+                self.check_finite(info, std::iter::once(slot))?;
             }
             TensorPlan::Matrix { segments, .. } => {
                 let slots: Vec<usize> = segments.iter().map(|s| s.slot).collect();
-                self.check_finite(info, slots.into_iter())
+                self.check_finite(info, slots.into_iter())?;
             }
         }
+        self.asm.tensor_read(tp);
+        Ok(())
     }
 }
 

@@ -35,6 +35,7 @@
 #![deny(missing_docs)]
 
 pub mod arch;
+mod assemble;
 pub mod buffer;
 pub mod checkpoint;
 pub mod column;

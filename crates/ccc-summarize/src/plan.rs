@@ -454,6 +454,27 @@ impl Plan {
         self.dims.hidden
     }
 
+    /// Bytes one checkpoint in flight holds while it is summarized with this plan, reading `chunk_bytes` at a time
+    /// (an estimate, used to decide how many checkpoints to summarize at once): the column in both modes, the
+    /// compact sums, the components in flight (the largest tensor's), and the read buffers.
+    pub fn job_memory(&self, chunk_bytes: usize) -> u64 {
+        let c_n = self.n_coord() as u64;
+        let (k_n, kc_n) = (self.components.len() as u64, self.compact.len() as u64);
+        let in_flight = self
+            .tensors
+            .values()
+            .map(|tp| match tp {
+                TensorPlan::Norm { .. } => 1,
+                TensorPlan::Matrix { segments, .. } => segments.len() as u64,
+            })
+            .max()
+            .unwrap_or(0);
+        let column = c_n * (k_n + kc_n) * 4 + c_n * kc_n * 8;
+        // Components of a tensor plus finished ones waiting to be written (4 MiB) or to be added in order.
+        let assembling = (in_flight * c_n * 8).max(4 << 20) * 2;
+        column + assembling + chunk_bytes as u64
+    }
+
     /// Whether another checkpoint's plan produces the same tensor layout (components, lengths, coordinates).
     pub fn same_layout(&self, other: &Plan) -> bool {
         self.components == other.components && self.lengths == other.lengths && self.dims == other.dims

@@ -5,8 +5,8 @@
 //!   checkpoints in flight. Running again fills only the missing steps; steps not yet in an existing file are
 //!   added (the file is rewritten atomically once, then filled in place).
 //! - Both modes come from one pass over the weights.
-//! - Checkpoints are processed by several workers when there are several cores, each streaming with bounded
-//!   memory.
+//! - Checkpoints are processed by several workers when there are several cores and the memory budget holds
+//!   their columns ([`job_count`], [`Plan::job_memory`]), each streaming with bounded memory.
 //! - Identical checkpoints (same [`Checkpoint::content_id`], or the same summarized column) are reported as
 //!   warnings and recorded in the files' `duplicates` metadata.
 
@@ -56,8 +56,26 @@ pub struct RunOptions {
     pub model: String,
     /// Bytes per chunk read at a time (memory per worker is about this).
     pub chunk_bytes: usize,
-    /// Checkpoints summarized at once (0: as many as cores, at most 4).
+    /// Checkpoints summarized at once (0: as many as cores, at most 4, within `memory_budget`).
     pub jobs: usize,
+    /// Bytes the checkpoints in flight may hold together when `jobs` is automatic (see [`Plan::job_memory`]);
+    /// at least one checkpoint is always summarized, whatever its size.
+    pub memory_budget: u64,
+}
+
+/// Default [`RunOptions::memory_budget`]: with the program itself, a run stays within 512 MiB.
+pub const DEFAULT_MEMORY_BUDGET: u64 = 448 << 20;
+
+/// Checkpoints to summarize at once: `requested` if given (non-zero), else one per core, at most 4 and as many
+/// as `budget` holds at `per_job` bytes each; never more than there are checkpoints, never fewer than one.
+pub fn job_count(requested: usize, cores: usize, checkpoints: usize, per_job: u64, budget: u64) -> usize {
+    let n = if requested > 0 {
+        requested
+    } else {
+        let fit = usize::try_from(budget / per_job.max(1)).unwrap_or(usize::MAX);
+        cores.min(4).min(fit)
+    };
+    n.clamp(1, checkpoints.max(1))
 }
 
 impl RunOptions {
@@ -72,6 +90,7 @@ impl RunOptions {
             model: model.into(),
             chunk_bytes: DEFAULT_CHUNK_BYTES,
             jobs: 0,
+            memory_budget: DEFAULT_MEMORY_BUDGET,
         }
     }
 }
@@ -433,7 +452,7 @@ fn run_inner(
     let total: u64 = primary.iter().map(|c| c.size_hint()).sum();
     progress.start("summarize", total, "bytes");
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let jobs = if opts.jobs == 0 { cores.min(4) } else { opts.jobs }.clamp(1, primary.len().max(1));
+    let jobs = job_count(opts.jobs, cores, primary.len(), plan.job_memory(opts.chunk_bytes), opts.memory_budget);
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let first_source = Mutex::new(Some(first_source));
@@ -663,4 +682,64 @@ fn summarize_once(
         summarize_source(source.as_mut(), used, opts.summary, opts.allow_nonfinite, opts.chunk_bytes, Some(progress))?;
     progress.advance(c.size_hint().saturating_sub(col.bytes));
     Ok((col, bytes, t0.elapsed().as_secs_f64()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jobs_fit_the_memory_budget() {
+        const MIB: u64 = 1 << 20;
+        // Automatic: one per core, at most 4, at most as many as there are checkpoints ...
+        assert_eq!(job_count(0, 2, 10, 40 * MIB, DEFAULT_MEMORY_BUDGET), 2);
+        assert_eq!(job_count(0, 64, 10, 40 * MIB, DEFAULT_MEMORY_BUDGET), 4);
+        assert_eq!(job_count(0, 64, 3, 40 * MIB, DEFAULT_MEMORY_BUDGET), 3);
+        // ... and as many as the budget holds (a 13B-shaped column is ~150 MB), but always one.
+        assert_eq!(job_count(0, 64, 10, 150 * MIB, DEFAULT_MEMORY_BUDGET), 2);
+        assert_eq!(job_count(0, 64, 10, 420 * MIB, DEFAULT_MEMORY_BUDGET), 1);
+        assert_eq!(job_count(0, 64, 10, 4096 * MIB, DEFAULT_MEMORY_BUDGET), 1);
+        assert_eq!(job_count(0, 64, 10, 0, DEFAULT_MEMORY_BUDGET), 4);
+        // Asked for: as asked (never more than the checkpoints).
+        assert_eq!(job_count(8, 2, 10, 4096 * MIB, DEFAULT_MEMORY_BUDGET), 8);
+        assert_eq!(job_count(8, 2, 3, 40 * MIB, DEFAULT_MEMORY_BUDGET), 3);
+        assert_eq!(job_count(0, 4, 0, 40 * MIB, DEFAULT_MEMORY_BUDGET), 1);
+    }
+
+    /// The estimate follows the model's shape: Llama-70B's column (80 layers, 64 heads, 8 key/value heads,
+    /// hidden 8,192) is 0.39 GB; a job also holds the compact sums, one tensor's components and a read chunk.
+    #[test]
+    fn job_memory_of_a_70b_shape() {
+        let (layers, heads, kv, c, f, vocab) = (80usize, 64usize, 8usize, 8192usize, 28672usize, 128256usize);
+        let cfg = serde_json::json!({"model_type": "llama", "hidden_size": c, "num_attention_heads": heads,
+            "num_key_value_heads": kv, "num_hidden_layers": layers, "intermediate_size": f, "vocab_size": vocab,
+            "tie_word_embeddings": false});
+        let m = Mapping::detect(&cfg).unwrap();
+        let r = c / heads;
+        let t = |name: String, shape: Vec<usize>| crate::TensorInfo { name, dtype: crate::DType::BF16, shape };
+        let mut tensors = vec![t("model.embed_tokens.weight".into(), vec![vocab, c])];
+        for l in 0..layers {
+            let p = format!("model.layers.{l}");
+            tensors.extend([
+                t(format!("{p}.self_attn.q_proj.weight"), vec![heads * r, c]),
+                t(format!("{p}.self_attn.k_proj.weight"), vec![kv * r, c]),
+                t(format!("{p}.self_attn.v_proj.weight"), vec![kv * r, c]),
+                t(format!("{p}.self_attn.o_proj.weight"), vec![c, heads * r]),
+                t(format!("{p}.mlp.gate_proj.weight"), vec![f, c]),
+                t(format!("{p}.mlp.up_proj.weight"), vec![f, c]),
+                t(format!("{p}.mlp.down_proj.weight"), vec![c, f]),
+                t(format!("{p}.input_layernorm.weight"), vec![c]),
+                t(format!("{p}.post_attention_layernorm.weight"), vec![c]),
+            ]);
+        }
+        tensors.push(t("lm_head.weight".into(), vec![vocab, c]));
+        let plan = Plan::new(&m, &cfg, &tensors, true).unwrap();
+        let k_n = plan.components.len();
+        assert_eq!(k_n, 2 + layers * (heads * 2 + kv * 2 + 4));
+        let column = (c * k_n * 4) as u64;
+        let mem = plan.job_memory(DEFAULT_CHUNK_BYTES);
+        assert!(mem > column && mem < column + (64 << 20), "{mem} bytes for a column of {column}");
+        assert!(mem < DEFAULT_MEMORY_BUDGET, "one 70B checkpoint fits the budget");
+        assert_eq!(job_count(0, 64, 10, mem, DEFAULT_MEMORY_BUDGET), 1);
+    }
 }

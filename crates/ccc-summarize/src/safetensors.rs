@@ -253,10 +253,9 @@ impl WeightSource for SafetensorsFile {
 
     fn stream(&mut self, sink: &mut dyn TensorSink, chunk_bytes: usize) -> Result<(), SummarizeError> {
         let base = self.header.data_start();
-        for t in &self.header.tensors {
-            if !sink.wants(&t.info) {
-                continue;
-            }
+        let mut wanted: Vec<_> = self.header.tensors.iter().filter(|t| sink.wants(&t.info)).collect();
+        wanted.sort_by_key(|t| sink.rank(&t.info));
+        for t in wanted {
             let n_rows = t.info.n_rows();
             let rb = row_bytes(&t.info);
             let per = rows_per_chunk(&t.info, chunk_bytes);
@@ -470,5 +469,37 @@ mod tests {
         let mut s = SafetensorsStream::new(&b[..], "t").unwrap();
         let err = s.stream(&mut All, 8).unwrap_err().to_string();
         assert!(err.contains("data ends inside tensor `a`"), "{err}");
+    }
+
+    /// A local file delivers the wanted tensors in the sink's rank order (ties in storage order), each whole.
+    #[test]
+    fn local_file_follows_the_sinks_rank() {
+        let json = r#"{"c":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]},"skip":{"dtype":"F32","shape":[1],"data_offsets":[12,16]},"b":{"dtype":"F32","shape":[1],"data_offsets":[16,20]},"d":{"dtype":"F32","shape":[1],"data_offsets":[20,24]}}"#;
+        let values: Vec<u8> = (1..=6).flat_map(|v| (v as f32).to_le_bytes()).collect();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.safetensors");
+        std::fs::write(&path, file(json, &values)).unwrap();
+        struct Log(Vec<(String, Vec<f32>)>);
+        impl TensorSink for Log {
+            fn wants(&self, info: &TensorInfo) -> bool {
+                info.name != "skip"
+            }
+            fn rank(&self, info: &TensorInfo) -> u64 {
+                match info.name.as_str() {
+                    "a" | "d" => 0,
+                    _ => 1,
+                }
+            }
+            fn rows(&mut self, info: &TensorInfo, _: usize, b: &[u8]) -> Result<(), SummarizeError> {
+                let v = b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+                self.0.push((info.name.clone(), v));
+                Ok(())
+            }
+        }
+        let mut log = Log(Vec::new());
+        SafetensorsFile::open(&path).unwrap().stream(&mut log, 1 << 20).unwrap();
+        let want = [("a", vec![2.0, 3.0]), ("d", vec![6.0]), ("c", vec![1.0]), ("b", vec![5.0])];
+        let want: Vec<(String, Vec<f32>)> = want.into_iter().map(|(n, v)| (n.to_string(), v)).collect();
+        assert_eq!(log.0, want);
     }
 }

@@ -117,6 +117,14 @@ pub trait TensorSink {
         self.rows(info, first_row, &buf)
     }
 
+    /// Where the sink would like the tensor in the order of delivery (lower first). Sources that can read in any
+    /// order (a local file) deliver wanted tensors by rank, ties in storage order; streams ignore it. The
+    /// summarizer ranks tensors by their components' canonical order, so that it can finish components and add
+    /// them into compact sums as they come instead of holding them (storage order sorts layers as `0, 1, 10, …`).
+    fn rank(&self, _info: &TensorInfo) -> u64 {
+        0
+    }
+
     /// All rows of the tensor have been delivered.
     fn end_tensor(&mut self, _info: &TensorInfo) -> Result<(), SummarizeError> {
         Ok(())

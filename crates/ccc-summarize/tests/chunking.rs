@@ -92,3 +92,80 @@ proptest! {
         prop_assert_eq!(&whole.compact[..], &chunked.compact[..]);
     }
 }
+
+/// A 12-layer Llama plan (GQA; mlp_in from two tensors, gate and up; norms), and its tensors in canonical order.
+fn llama_plan(c: usize, dtype: DType) -> (Plan, Vec<TensorInfo>) {
+    let (layers, heads, kv, f, vocab) = (12, 4, 2, 3 * c, 50);
+    let cfg = serde_json::json!({"model_type": "llama", "hidden_size": c, "num_attention_heads": heads,
+        "num_key_value_heads": kv, "num_hidden_layers": layers, "intermediate_size": f, "vocab_size": vocab,
+        "tie_word_embeddings": false});
+    let m = Mapping::detect(&cfg).unwrap();
+    let r = c / heads;
+    let t = |name: String, shape: Vec<usize>| TensorInfo { name, dtype, shape };
+    let mut tensors = vec![t("model.embed_tokens.weight".into(), vec![vocab, c])];
+    for l in 0..layers {
+        let p = format!("model.layers.{l}");
+        tensors.extend([
+            t(format!("{p}.self_attn.q_proj.weight"), vec![heads * r, c]),
+            t(format!("{p}.self_attn.k_proj.weight"), vec![kv * r, c]),
+            t(format!("{p}.self_attn.v_proj.weight"), vec![kv * r, c]),
+            t(format!("{p}.self_attn.o_proj.weight"), vec![c, heads * r]),
+            t(format!("{p}.mlp.gate_proj.weight"), vec![f, c]),
+            t(format!("{p}.mlp.up_proj.weight"), vec![f, c]),
+            t(format!("{p}.mlp.down_proj.weight"), vec![c, f]),
+            t(format!("{p}.input_layernorm.weight"), vec![c]),
+            t(format!("{p}.post_attention_layernorm.weight"), vec![c]),
+        ]);
+    }
+    tensors.push(t("model.norm.weight".into(), vec![c]));
+    tensors.push(t("lm_head.weight".into(), vec![vocab, c]));
+    let plan = Plan::new(&m, &cfg, &tensors, true).unwrap();
+    (plan, tensors)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    /// Components are finished as their last tensor arrives, and compact sums are added in canonical order
+    /// whatever the storage order (safetensors sorts by name: layers 0, 1, 10, 11, 2, …; shards split anywhere).
+    #[test]
+    fn any_tensor_order_gives_the_same_column(
+        seed in any::<u64>(),
+        shuffle in any::<u64>(),
+        dtype in prop_oneof![Just(DType::F32), Just(DType::BF16)],
+    ) {
+        let (plan, infos) = llama_plan(32, dtype);
+        let tensors: Vec<(TensorInfo, Vec<u8>)> =
+            infos.iter().enumerate().map(|(i, t)| (t.clone(), weights(t.numel(), seed + i as u64, dtype))).collect();
+        let canonical = summarize(&plan, &tensors, &[usize::MAX], false);
+        let mut by_name = tensors.clone();
+        by_name.sort_by(|a, b| a.0.name.cmp(&b.0.name));
+        // Fisher–Yates with an LCG.
+        let mut shuffled = tensors.clone();
+        let mut x = shuffle;
+        for i in (1..shuffled.len()).rev() {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            shuffled.swap(i, (x >> 33) as usize % (i + 1));
+        }
+        let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        for other in [&by_name, &shuffled] {
+            let col = summarize(&plan, other, &[usize::MAX], true);
+            prop_assert_eq!(bits(&canonical.full), bits(&col.full));
+            prop_assert_eq!(bits(&canonical.compact), bits(&col.compact));
+        }
+        // Every component was written, and the compact sums are the sums of the full values.
+        let (k_n, kc_n) = (plan.components.len(), plan.compact.len());
+        for k in 0..k_n {
+            prop_assert!(canonical.full.chunks_exact(k_n).any(|row| row[k] > 0.0), "component {} is all zero", k);
+        }
+        for (row, crow) in canonical.full.chunks_exact(k_n).zip(canonical.compact.chunks_exact(kc_n)) {
+            let mut sums = vec![0f64; kc_n];
+            for (k, &v) in row.iter().enumerate() {
+                sums[plan.compact_of[k]] += v as f64;
+            }
+            for (s, &c) in sums.iter().zip(crow) {
+                prop_assert!((*s - c as f64).abs() <= 1e-6 * s, "compact {} vs sum of full {}", c, s);
+            }
+        }
+    }
+}

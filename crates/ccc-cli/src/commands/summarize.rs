@@ -53,9 +53,15 @@ pub struct Args {
     #[arg(long, value_name = "NAME")]
     pub model: Option<String>,
 
-    /// Checkpoints summarized at once (default: one per core, at most 4; 1 for hub inputs).
+    /// Checkpoints summarized at once (default: one per core, at most 4, as many as --max-memory holds; 1 for
+    /// hub inputs).
     #[arg(long, value_name = "N")]
     pub jobs: Option<usize>,
+
+    /// Memory the checkpoints in flight may hold together when --jobs is not given, e.g. 448M or 8G (one
+    /// checkpoint is always summarized, however large its column).
+    #[arg(long, value_name = "SIZE", default_value = "448M", value_parser = parse_size)]
+    pub max_memory: u64,
 
     /// Only warnings and errors.
     #[arg(short, long)]
@@ -135,7 +141,30 @@ fn validate(args: &Args) -> anyhow::Result<Options> {
     run.allow_nonfinite = args.allow_nonfinite;
     run.mapping = mapping;
     run.jobs = args.jobs.unwrap_or(0);
+    run.memory_budget = args.max_memory;
     Ok(Options { outputs, steps, shard, run })
+}
+
+/// A size in bytes: a number with an optional binary unit, `K`, `M`, `G` or `T` (`KiB`, `MB`, … are read the
+/// same way).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let (num, unit) = t.split_at(digits);
+    let shift = match unit.trim().to_ascii_uppercase().trim_end_matches('B').trim_end_matches('I') {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        "T" => 40,
+        _ => return Err(format!("`{s}`: unknown unit `{unit}` (use K, M, G or T, e.g. 512M)")),
+    };
+    let n: f64 = num.parse().map_err(|_| format!("`{s}` is not a size (e.g. 512M, 8G)"))?;
+    let bytes = n * (1u64 << shift) as f64;
+    if !bytes.is_finite() || bytes < 1.0 || bytes >= u64::MAX as f64 {
+        return Err(format!("`{s}` is not a usable size (e.g. 512M, 8G)"));
+    }
+    Ok(bytes as u64)
 }
 
 /// The input's name: `hf:org/name@rev` → `org/name`; a run directory → its name; a checkpoint directory whose
@@ -225,6 +254,19 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("448M"), Ok(448 << 20));
+        assert_eq!(parse_size("8G"), Ok(8 << 30));
+        assert_eq!(parse_size("8GiB"), Ok(8 << 30));
+        assert_eq!(parse_size("1.5g"), Ok(3 << 29));
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("512 MB"), Ok(512 << 20));
+        for bad in ["", "M", "12X", "-1G", "0", "1e9", "99999999999T"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn output_naming() {
