@@ -1,15 +1,12 @@
-//! [`ZeroBuf`]: a zero-initialized numeric buffer that large accumulators live in.
+//! [`ZeroBuf`]: a zero-initialized numeric buffer that columns live in.
 //!
-//! A large model's column has millions of accumulators (e.g. 3,600 components × 1,024 coordinates in `f64` is
-//! 29 MB). From the heap, every 4 KiB page of it is faulted in on first touch, one fault at a time; on this kind
-//! of machine that costs more than summarizing a tensor. Large buffers are therefore anonymous maps advised to
+//! A large model's column has millions of values (e.g. 3,600 components × 1,024 coordinates in `f32` is 15 MB).
+//! From the heap, every 4 KiB page of it is faulted in on first touch, one fault at a time; on this kind of machine that costs more than summarizing a tensor. Large buffers are therefore anonymous maps advised to
 //! use transparent huge pages (one fault per 2 MiB where the kernel allows it; ordinary pages otherwise), and
 //! small ones stay on the heap.
 
 use std::fmt;
 use std::ops::{Deref, DerefMut};
-
-use rayon::prelude::*;
 
 /// Element types a [`ZeroBuf`] may hold: plain numbers for which all-zero bytes are the value zero.
 pub trait Zeroable: Copy + Default + Send + Sync + 'static + private::Sealed {}
@@ -48,23 +45,6 @@ impl<T: Zeroable> ZeroBuf<T> {
             }
         }
         ZeroBuf { inner: Inner::Heap(vec![T::default(); len]) }
-    }
-
-    /// `len` zeros whose memory is faulted in now, by all the cores (rather than one page at a time, later, by
-    /// whichever thread first writes there).
-    pub fn zeros_touched(len: usize) -> Self {
-        let mut b = Self::zeros(len);
-        if matches!(b.inner, Inner::Map { .. }) {
-            const PAGE: usize = 4096;
-            let per_page = (PAGE / size_of::<T>()).max(1);
-            // Chunks of whole 2 MiB huge pages, each written once per 4 KiB page.
-            b.par_chunks_mut((MAP_BYTES / size_of::<T>()).max(1)).for_each(|chunk| {
-                for i in (0..chunk.len()).step_by(per_page) {
-                    chunk[i] = T::default();
-                }
-            });
-        }
-        b
     }
 }
 
