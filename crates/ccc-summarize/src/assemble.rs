@@ -1,14 +1,17 @@
 //! Building one column from per-component accumulators, component by component as the tensors are read.
 //!
 //! A component is finished as soon as the last tensor it takes rows from has been read: its accumulator gets the
-//! summary's finishing step, goes into the full column as `f32`, and is added into its compact component. So the
+//! summary's finishing step, goes into the full column as `f32` (a few MiB of finished components at a time), and
+//! is added into its compact component. So the
 //! memory held is the column itself plus the components in flight — not an `f64` accumulator for every
 //! component of the model (Llama-70B: 786 MB), which is what keeps a job's memory near the column's size.
 //!
 //! Compact values are sums over components in canonical order, whatever order the tensors arrive in (storage
 //! order differs between files: layers sort as `0, 1, 10, 11, …, 2`, shards split anywhere). A finished
 //! component waits until every component before it in its compact group has been added, so the compact column
-//! is the same, bit for bit, for any storage order.
+//! is the same, bit for bit, for any storage order. Local files are read in canonical order (see
+//! [`crate::source::TensorSink::rank`]), so little waits; a download comes in storage order, and at worst (all
+//! tensors in reverse) everything waits, the memory of the old design.
 
 use ccc_core::Summary;
 use rayon::prelude::*;
@@ -21,8 +24,8 @@ pub(crate) struct Assembler<'a> {
     plan: &'a Plan,
     summary: Summary,
     c_n: usize,
-    /// Per component: its accumulator while its tensors are read, then its finished values until they are added
-    /// to its compact component.
+    /// Per component: its accumulator while its tensors are read, then its finished values until they are both
+    /// written into the full column and added to its compact component.
     bufs: Vec<Option<Vec<f64>>>,
     /// Per component: tensors still to be read.
     left: Vec<u32>,

@@ -2,7 +2,7 @@
 //! the CCC tensor (both modes at once).
 //!
 //! Per component in flight and coordinate it keeps one `f64` accumulator (Σw², Σ|w| or max|w| depending on the
-//! summary), finished into the column as soon as the component's last tensor is read ([`crate::assemble`]);
+//! summary), finished into the column as soon as the component's last tensor is read (the private `assemble` module);
 //! weights are converted to `f32` (from f16/bf16/f64) and accumulated in `f64` — except squares of f16 and bf16
 //! weights, which are exact in `f32` and summed there over up to 8 rows before being added in `f64` (a relative
 //! error ≤ 4.2e-7). Chunks are split into row blocks of fixed size processed in parallel; block results are combined in

@@ -10,9 +10,9 @@
 //!   from every worker thread), [`SafetensorsStream`] (any `Read`, e.g. a download), [`sharded::ChainSource`] (shards).
 //! - [`arch`]: architecture mapping files (TOML) — which tensors are which components, with which layout. The
 //!   built-in architectures are mapping files too. [`plan`] applies one to a checkpoint.
-//! - [`column`]: the summarizing sink.
-//! - [`checkpoint`] / [`local`]: where checkpoints come from; [`run`]: the resumable run driver writing
-//!   `ccc/1` files; [`shard`]: splitting a run over jobs.
+//! - [`column`](mod@column): the summarizing sink.
+//! - [`checkpoint`] / [`local`]: where checkpoints come from; [`run`](mod@run): the resumable run driver writing
+//!   `ccc/1` files; [`shard`](mod@shard): splitting a run over jobs.
 //!
 //! ```
 //! use std::path::{Path, PathBuf};
