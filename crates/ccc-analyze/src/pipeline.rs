@@ -5,7 +5,7 @@
 //! checkpoints ([`Reduce`]), any number of matrix normalizations ([`MatNorm`]), and a terminal step on the
 //! matrix ([`MatrixEnd`]) — or one of the tensor-level steps ([`TensorStep`]: foldings with a clusterer, the
 //! `median_rowl2sq_mad` and `majority_mad` coordinate splits). The types make ill-formed chains (a vector
-//! normalized as a matrix, two terminal steps, …) unrepresentable; [`Pipeline::from_steps`] parses a chain
+//! normalized as a matrix, two terminal steps, …) unrepresentable; [`Chain::from_steps`] parses a chain
 //! written as step names (the `--pipelines-file` format) and says what was expected where it fails.
 
 use std::fmt;

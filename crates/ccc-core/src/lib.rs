@@ -2,7 +2,7 @@
 //!
 //! ccc shows how a network's weights evolve over training as a tensor `mags[c, t, k]`: residual-stream
 //! **c**oordinates × **c**heckpoints × **c**omponents (spec 01). This crate holds that tensor
-//! ([`CccTensor`]), the `ccc/1` safetensors file ([`file`]), component names and order ([`Component`]), the row
+//! ([`CccTensor`]), the `ccc/1` safetensors file ([`file`](mod@file)), component names and order ([`Component`]), the row
 //! summaries ([`Summary`]), step selections ([`StepSelection`]), groups records ([`Groups`]), merging
 //! ([`merge()`]) and atomic file writing ([`atomic`]). Every other ccc crate builds on it.
 //!
