@@ -7,7 +7,7 @@
 //!    clusterers ([`cluster`]), SVD signs, MAD splits ([`robust`]) — sharing every intermediate that has the same
 //!    input ([`classify`]);
 //! 3. turns them into the 301 experiments of §5, completing component-only groupings with the trajectory outlier
-//!    methods of §6 ([`outliers`]), and scores each ([`score`]: irregularity of the inliers' 2-D flow, fraction of
+//!    methods of §6 ([`outliers`]), and scores each ([`score`](mod@score): irregularity of the inliers' 2-D flow, fraction of
 //!    outliers) on the 2-D [`trajectories`];
 //! 4. summarizes them (§8) and writes `experiments.json`, `scores.csv`, `summary.json` ([`output`], schema in
 //!    `docs/outputs.md`).
