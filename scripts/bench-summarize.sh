@@ -8,6 +8,8 @@
 #   bf16      pythia-410m width stretched to 52 layers: 1.5 GB; 3,640 components, so a 15 MB output column
 #   bf16-1b   pythia-1b shape (hidden 2048, 16 layers, 8 heads): 2.0 GB; 610 components, a 5 MB column
 #   f16-1b    the same in f16 (the dtype of Pythia's published checkpoints); only when named
+#   wide      bf16, hidden 2048, 16 layers, 512 heads of dimension 4: 2.0 GB with 32,834 components, a 269 MB
+#             column; a memory check (peak RSS stays near the column's size), only when named
 # Before timing a file, its pages are dropped from the page cache and it is read once with `cat`, so that every
 # run starts from the same cache state (how the cache holds a file, e.g. in large folios or 4 KiB pages, changes
 # the cost of reading it by tens of percent). Then `cat` and `ccc summarize --mode full,compact` alternate
@@ -30,6 +32,7 @@ gen() {
     bf16) "$BIN/examples/gen_checkpoint" "$WORK/bf16" --dtype bf16 --layers 52 ;;
     bf16-1b) "$BIN/examples/gen_checkpoint" "$WORK/bf16-1b" --dtype bf16 --layers 16 --hidden 2048 --heads 8 ;;
     f16-1b) "$BIN/examples/gen_checkpoint" "$WORK/f16-1b" --dtype f16 --layers 16 --hidden 2048 --heads 8 ;;
+    wide) "$BIN/examples/gen_checkpoint" "$WORK/wide" --dtype bf16 --layers 16 --hidden 2048 --heads 512 ;;
     *) echo "unknown variant $1" >&2; exit 2 ;;
   esac
 }

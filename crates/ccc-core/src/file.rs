@@ -138,7 +138,7 @@ fn read_i64s(file: &File, path: &Path, pos: u64, n: usize) -> Result<Vec<i64>> {
 }
 
 /// Read everything but `mags` from an open file.
-fn read_header_from(file: &File, path: &Path) -> Result<CccHeader> {
+pub(crate) fn read_header_from(file: &File, path: &Path) -> Result<CccHeader> {
     let file_len = file.metadata().map_err(|e| CoreError::io(path, e))?.len();
     if file_len < 8 {
         return Err(CoreError::bad(path, format!("file is {file_len} bytes, too short for a safetensors header")));
@@ -242,8 +242,13 @@ pub fn from_bytes(bytes: &[u8]) -> Result<CccTensor> {
 }
 
 /// Header bytes (JSON, space-padded to a multiple of 8 plus `reserve` bytes) and the data spans.
-fn header_bytes(t: &CccTensor, reserve: usize) -> Vec<u8> {
-    let [c, n_t, k] = t.shape();
+pub(crate) fn header_bytes(t: &CccTensor, reserve: usize) -> Vec<u8> {
+    header_bytes_for(&t.meta, t.n_coord, t.n_ckpt(), reserve)
+}
+
+/// [`header_bytes`] of a tensor with this metadata, `c` coordinates and `n_t` checkpoints.
+fn header_bytes_for(meta: &CccMeta, c: usize, n_t: usize, reserve: usize) -> Vec<u8> {
+    let k = meta.components.len();
     let spans = [
         ("lengths", "I64", vec![k], k * 8),
         ("steps", "I64", vec![n_t], n_t * 8),
@@ -251,7 +256,7 @@ fn header_bytes(t: &CccTensor, reserve: usize) -> Vec<u8> {
         ("filled", "U8", vec![n_t], n_t),
     ];
     let mut obj = Map::new();
-    let meta: Map<String, Value> = t.meta.to_map().into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+    let meta: Map<String, Value> = meta.to_map().into_iter().map(|(k, v)| (k, Value::String(v))).collect();
     obj.insert("__metadata__".into(), Value::Object(meta));
     let mut off = 0usize;
     for (name, dtype, shape, len) in spans {
@@ -286,14 +291,8 @@ fn write_body(w: &mut dyn Write, t: &CccTensor, header: &[u8]) -> std::io::Resul
 
 /// [`write_body`] at offsets, leaving all-zero stretches of `mags` as holes (the same bytes when read).
 fn write_body_sparse(f: &File, t: &CccTensor, header: &[u8]) -> std::io::Result<()> {
-    let mut head = Vec::with_capacity(8 + header.len() + 8 * (t.lengths.len() + t.steps.len()));
-    head.extend_from_slice(&(header.len() as u64).to_le_bytes());
-    head.extend_from_slice(header);
-    for v in t.lengths.iter().chain(&t.steps) {
-        head.extend_from_slice(&v.to_le_bytes());
-    }
-    f.write_all_at(&head, 0)?;
-    let mags_start = head.len() as u64;
+    write_head(f, t, header)?;
+    let mags_start = (8 + header.len() + 8 * (t.lengths.len() + t.steps.len())) as u64;
     const RUN: usize = 1 << 14;
     let mut buf = Vec::with_capacity(RUN * 4);
     for (i, chunk) in t.mags.chunks(RUN).enumerate() {
@@ -304,14 +303,65 @@ fn write_body_sparse(f: &File, t: &CccTensor, header: &[u8]) -> std::io::Result<
         buf.extend(chunk.iter().flat_map(|v| v.to_le_bytes()));
         f.write_all_at(&buf, mags_start + (i * RUN * 4) as u64)?;
     }
-    let filled_start = mags_start + t.mags.len() as u64 * 4;
+    Ok(())
+}
+
+/// The parts of a file before and after `mags` — header, `lengths`, `steps`, `filled` — with `mags` left a hole
+/// (zeros).
+pub(crate) fn write_head(f: &File, t: &CccTensor, header: &[u8]) -> std::io::Result<()> {
+    let mut head = Vec::with_capacity(8 + header.len() + 8 * (t.lengths.len() + t.steps.len()));
+    head.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    head.extend_from_slice(header);
+    for v in t.lengths.iter().chain(&t.steps) {
+        head.extend_from_slice(&v.to_le_bytes());
+    }
+    f.write_all_at(&head, 0)?;
+    let [c, n_t, k] = t.shape();
+    let filled_start = head.len() as u64 + (c as u64) * (n_t as u64) * (k as u64) * 4;
     let filled: Vec<u8> = t.filled.iter().map(|&f| f as u8).collect();
     f.set_len(filled_start + filled.len() as u64)?;
     f.write_all_at(&filled, filled_start)
 }
 
+/// Write checkpoint `t`'s column (`n_coord × n_comp`, row-major) into `mags` of a file laid out as `header`
+/// says, without syncing. Coordinate `c`'s values are contiguous, and the whole column is when there is one
+/// checkpoint; written in runs of up to ~1 MiB.
+pub(crate) fn write_values(f: &File, header: &CccHeader, t: usize, col: &[f32]) -> std::io::Result<()> {
+    let [c_n, t_n, k_n] = header.shape();
+    let base = header.data_start() + header.mags.start;
+    let run_rows = if t_n == 1 { ((1 << 20) / (k_n * 4).max(1)).max(1) } else { 1 };
+    let mut buf = Vec::with_capacity(run_rows * k_n * 4);
+    for c0 in (0..c_n).step_by(run_rows) {
+        let c1 = (c0 + run_rows).min(c_n);
+        buf.clear();
+        buf.extend(col[c0 * k_n..c1 * k_n].iter().flat_map(|v| v.to_le_bytes()));
+        let pos = base + (((c0 * t_n + t) * k_n) as u64) * 4;
+        f.write_all_at(&buf, pos)?;
+    }
+    Ok(())
+}
+
+/// [`CccTensor::validate`] for a tensor description whose `mags` is not in memory (left empty).
+pub(crate) fn check_shape(t: &CccTensor) -> Result<()> {
+    let bytes =
+        t.n_coord.checked_mul(t.n_ckpt()).and_then(|x| x.checked_mul(t.n_comp())).and_then(|x| x.checked_mul(4));
+    if bytes.is_none() {
+        return Err(CoreError::Shape(format!("{} × {} × {} values overflow", t.n_coord, t.n_ckpt(), t.n_comp())));
+    }
+    if t.lengths.len() != t.n_comp() {
+        return Err(CoreError::Shape(format!("{} lengths for {} components", t.lengths.len(), t.n_comp())));
+    }
+    if t.filled.len() != t.n_ckpt() {
+        return Err(CoreError::Shape(format!("{} filled flags for {} steps", t.filled.len(), t.n_ckpt())));
+    }
+    if let Some(w) = t.steps.windows(2).find(|w| w[0] >= w[1]) {
+        return Err(CoreError::Shape(format!("steps are not strictly increasing ({} then {})", w[0], w[1])));
+    }
+    Ok(())
+}
+
 /// Room left in the header for the metadata to grow in place (e.g. `duplicates` found while filling).
-const HEADER_RESERVE: usize = 4096;
+pub(crate) const HEADER_RESERVE: usize = 4096;
 
 /// Write a whole tensor atomically (temporary file + rename), in the same layout as [`CccFile::create`], so that
 /// a file merged from shards is byte-identical to one written by a single run.
@@ -339,6 +389,65 @@ impl CccFile {
         let header = header_bytes(t, HEADER_RESERVE);
         write_atomic_file(path, |f| write_body_sparse(f, t, &header))?;
         Self::open(path)
+    }
+
+    /// Create `path` (atomically) holding a tensor with no values yet — every checkpoint unfilled, `mags` a hole
+    /// of the file that reads as zeros — and open it. Memory is the header's, whatever the tensor's size.
+    pub fn create_empty(
+        path: &Path,
+        meta: CccMeta,
+        n_coord: usize,
+        steps: Vec<i64>,
+        lengths: Vec<i64>,
+    ) -> Result<Self> {
+        let t_n = steps.len();
+        let shape = CccTensor { meta, n_coord, steps, lengths, filled: vec![false; t_n], mags: Vec::new() };
+        check_shape(&shape)?;
+        let header = header_bytes(&shape, HEADER_RESERVE);
+        write_atomic_file(path, |f| write_head(f, &shape, &header))?;
+        Self::open(path)
+    }
+
+    /// Add checkpoints `steps` (those not in the file yet) by rewriting the file atomically with the union of
+    /// steps; filled columns keep their values. Columns are copied one at a time, so memory is one column
+    /// whatever the file's size.
+    pub fn add_steps(&mut self, steps: &[i64]) -> Result<()> {
+        let mut all: Vec<i64> = self.header.steps.iter().chain(steps).copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        if all == self.header.steps {
+            return Ok(());
+        }
+        self.rewrite(self.header.meta.clone(), all, HEADER_RESERVE)
+    }
+
+    /// Rewrite the file atomically with `meta` and `steps` (a superset of the file's), copying the filled
+    /// columns one at a time.
+    fn rewrite(&mut self, meta: CccMeta, steps: Vec<i64>, reserve: usize) -> Result<()> {
+        let old = &self.header;
+        let filled: Vec<bool> =
+            steps.iter().map(|s| old.steps.iter().position(|o| o == s).is_some_and(|i| old.filled[i])).collect();
+        let shape =
+            CccTensor { meta, n_coord: old.n_coord, steps, lengths: old.lengths.clone(), filled, mags: Vec::new() };
+        check_shape(&shape)?;
+        let header = header_bytes(&shape, reserve);
+        let path = self.path.clone();
+        write_atomic_file(&path, |f| {
+            write_head(f, &shape, &header)?;
+            let new = read_header_from(f, &path).map_err(std::io::Error::other)?;
+            for (ti, &step) in self.header.steps.iter().enumerate() {
+                if !self.header.filled[ti] {
+                    continue;
+                }
+                let to =
+                    new.steps.iter().position(|&s| s == step).ok_or_else(|| std::io::Error::other("lost a step"))?;
+                let col = self.read_column(ti).map_err(std::io::Error::other)?;
+                write_values(f, &new, to, &col)?;
+            }
+            Ok(())
+        })?;
+        *self = Self::open(&path)?;
+        Ok(())
     }
 
     /// Open an existing file for filling.
@@ -376,18 +485,7 @@ impl CccFile {
                 col.len()
             )));
         }
-        let base = self.header.data_start() + self.header.mags.start;
-        // Coordinate `c`'s values are contiguous, and the whole column is when there is one checkpoint; write
-        // runs of up to ~1 MiB.
-        let run_rows = if t_n == 1 { ((1 << 20) / (k_n * 4).max(1)).max(1) } else { 1 };
-        let mut buf = Vec::with_capacity(run_rows * k_n * 4);
-        for c0 in (0..c_n).step_by(run_rows) {
-            let c1 = (c0 + run_rows).min(c_n);
-            buf.clear();
-            buf.extend(col[c0 * k_n..c1 * k_n].iter().flat_map(|v| v.to_le_bytes()));
-            let pos = base + (((c0 * t_n + t) * k_n) as u64) * 4;
-            self.file.write_all_at(&buf, pos).map_err(|e| CoreError::io(&self.path, e))?;
-        }
+        write_values(&self.file, &self.header, t, col).map_err(|e| CoreError::io(&self.path, e))?;
         self.file.sync_data().map_err(|e| CoreError::io(&self.path, e))
     }
 
@@ -442,13 +540,8 @@ impl CccFile {
             self.file.write_all_at(&h, 8).map_err(|e| CoreError::io(&self.path, e))?;
             self.file.sync_data().map_err(|e| CoreError::io(&self.path, e))?;
         } else {
-            let full = read(&self.path)?;
-            t.mags = full.mags;
-            t.filled = full.filled;
-            let hb = header_bytes(&t, HEADER_RESERVE);
-            write_atomic(&self.path, |w| write_body(w, &t, &hb))?;
-            *self = Self::open(&self.path.clone())?;
-            return Ok(());
+            let steps = std::mem::take(&mut t.steps);
+            return self.rewrite(t.meta, steps, HEADER_RESERVE);
         }
         self.header = read_header_from(&self.file, &self.path)?;
         Ok(())

@@ -44,7 +44,7 @@ pub mod tensor;
 pub use component::{Component, ComponentKind, ComponentPattern, Mode};
 pub use error::{CoreError, Result};
 pub use groups::Groups;
-pub use merge::merge;
+pub use merge::{merge, merge_files};
 pub use meta::{CccMeta, Duplicate, FORMAT};
 pub use progress::{NoProgress, Progress};
 pub use steps::StepSelection;

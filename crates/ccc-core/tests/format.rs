@@ -181,3 +181,131 @@ fn created_file_equals_written_file_byte_for_byte() {
         assert_eq!(file::read(&a).unwrap().mags, tensor.mags);
     }
 }
+
+#[test]
+fn created_empty_file_equals_written_empty_tensor() {
+    let dir = tempfile::tempdir().unwrap();
+    let t = toy(300, vec![0, 5, 9, 1000]);
+    let (a, b) = (dir.path().join("a.safetensors"), dir.path().join("b.safetensors"));
+    let f = file::CccFile::create_empty(&a, t.meta.clone(), t.n_coord, t.steps.clone(), t.lengths.clone()).unwrap();
+    assert_eq!(f.header().filled, vec![false; 4]);
+    file::write(&b, &t).unwrap();
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    // Shapes are checked as for a tensor in memory.
+    let c = dir.path().join("c.safetensors");
+    let err = file::CccFile::create_empty(&c, t.meta.clone(), 3, vec![5, 0], t.lengths.clone()).unwrap_err();
+    assert!(err.to_string().contains("not strictly increasing"), "{err}");
+    let err = file::CccFile::create_empty(&c, t.meta.clone(), 3, vec![0], vec![1]).unwrap_err();
+    assert!(err.to_string().contains("lengths for"), "{err}");
+    let err = file::CccFile::create_empty(&c, t.meta, usize::MAX / 2, vec![0, 1], t.lengths).unwrap_err();
+    assert!(err.to_string().contains("overflow"), "{err}");
+    assert!(!c.exists(), "nothing is left behind");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+
+    /// Adding steps to a file keeps every filled column, moved to its step's new place, and equals writing the
+    /// tensor with the union of steps.
+    #[test]
+    fn adding_steps_keeps_filled_columns(
+        old in proptest::collection::btree_set(0i64..40, 1..6),
+        new in proptest::collection::btree_set(0i64..40, 0..6),
+        fill in any::<u8>(),
+    ) {
+        let old: Vec<i64> = old.into_iter().collect();
+        let n_coord = 5;
+        let mut t = toy(n_coord, old.clone());
+        let k = t.n_comp();
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.safetensors");
+        let mut f = file::CccFile::create_empty(&p, t.meta.clone(), n_coord, old.clone(), t.lengths.clone()).unwrap();
+        for (ti, &s) in old.iter().enumerate() {
+            if (fill >> ti) & 1 == 1 {
+                let col: Vec<f32> = (0..n_coord * k).map(|i| (i as f32 * 0.37 + s as f32).cos()).collect();
+                f.write_column(ti, &col).unwrap();
+                t.set_column(ti, &col).unwrap();
+            }
+        }
+        let add: Vec<i64> = new.into_iter().collect();
+        f.add_steps(&add).unwrap();
+        let mut all: Vec<i64> = old.iter().chain(&add).copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        let mut want = CccTensor::empty(t.meta.clone(), n_coord, all.clone(), t.lengths.clone()).unwrap();
+        for (ti, &s) in old.iter().enumerate() {
+            if t.filled[ti] {
+                want.set_column(want.step_index(s).unwrap(), &t.column(ti)).unwrap();
+            }
+        }
+        prop_assert_eq!(&f.header().steps, &all);
+        prop_assert_eq!(file::read(&p).unwrap(), want.clone());
+        // The same bytes as writing that tensor at once.
+        let q = dir.path().join("w.safetensors");
+        file::write(&q, &want).unwrap();
+        prop_assert_eq!(std::fs::read(&p).unwrap(), std::fs::read(&q).unwrap());
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+
+    /// Merging files column by column gives the bytes of the in-memory merge written at once, for any steps and
+    /// filled columns (agreeing where they overlap), also when the output is one of the inputs.
+    #[test]
+    fn merging_files_equals_merging_tensors(
+        parts in proptest::collection::vec((proptest::collection::btree_set(0i64..12, 1..5), any::<u8>()), 2..4),
+        onto_first in any::<bool>(),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut tensors = Vec::new();
+        let mut paths = Vec::new();
+        for (i, (steps, fill)) in parts.iter().enumerate() {
+            let steps: Vec<i64> = steps.iter().copied().collect();
+            let mut t = toy(3, steps.clone());
+            let k = t.n_comp();
+            for (ti, &s) in steps.iter().enumerate() {
+                if (fill >> ti) & 1 == 1 {
+                    // A step's values depend only on the step, so overlapping inputs agree.
+                    t.set_column(ti, &(0..3 * k).map(|j| (j as f32 + s as f32 * 10.0).sqrt()).collect::<Vec<_>>()).unwrap();
+                }
+            }
+            t.meta.duplicates = vec![Duplicate { step: 100 + i as i64, same_as: 1 }];
+            let p = dir.path().join(format!("p{i}.safetensors"));
+            file::write(&p, &t).unwrap();
+            tensors.push(t);
+            paths.push(p);
+        }
+        let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        let want = merge(&tensors, &names).unwrap();
+        let out = if onto_first { paths[0].clone() } else { dir.path().join("all.safetensors") };
+        let inputs: Vec<&std::path::Path> = paths.iter().map(|p| p.as_path()).collect();
+        let h = ccc_core::merge_files(&inputs, &out).unwrap();
+        prop_assert_eq!(&h.steps, &want.steps);
+        let w = dir.path().join("want.safetensors");
+        file::write(&w, &want).unwrap();
+        prop_assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&w).unwrap());
+    }
+}
+
+#[test]
+fn merging_files_reports_conflicts_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut a, mut b) = (toy(2, vec![0, 10]), toy(2, vec![10, 20]));
+    let k = a.n_comp();
+    a.set_column(1, &vec![1.0; 2 * k]).unwrap();
+    b.set_column(0, &vec![1.5; 2 * k]).unwrap();
+    let (pa, pb, out) =
+        (dir.path().join("a.safetensors"), dir.path().join("b.safetensors"), dir.path().join("o.safetensors"));
+    file::write(&pa, &a).unwrap();
+    file::write(&pb, &b).unwrap();
+    let err = ccc_core::merge_files(&[&pa, &pb], &out).unwrap_err();
+    assert!(err.to_string().contains("conflict at step 10"), "{err}");
+    assert!(!out.exists());
+    let mut other = toy(3, vec![5]);
+    other.meta.summary = Summary::L1;
+    let po = dir.path().join("other.safetensors");
+    file::write(&po, &other).unwrap();
+    let err = ccc_core::merge_files(&[&pa, &po], &out).unwrap_err();
+    assert!(err.to_string().contains("cannot merge") && err.to_string().contains("coordinates"), "{err}");
+}

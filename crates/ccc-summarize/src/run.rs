@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use ccc_core::file::{self, CccFile};
-use ccc_core::{CccMeta, CccTensor, Duplicate, Mode, Progress, Summary};
+use ccc_core::{CccMeta, Duplicate, Mode, Progress, Summary};
 use sha2::{Digest, Sha256};
 
 use crate::arch::Mapping;
@@ -188,7 +188,7 @@ struct OpenOutput {
 /// An output file checked against the run: open, or still to be created.
 enum Prepared {
     Open(OpenOutput),
-    Create { mode: Mode, path: PathBuf, tensor: CccTensor },
+    Create { mode: Mode, path: PathBuf, shape: NewFile },
 }
 
 /// Check one output file against the run's steps and open it (extending it with new steps if needed); a file
@@ -200,10 +200,10 @@ fn prepare_output(out: &Output, plan: &Plan, opts: &RunOptions, steps: &[i64]) -
         let mut all = steps.to_vec();
         all.sort_unstable();
         all.dedup();
-        let tensor = CccTensor::empty(meta, n_coord, all, lengths)?;
         // Created in the background, so make sure now that it can be (not after the first checkpoint).
         ccc_core::atomic::check_writable(&out.path)?;
-        return Ok(Prepared::Create { mode: out.mode, path: out.path.clone(), tensor });
+        let shape = NewFile { meta, n_coord, steps: all, lengths };
+        return Ok(Prepared::Create { mode: out.mode, path: out.path.clone(), shape });
     }
     let h = file::read_header(&out.path)?;
     let why = if h.meta.mode != out.mode {
@@ -230,21 +230,18 @@ fn prepare_output(out: &Output, plan: &Plan, opts: &RunOptions, steps: &[i64]) -
     if steps.iter().all(|s| have.contains(s)) {
         return Ok(Prepared::Open(OpenOutput { mode: out.mode, file: CccFile::open(&out.path)?, created: false }));
     }
-    // New steps: rewrite atomically with the union of steps, keeping every filled column.
-    let old = file::read(&out.path)?;
-    let mut all: Vec<i64> = have.iter().copied().chain(steps.iter().copied()).collect();
-    all.sort_unstable();
-    all.dedup();
-    let mut t = CccTensor::empty(old.meta.clone(), old.n_coord, all, old.lengths.clone())?;
-    for (ti, &s) in old.steps.iter().enumerate() {
-        if old.filled[ti] {
-            if let Some(to) = t.step_index(s) {
-                t.set_column(to, &old.column(ti))?;
-            }
-        }
-    }
-    file::write(&out.path, &t)?;
-    Ok(Prepared::Open(OpenOutput { mode: out.mode, file: CccFile::open(&out.path)?, created: false }))
+    // New steps: rewrite atomically with the union of steps, keeping every filled column (one at a time).
+    let mut file = CccFile::open(&out.path)?;
+    file.add_steps(steps)?;
+    Ok(Prepared::Open(OpenOutput { mode: out.mode, file, created: false }))
+}
+
+/// What a new output file holds: no values yet.
+struct NewFile {
+    meta: CccMeta,
+    n_coord: usize,
+    steps: Vec<i64>,
+    lengths: Vec<i64>,
 }
 
 /// The run's output files, in the order of [`RunOptions::outputs`]. New files are created (written and synced)
@@ -267,17 +264,18 @@ impl Outputs {
         for (i, p) in prepared.into_iter().enumerate() {
             match p {
                 Prepared::Open(o) => slots.push(Some(o)),
-                Prepared::Create { mode, path, tensor } => {
+                Prepared::Create { mode, path, shape } => {
                     slots.push(None);
-                    todo.push((i, mode, path, tensor));
+                    todo.push((i, mode, path, shape));
                 }
             }
         }
         let creating = (!todo.is_empty()).then(|| {
             std::thread::spawn(move || {
                 todo.into_iter()
-                    .map(|(i, mode, path, t)| {
-                        let r = CccFile::create(&path, &t).map(|file| OpenOutput { mode, file, created: true });
+                    .map(|(i, mode, path, s)| {
+                        let r = CccFile::create_empty(&path, s.meta, s.n_coord, s.steps, s.lengths)
+                            .map(|file| OpenOutput { mode, file, created: true });
                         (i, r.map_err(SummarizeError::from))
                     })
                     .collect()

@@ -3,7 +3,6 @@
 use std::path::PathBuf;
 
 use anyhow::bail;
-use ccc_core::file;
 
 /// Flags of `ccc merge`.
 #[derive(Debug, clap::Args)]
@@ -26,19 +25,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if args.inputs.len() < 2 {
         bail!("give at least two files to merge");
     }
-    let mut tensors = Vec::with_capacity(args.inputs.len());
-    for p in &args.inputs {
-        tensors.push(file::read(p)?);
-    }
-    let names: Vec<String> = args.inputs.iter().map(|p| p.display().to_string()).collect();
-    let merged = ccc_core::merge(&tensors, &names)?;
-    file::write(&args.output, &merged)?;
+    // Column by column: memory stays two columns, whatever the size of the files.
+    let inputs: Vec<&std::path::Path> = args.inputs.iter().map(PathBuf::as_path).collect();
+    let merged = ccc_core::merge_files(&inputs, &args.output)?;
     if !args.quiet {
         let filled = merged.filled.iter().filter(|&&f| f).count();
         eprintln!(
             "wrote {}: {} steps ({filled} filled) from {} files",
             args.output.display(),
-            merged.n_ckpt(),
+            merged.steps.len(),
             args.inputs.len()
         );
     }
