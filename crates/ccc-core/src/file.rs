@@ -425,8 +425,7 @@ impl CccFile {
     /// columns one at a time.
     fn rewrite(&mut self, meta: CccMeta, steps: Vec<i64>, reserve: usize) -> Result<()> {
         let old = &self.header;
-        let filled: Vec<bool> =
-            steps.iter().map(|s| old.steps.iter().position(|o| o == s).is_some_and(|i| old.filled[i])).collect();
+        let filled: Vec<bool> = steps.iter().map(|s| old.steps.binary_search(s).is_ok_and(|i| old.filled[i])).collect();
         let shape =
             CccTensor { meta, n_coord: old.n_coord, steps, lengths: old.lengths.clone(), filled, mags: Vec::new() };
         check_shape(&shape)?;
@@ -439,8 +438,7 @@ impl CccFile {
                 if !self.header.filled[ti] {
                     continue;
                 }
-                let to =
-                    new.steps.iter().position(|&s| s == step).ok_or_else(|| std::io::Error::other("lost a step"))?;
+                let to = new.steps.binary_search(&step).map_err(|_| std::io::Error::other("lost a step"))?;
                 let col = self.read_column(ti).map_err(std::io::Error::other)?;
                 write_values(f, &new, to, &col)?;
             }
