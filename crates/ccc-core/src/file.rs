@@ -348,16 +348,7 @@ pub(crate) fn check_shape(t: &CccTensor) -> Result<()> {
     if bytes.is_none() {
         return Err(CoreError::Shape(format!("{} × {} × {} values overflow", t.n_coord, t.n_ckpt(), t.n_comp())));
     }
-    if t.lengths.len() != t.n_comp() {
-        return Err(CoreError::Shape(format!("{} lengths for {} components", t.lengths.len(), t.n_comp())));
-    }
-    if t.filled.len() != t.n_ckpt() {
-        return Err(CoreError::Shape(format!("{} filled flags for {} steps", t.filled.len(), t.n_ckpt())));
-    }
-    if let Some(w) = t.steps.windows(2).find(|w| w[0] >= w[1]) {
-        return Err(CoreError::Shape(format!("steps are not strictly increasing ({} then {})", w[0], w[1])));
-    }
-    Ok(())
+    t.validate_layout().map_err(CoreError::Shape)
 }
 
 /// Room left in the header for the metadata to grow in place (e.g. `duplicates` found while filling).

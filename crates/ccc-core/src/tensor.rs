@@ -77,16 +77,8 @@ impl CccTensor {
 
     /// Checks the internal consistency of shapes and steps; returns the reason when broken.
     pub fn validate(&self) -> std::result::Result<(), String> {
+        self.validate_layout()?;
         let k = self.n_comp();
-        if self.lengths.len() != k {
-            return Err(format!("{} lengths for {} components", self.lengths.len(), k));
-        }
-        if self.filled.len() != self.steps.len() {
-            return Err(format!("{} filled flags for {} steps", self.filled.len(), self.steps.len()));
-        }
-        if let Some(w) = self.steps.windows(2).find(|w| w[0] >= w[1]) {
-            return Err(format!("steps are not strictly increasing ({} then {})", w[0], w[1]));
-        }
         let want = self.n_coord.checked_mul(self.steps.len()).and_then(|x| x.checked_mul(k));
         if want != Some(self.mags.len()) {
             return Err(format!(
@@ -96,6 +88,22 @@ impl CccTensor {
                 self.steps.len(),
                 k
             ));
+        }
+        Ok(())
+    }
+
+    /// [`CccTensor::validate`] without the values: lengths, filled flags and steps (for a tensor described but not
+    /// held in memory).
+    pub(crate) fn validate_layout(&self) -> std::result::Result<(), String> {
+        let k = self.n_comp();
+        if self.lengths.len() != k {
+            return Err(format!("{} lengths for {} components", self.lengths.len(), k));
+        }
+        if self.filled.len() != self.steps.len() {
+            return Err(format!("{} filled flags for {} steps", self.filled.len(), self.steps.len()));
+        }
+        if let Some(w) = self.steps.windows(2).find(|w| w[0] >= w[1]) {
+            return Err(format!("steps are not strictly increasing ({} then {})", w[0], w[1]));
         }
         Ok(())
     }

@@ -2,6 +2,8 @@
 //! memory or are read by the sink (`rows` vs `rows_at`), nor on the dtype's kernel path: the block partition is
 //! fixed by the tensor, and kernels add in a fixed order.
 
+mod common;
+
 use ccc_core::Summary;
 use ccc_summarize::column::{Column, ColumnSink};
 use ccc_summarize::plan::Plan;
@@ -95,31 +97,8 @@ proptest! {
 
 /// A 12-layer Llama plan (GQA; mlp_in from two tensors, gate and up; norms), and its tensors in canonical order.
 fn llama_plan(c: usize, dtype: DType) -> (Plan, Vec<TensorInfo>) {
-    let (layers, heads, kv, f, vocab) = (12, 4, 2, 3 * c, 50);
-    let cfg = serde_json::json!({"model_type": "llama", "hidden_size": c, "num_attention_heads": heads,
-        "num_key_value_heads": kv, "num_hidden_layers": layers, "intermediate_size": f, "vocab_size": vocab,
-        "tie_word_embeddings": false});
-    let m = Mapping::detect(&cfg).unwrap();
-    let r = c / heads;
-    let t = |name: String, shape: Vec<usize>| TensorInfo { name, dtype, shape };
-    let mut tensors = vec![t("model.embed_tokens.weight".into(), vec![vocab, c])];
-    for l in 0..layers {
-        let p = format!("model.layers.{l}");
-        tensors.extend([
-            t(format!("{p}.self_attn.q_proj.weight"), vec![heads * r, c]),
-            t(format!("{p}.self_attn.k_proj.weight"), vec![kv * r, c]),
-            t(format!("{p}.self_attn.v_proj.weight"), vec![kv * r, c]),
-            t(format!("{p}.self_attn.o_proj.weight"), vec![c, heads * r]),
-            t(format!("{p}.mlp.gate_proj.weight"), vec![f, c]),
-            t(format!("{p}.mlp.up_proj.weight"), vec![f, c]),
-            t(format!("{p}.mlp.down_proj.weight"), vec![c, f]),
-            t(format!("{p}.input_layernorm.weight"), vec![c]),
-            t(format!("{p}.post_attention_layernorm.weight"), vec![c]),
-        ]);
-    }
-    tensors.push(t("model.norm.weight".into(), vec![c]));
-    tensors.push(t("lm_head.weight".into(), vec![vocab, c]));
-    let plan = Plan::new(&m, &cfg, &tensors, true).unwrap();
+    let (cfg, tensors) = common::llama_tensors(12, 4, 2, c, 3 * c, 50, dtype);
+    let plan = Plan::new(&Mapping::detect(&cfg).unwrap(), &cfg, &tensors, true).unwrap();
     (plan, tensors)
 }
 
