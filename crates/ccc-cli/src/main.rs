@@ -5,6 +5,7 @@
 
 mod commands;
 mod progress;
+mod sigbus;
 
 use std::process::ExitCode;
 
@@ -45,6 +46,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    sigbus::install();
     let result = match cli.command {
         Command::Inspect(a) => commands::inspect::run(a),
         Command::Summarize(a) => commands::summarize::run(a),

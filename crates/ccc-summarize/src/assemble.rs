@@ -90,15 +90,18 @@ impl<'a> Assembler<'a> {
         for &s in slots {
             self.acc(s);
         }
-        let mut want = slots.iter().peekable();
+        // Split off each wanted buffer in turn (a scan of every component per block would cost more than the
+        // block for a model with thousands of components).
         let mut out = Vec::with_capacity(slots.len());
-        for (k, b) in self.bufs.iter_mut().enumerate() {
-            if want.peek().is_some_and(|&&s| s == k) {
-                want.next();
-                if let Some(v) = b.as_deref_mut() {
-                    out.push(v);
-                }
+        let mut rest: &mut [Option<Vec<f64>>] = &mut self.bufs;
+        let mut base = 0;
+        for &s in slots {
+            let Some(tail) = std::mem::take(&mut rest).get_mut(s.saturating_sub(base)..) else { break };
+            let Some((one, tail)) = tail.split_first_mut() else { break };
+            if let Some(v) = one.as_deref_mut() {
+                out.push(v);
             }
+            (rest, base) = (tail, s + 1);
         }
         out
     }
@@ -162,10 +165,10 @@ impl<'a> Assembler<'a> {
 
     /// Write the finished components not yet in the full column into it.
     ///
-    /// The column is coordinate-major, so each component is a strided run through all of it; writing many at once,
-    /// sorted, in blocks of coordinates, makes the writes into each row land in the same few cache lines
-    /// (neighbouring components: the heads of a tensor, the same kind in nearby layers). Rows are split over the
-    /// workers.
+    /// The column is coordinate-major, so each component is a strided run through all of it. Writing many at once,
+    /// row by row, makes the writes into each row land, in order, in a few cache lines (neighbouring components:
+    /// the heads of a tensor, the same kind in nearby layers), while the values read stay in a cache line per
+    /// component. Rows are split over the workers.
     fn flush(&mut self) {
         if self.unwritten.is_empty() {
             return;
@@ -175,16 +178,12 @@ impl<'a> Assembler<'a> {
         let bufs = &self.bufs;
         let vals: Vec<(usize, &[f64])> =
             self.unwritten.iter().filter_map(|&k| bufs[k].as_deref().map(|v| (k, v))).collect();
-        let rows_per_task =
-            (PAR_VALUES / vals.len().max(1)).clamp(BLOCK_ROWS, c_n.max(BLOCK_ROWS)).next_multiple_of(BLOCK_ROWS);
+        let rows_per_task = (PAR_VALUES / vals.len().max(1)).clamp(1, c_n.max(1));
         self.full.par_chunks_mut((rows_per_task * k_n).max(1)).enumerate().for_each(|(ti, rows)| {
-            let c0 = ti * rows_per_task;
-            for (bi, block) in rows.chunks_mut(BLOCK_ROWS * k_n.max(1)).enumerate() {
-                let cb = c0 + bi * BLOCK_ROWS;
+            for (i, row) in rows.chunks_exact_mut(k_n.max(1)).enumerate() {
+                let c = ti * rows_per_task + i;
                 for &(k, v) in &vals {
-                    for (row, &x) in block.chunks_exact_mut(k_n).zip(&v[cb..]) {
-                        row[k] = x as f32;
-                    }
+                    row[k] = v[c] as f32;
                 }
             }
         });
@@ -271,9 +270,6 @@ fn finish_values(summary: Summary, len: usize, vals: &mut [f64]) {
         Summary::MaxAbs => each!(Summary::MaxAbs),
     }
 }
-
-/// Coordinates written together per component when writing into the full column.
-const BLOCK_ROWS: usize = 64;
 
 #[cfg(test)]
 mod tests {

@@ -6,10 +6,14 @@
 //! weights are converted to `f32` (from f16/bf16/f64) and accumulated in `f64` — except squares of f16 and bf16
 //! weights, which are exact in `f32` and summed there over up to 8 rows before being added in `f64` (a relative
 //! error ≤ 4.2e-7). Chunks are split into row blocks of fixed size processed in parallel; block results are combined in
-//! block order, so the result does not depend on the number of threads.
+//! block order, so the result does not depend on the number of threads. Blocks of mapped chunks are handed to the
+//! pool without waiting (see [`ColumnSink::in_scope`]): the pool works across tensor boundaries while the thread
+//! driving the source combines results in order.
 
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::ops::Range;
+use std::sync::{Arc, OnceLock};
 
 use ccc_core::{Progress, Summary};
 use rayon::prelude::*;
@@ -18,6 +22,7 @@ use crate::assemble::Assembler;
 use crate::buffer::ZeroBuf;
 use crate::error::SummarizeError;
 use crate::plan::{CoordAxis, Plan, Segment, TensorPlan};
+use crate::read_at::Mapped;
 use crate::source::{DType, StoredRows, TensorInfo, TensorSink};
 
 /// Target input bytes per parallel block.
@@ -71,7 +76,11 @@ pub struct Column {
 }
 
 /// The sink that summarizes one checkpoint according to a [`Plan`].
-pub struct ColumnSink<'a> {
+///
+/// Built with [`ColumnSink::new`], it reduces each chunk before returning from the call that hands it over.
+/// Given a pool scope ([`ColumnSink::in_scope`]), it hands the blocks of mapped chunks to the pool and returns at
+/// once, combining block results in order as they come; [`ColumnSink::finish`] waits for the rest.
+pub struct ColumnSink<'a, 's> {
     plan: &'a Plan,
     op: Op,
     allow_nonfinite: bool,
@@ -86,6 +95,11 @@ pub struct ColumnSink<'a> {
     pending_first: usize,
     bytes: u64,
     progress: Option<&'a dyn Progress>,
+    /// The pool scope that blocks are handed to (without one, every chunk is reduced in its call).
+    scope: Option<&'s rayon::ScopeFifo<'a>>,
+    /// Work handed to the pool and not combined yet, oldest first; its mapped bytes.
+    queue: VecDeque<Queued<'a>>,
+    ahead: usize,
 }
 
 thread_local! {
@@ -138,7 +152,7 @@ impl RowBytes<'_> {
     }
 }
 
-impl<'a> ColumnSink<'a> {
+impl<'a, 's> ColumnSink<'a, 's> {
     /// A sink for one checkpoint; `label` names it in errors; `progress` (if any) is advanced by bytes consumed.
     pub fn new(
         plan: &'a Plan,
@@ -160,13 +174,24 @@ impl<'a> ColumnSink<'a> {
             pending_first: 0,
             bytes: 0,
             progress,
+            scope: None,
+            queue: VecDeque::new(),
+            ahead: 0,
         }
     }
 
-    /// The finished column (call after the source has streamed every tensor).
-    pub fn finish(self) -> Column {
+    /// Hand the blocks of mapped chunks to the tasks of `scope` (see the type's docs).
+    pub fn in_scope(mut self, scope: &'s rayon::ScopeFifo<'a>) -> Self {
+        self.scope = Some(scope);
+        self
+    }
+
+    /// The finished column (call after the source has streamed every tensor): the work still in flight is
+    /// combined first, so errors found at the end of a tensor (e.g. NaN weights) may surface here.
+    pub fn finish(mut self) -> Result<Column, SummarizeError> {
+        self.drain(true)?;
         let (full, compact) = self.asm.finish();
-        Column { full, compact, nonfinite: self.nonfinite, bytes: self.bytes }
+        Ok(Column { full, compact, nonfinite: self.nonfinite, bytes: self.bytes })
     }
 
     fn check_finite(&mut self, info: &TensorInfo, slots: impl Iterator<Item = usize>) -> Result<(), SummarizeError> {
@@ -742,20 +767,23 @@ mod avx2 {
     }
     use bf16_kernels::{cols as cols_bf16, reduce as reduce_bf16};
 
-    /// 16 bf16 at `p` as f32, unpacked within 128-bit halves: `lo` holds elements 0–3 and 8–11, `hi` 4–7 and 12–15.
+    /// 16 bf16 at `p` as f32, without shuffles: `even` holds elements 0, 2, …, 14 (each u16 shifted into the top
+    /// half of its 32-bit lane), `odd` elements 1, 3, …, 15 (the top halves kept in place).
     #[target_feature(enable = "avx2,fma,f16c")]
     #[inline]
     unsafe fn bf16x16(p: *const u16) -> (__m256, __m256) {
         // SAFETY: the caller guarantees 16 readable elements at `p`.
         let v = unsafe { _mm256_loadu_si256(p.cast()) };
-        let z = _mm256_setzero_si256();
-        (_mm256_castsi256_ps(_mm256_unpacklo_epi16(z, v)), _mm256_castsi256_ps(_mm256_unpackhi_epi16(z, v)))
+        let top = _mm256_set1_epi32(0xFFFF_0000u32 as i32);
+        (_mm256_castsi256_ps(_mm256_slli_epi32::<16>(v)), _mm256_castsi256_ps(_mm256_and_si256(v, top)))
     }
 
-    /// [`bf16x16`]'s `(lo, hi)` as four vectors of 4 f64, in element order.
+    /// [`bf16x16`]'s `(even, odd)` as four vectors of 4 f64, in element order.
     #[target_feature(enable = "avx2,fma,f16c")]
     #[inline]
-    fn widen_bf16(lo: __m256, hi: __m256) -> [__m256d; 4] {
+    fn widen_bf16(even: __m256, odd: __m256) -> [__m256d; 4] {
+        // Interleaved back within 128-bit halves: `lo` holds elements 0–3 and 8–11, `hi` 4–7 and 12–15.
+        let (lo, hi) = (_mm256_unpacklo_ps(even, odd), _mm256_unpackhi_ps(even, odd));
         [
             _mm256_cvtps_pd(_mm256_castps256_ps128(lo)),
             _mm256_cvtps_pd(_mm256_castps256_ps128(hi)),
@@ -813,6 +841,20 @@ mod avx2 {
         _mm256_movemask_ps(_mm256_cmp_ps::<_CMP_EQ_OQ>(m, _mm256_set1_ps(f32::INFINITY))) == 0
     }
 
+    /// Columns of 16-bit float rows summed at a time by the `$cols` kernels (their f32 sums: 8 KiB).
+    const COL_TILE: usize = 2048;
+
+    /// Elements ahead of the `$cols` kernels' reads that they ask the cache for: mapped weights come from
+    /// memory, and the hardware prefetcher alone leaves the loads waiting.
+    const PREFETCH_AHEAD: usize = 512;
+
+    /// Ask for the cache line at `p`.
+    #[inline(always)]
+    fn prefetch<T>(p: *const T) {
+        // SAFETY: a prefetch is a hint with no architectural effect; it does not fault, whatever the address.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(p.cast()) }
+    }
+
     /// Squares of a 16-bit float format `$h`, loaded 16 at a time by `$load` and widened by `$widen`:
     /// `$cols` is [`super::sq_cols_range`] over all columns, 32 (then 16) at a time, and `$reduce` is
     /// [`super::sq_reduce`] with the 16 lanes in two f32 vectors (four f64 ones). A pass or group whose f32 sums
@@ -823,41 +865,62 @@ mod avx2 {
             #[inline]
             fn $cols(acc: &mut [f64], rows: &[&[u16]]) {
                 let n = common_len(acc, rows);
-                let mut c = 0;
-                while c + 32 <= n {
-                    let mut s = [_mm256_setzero_ps(); 4];
-                    for r in rows {
-                        // SAFETY: `c + 32 <= n`, at most the length of every row.
-                        let ((a, b), (d, e)) = unsafe { ($load(r.as_ptr().add(c)), $load(r.as_ptr().add(c + 16))) };
-                        s = [sq32(s[0], a), sq32(s[1], b), sq32(s[2], d), sq32(s[3], e)];
-                    }
-                    if no_inf(_mm256_max_ps(s[0], s[1]), _mm256_max_ps(s[2], s[3])) {
-                        // SAFETY: `c + 32 <= n <= acc.len()`.
-                        unsafe {
-                            add16(acc.as_mut_ptr().add(c), $widen(s[0], s[1]));
-                            add16(acc.as_mut_ptr().add(c + 16), $widen(s[2], s[3]));
+                let body = n / 16 * 16;
+                // Columns in tiles whose f32 sums stay in L1; each row's part of a tile is read front to back
+                // (one stream the prefetcher follows, rather than a few bytes of each row in turn).
+                // Not zeroed: the first row's squares are stored, not added (`0 + x²` is `x²`, bit for bit).
+                let mut sums = [const { std::mem::MaybeUninit::<f32>::uninit() }; COL_TILE];
+                for t0 in (0..body).step_by(COL_TILE) {
+                    let len = body.min(t0 + COL_TILE) - t0;
+                    let q0 = sums.as_mut_ptr().cast::<f32>();
+                    for (ri, r) in rows.iter().enumerate() {
+                        let p = r.as_ptr().wrapping_add(t0);
+                        for c in (0..len).step_by(16) {
+                            prefetch(p.wrapping_add(c + PREFETCH_AHEAD));
+                            // SAFETY: `t0 + c + 16 <= body <= n`, at most the length of every row, and
+                            // `c + 16 <= len <= COL_TILE`; the sums read were written by the first row.
+                            unsafe {
+                                let (a, b) = $load(p.add(c));
+                                let q = q0.add(c);
+                                if ri == 0 {
+                                    _mm256_storeu_ps(q, _mm256_mul_ps(a, a));
+                                    _mm256_storeu_ps(q.add(8), _mm256_mul_ps(b, b));
+                                } else {
+                                    _mm256_storeu_ps(q, sq32(_mm256_loadu_ps(q), a));
+                                    _mm256_storeu_ps(q.add(8), sq32(_mm256_loadu_ps(q.add(8)), b));
+                                }
+                            }
                         }
-                    } else {
-                        sq_cols_range::<$h>(acc, rows, c..c + 32);
                     }
-                    c += 32;
+                    if rows.is_empty() {
+                        break;
+                    }
+                    // SAFETY: the first row wrote all `len` sums.
+                    let s = unsafe { std::slice::from_raw_parts(q0.cast_const(), len) };
+                    // Into the f64 accumulators 32 (then 16) columns at a time, each pass that overflowed f32
+                    // done again by the scalar code.
+                    let mut c = 0;
+                    while c < s.len() {
+                        let w = if c + 32 <= s.len() { 32 } else { 16 };
+                        // SAFETY: `c + w <= s.len()`, and `t0 + c + w <= body <= acc.len()`.
+                        unsafe {
+                            let q = s.as_ptr().add(c);
+                            let (a, b) = (_mm256_loadu_ps(q), _mm256_loadu_ps(q.add(8)));
+                            let (d, e) =
+                                if w == 32 { (_mm256_loadu_ps(q.add(16)), _mm256_loadu_ps(q.add(24))) } else { (a, b) };
+                            if no_inf(_mm256_max_ps(a, b), _mm256_max_ps(d, e)) {
+                                add16(acc.as_mut_ptr().add(t0 + c), $widen(a, b));
+                                if w == 32 {
+                                    add16(acc.as_mut_ptr().add(t0 + c + 16), $widen(d, e));
+                                }
+                            } else {
+                                sq_cols_range::<$h>(acc, rows, t0 + c..t0 + c + w);
+                            }
+                        }
+                        c += w;
+                    }
                 }
-                while c + 16 <= n {
-                    let (mut lo, mut hi) = (_mm256_setzero_ps(), _mm256_setzero_ps());
-                    for r in rows {
-                        // SAFETY: as above, with 16 columns.
-                        let (a, b) = unsafe { $load(r.as_ptr().add(c)) };
-                        (lo, hi) = (sq32(lo, a), sq32(hi, b));
-                    }
-                    if no_inf(lo, hi) {
-                        // SAFETY: as above.
-                        unsafe { add16(acc.as_mut_ptr().add(c), $widen(lo, hi)) };
-                    } else {
-                        sq_cols_range::<$h>(acc, rows, c..c + 16);
-                    }
-                    c += 16;
-                }
-                sq_cols_range::<$h>(acc, rows, c..n);
+                sq_cols_range::<$h>(acc, rows, body..n);
             }
 
             #[target_feature(enable = "avx2,fma,f16c")]
@@ -1000,20 +1063,78 @@ fn segment_of(segments: &[Segment], entry: usize) -> Option<&Segment> {
     segments.get(i).filter(|s| s.start <= entry)
 }
 
-impl ColumnSink<'_> {
+/// One block's reduction, before it is combined into the accumulators.
+enum BlockOut {
+    /// Rows are entries: per run of rows in one segment, that segment's accumulated row `(slot, acc[c])`.
+    Cols(Vec<(usize, Vec<f64>)>),
+    /// Rows are coordinates: per row, one value per segment.
+    Rows(Vec<f64>),
+}
+
+/// Reduce one block of whole rows of a matrix tensor, `first` being the tensor row it starts at.
+fn reduce_block(
+    op: Op,
+    dtype: DType,
+    tp: &TensorPlan,
+    row_len: usize,
+    first: usize,
+    block: &[u8],
+    c_n: usize,
+) -> BlockOut {
+    match tp {
+        TensorPlan::Matrix { axis: CoordAxis::Cols, segments } => {
+            BlockOut::Cols(dispatch!(cols_block(op, dtype, block, row_len, first, segments, c_n)))
+        }
+        TensorPlan::Matrix { axis: CoordAxis::Rows, segments } => {
+            BlockOut::Rows(dispatch!(rows_block(op, dtype, block, row_len, segments)))
+        }
+        TensorPlan::Norm { .. } => BlockOut::Rows(Vec::new()),
+    }
+}
+
+/// Work handed to the pool, combined into the accumulators in order by the thread driving the source.
+enum Queued<'a> {
+    /// The blocks of a mapped run of rows, from tensor row `first_row`, `rows_per_block` rows each: block `i`'s
+    /// task sets `parts[i]`; blocks before `next` are combined.
+    Blocks {
+        tp: &'a TensorPlan,
+        first_row: usize,
+        rows_per_block: usize,
+        parts: Arc<[OnceLock<BlockOut>]>,
+        next: usize,
+        bytes: usize,
+    },
+    /// The end of a tensor, with a norm tensor's values.
+    End { info: TensorInfo, norm: Vec<f32> },
+}
+
+/// Bytes of mapped weights whose blocks may be handed to the pool before the oldest are combined. The pool works
+/// ahead while the driving thread combines in order; at most this much of the file is mapped (and resident) at
+/// once, beyond the chunk being handed over.
+pub(crate) const AHEAD_BYTES: usize = 32 << 20;
+
+impl<'a> ColumnSink<'a, '_> {
     /// Reduce a run of whole rows of a tensor.
     ///
     /// Rows are reduced in blocks of `block_rows` (about [`BLOCK_BYTES`]) at fixed positions in the tensor —
     /// block `k` is rows `[k·block_rows, (k+1)·block_rows)` — in parallel, and block results are combined in
     /// order. Rows of a block split across calls wait in `pending` until the block is complete, so the result
     /// depends neither on how the source chunks the tensor (a file, a download) nor on the number of threads.
-    fn process(&mut self, info: &TensorInfo, first_row: usize, data: RowBytes<'_>) -> Result<(), SummarizeError> {
+    /// Whole blocks of a mapped run (`map`) are handed to the pool without waiting, when the sink has one.
+    fn process(
+        &mut self,
+        info: &TensorInfo,
+        first_row: usize,
+        data: RowBytes<'_>,
+        map: Option<&Arc<Mapped>>,
+    ) -> Result<(), SummarizeError> {
         let len = data.len();
         self.bytes += len as u64;
         if let Some(p) = self.progress {
             p.advance(len as u64);
         }
-        let Some(tp) = self.plan.tensors.get(&info.name) else { return Ok(()) };
+        let plan: &'a Plan = self.plan;
+        let Some(tp) = plan.tensors.get(&info.name) else { return Ok(()) };
         let row_bytes = info.row_len() * info.dtype.size();
         if row_bytes == 0 || len % row_bytes != 0 {
             return Err(SummarizeError::Shape(format!(
@@ -1072,14 +1193,89 @@ impl ColumnSink<'_> {
                     break;
                 }
                 let n = (whole_end - row) * row_bytes;
-                self.reduce_blocks(info, tp, row, data.sub(at, n))?;
+                match (self.scope, map) {
+                    (Some(scope), Some(map)) => self.hand_over(scope, info, tp, row, map, at..at + n)?,
+                    _ => self.reduce_blocks(info, tp, row, data.sub(at, n))?,
+                }
                 (row, at) = (whole_end, at + n);
             }
         }
         Ok(())
     }
 
-    /// Reduce whole blocks of rows starting at `first_row` (a block boundary), in parallel; combine in order.
+    /// Hand the whole blocks in `range` of a mapped run (from tensor row `first_row`) to the pool, then combine
+    /// what is ready; wait only when more than [`AHEAD_BYTES`] are in flight.
+    fn hand_over(
+        &mut self,
+        scope: &rayon::ScopeFifo<'a>,
+        info: &TensorInfo,
+        tp: &'a TensorPlan,
+        first_row: usize,
+        map: &Arc<Mapped>,
+        range: Range<usize>,
+    ) -> Result<(), SummarizeError> {
+        let (op, dtype, row_len, c_n) = (self.op, info.dtype, info.row_len(), self.plan.n_coord());
+        let row_bytes = row_len * dtype.size();
+        let rows_per_block = (BLOCK_BYTES / row_bytes).max(1);
+        let block_len = rows_per_block * row_bytes;
+        let n = range.len().div_ceil(block_len);
+        let parts: Arc<[OnceLock<BlockOut>]> = (0..n).map(|_| OnceLock::new()).collect();
+        for i in 0..n {
+            let (map, parts) = (Arc::clone(map), Arc::clone(&parts));
+            let r = range.start + i * block_len..range.end.min(range.start + (i + 1) * block_len);
+            let first = first_row + i * rows_per_block;
+            scope.spawn_fifo(move |_| {
+                let _ = parts[i].set(reduce_block(op, dtype, tp, row_len, first, &map[r], c_n));
+            });
+        }
+        self.ahead += range.len();
+        self.queue.push_back(Queued::Blocks { tp, first_row, rows_per_block, parts, next: 0, bytes: range.len() });
+        self.drain(false)
+    }
+
+    /// Combine the finished work at the front of the queue, in order. With `all`, until the queue is empty;
+    /// else until the work still in flight is within [`AHEAD_BYTES`]. While waiting, this thread runs the
+    /// pool's pending blocks.
+    fn drain(&mut self, all: bool) -> Result<(), SummarizeError> {
+        loop {
+            let Some(front) = self.queue.front_mut() else { return Ok(()) };
+            match front {
+                Queued::Blocks { tp, first_row, rows_per_block, parts, next, bytes } => {
+                    let (tp, first_row, rows_per_block, parts, bytes) =
+                        (*tp, *first_row, *rows_per_block, Arc::clone(parts), *bytes);
+                    let mut k = *next;
+                    while let Some(out) = parts.get(k).and_then(OnceLock::get) {
+                        self.combine(tp, first_row + k * rows_per_block, out);
+                        k += 1;
+                    }
+                    if k == parts.len() {
+                        self.queue.pop_front();
+                        self.ahead -= bytes;
+                        continue;
+                    }
+                    if let Some(Queued::Blocks { next, .. }) = self.queue.front_mut() {
+                        *next = k;
+                    }
+                    if !all && self.ahead <= AHEAD_BYTES {
+                        return Ok(());
+                    }
+                    // Run a pending block here (perhaps the one waited for); if none is left to start, the
+                    // other threads are finishing theirs.
+                    if !matches!(rayon::yield_now(), Some(rayon::Yield::Executed)) {
+                        std::thread::yield_now();
+                    }
+                }
+                Queued::End { .. } => {
+                    if let Some(Queued::End { info, norm }) = self.queue.pop_front() {
+                        self.end_now(&info, &norm)?;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reduce whole blocks of rows starting at `first_row` (a block boundary) now, in parallel; combine in
+    /// order (after everything handed to the pool before).
     fn reduce_blocks(
         &mut self,
         info: &TensorInfo,
@@ -1087,99 +1283,75 @@ impl ColumnSink<'_> {
         first_row: usize,
         data: RowBytes<'_>,
     ) -> Result<(), SummarizeError> {
+        self.drain(true)?;
         let len = data.len();
-        let c_n = self.plan.n_coord();
-        let row_len = info.row_len();
-        let row_bytes = row_len * info.dtype.size();
+        let (op, dtype, row_len, c_n) = (self.op, info.dtype, info.row_len(), self.plan.n_coord());
+        let row_bytes = row_len * dtype.size();
+        let rows_per_block = (BLOCK_BYTES / row_bytes).max(1);
+        let block_len = rows_per_block * row_bytes;
+        let parts: Vec<BlockOut> = (0..len.div_ceil(block_len))
+            .into_par_iter()
+            .map(|bi| {
+                let r = bi * block_len..len.min((bi + 1) * block_len);
+                let first = first_row + bi * rows_per_block;
+                data.with(r, |block| reduce_block(op, dtype, tp, row_len, first, block, c_n))
+            })
+            .collect::<Result<_, _>>()?;
+        for (bi, out) in parts.iter().enumerate() {
+            self.combine(tp, first_row + bi * rows_per_block, out);
+        }
+        Ok(())
+    }
+
+    /// Add one block's reduction (the block starting at tensor row `first`) into the accumulators.
+    fn combine(&mut self, tp: &TensorPlan, first: usize, out: &BlockOut) {
         let op = self.op;
-        let block_len = (BLOCK_BYTES / row_bytes).max(1) * row_bytes;
-        let blocks =
-            (0..len.div_ceil(block_len)).into_par_iter().map(|bi| bi * block_len..(len.min((bi + 1) * block_len)));
-        match tp {
-            TensorPlan::Norm { .. } => {}
-            TensorPlan::Matrix { axis: CoordAxis::Cols, segments } => {
-                // Rows are entries; each adds into its segment's accumulator row.
-                let parts: Vec<Vec<(usize, Vec<f64>)>> = blocks
-                    .map(|r| {
-                        let first = first_row + r.start / row_bytes;
-                        data.with(r, |block| {
-                            dispatch!(cols_block(op, info.dtype, block, row_len, first, segments, c_n))
-                        })
-                    })
-                    .collect::<Result<_, _>>()?;
-                for (slot, part) in parts.into_iter().flatten() {
-                    let acc = self.asm.acc(slot);
-                    acc.iter_mut().zip(&part).for_each(|(a, &b)| *a = op.combine(*a, b));
+        match (tp, out) {
+            (_, BlockOut::Cols(runs)) => {
+                for (slot, part) in runs {
+                    let acc = self.asm.acc(*slot);
+                    acc.iter_mut().zip(part).for_each(|(a, &b)| *a = op.combine(*a, b));
                 }
             }
-            TensorPlan::Matrix { axis: CoordAxis::Rows, segments } => {
-                // Rows are coordinates; each row's segments reduce to one value per component.
+            (TensorPlan::Matrix { segments, .. }, BlockOut::Rows(vals)) if !segments.is_empty() => {
+                // Each row's segments reduced to one value per component.
                 let n_seg = segments.len();
-                let parts: Vec<Vec<f64>> = blocks
-                    .map(|r| data.with(r, |block| dispatch!(rows_block(op, info.dtype, block, row_len, segments))))
-                    .collect::<Result<_, _>>()?;
                 let mut slots: Vec<usize> = segments.iter().map(|s| s.slot).collect();
                 slots.sort_unstable();
                 slots.dedup();
                 let which: Vec<usize> = segments.iter().map(|s| slots.partition_point(|&k| k < s.slot)).collect();
+                let c_n = self.plan.n_coord();
                 let mut accs = self.asm.accs(&slots);
-                let rows = parts.iter().flat_map(|p| p.chunks_exact(n_seg));
-                for (c, v) in (first_row..c_n).zip(rows) {
+                for (c, v) in (first..c_n).zip(vals.chunks_exact(n_seg)) {
                     for (&i, &x) in which.iter().zip(v) {
                         let a = &mut accs[i][c];
                         *a = op.combine(*a, x);
                     }
                 }
             }
+            _ => {}
         }
-        Ok(())
-    }
-}
-
-impl TensorSink for ColumnSink<'_> {
-    fn wants(&self, info: &TensorInfo) -> bool {
-        self.plan.tensors.contains_key(&info.name)
     }
 
-    fn rows(&mut self, info: &TensorInfo, first_row: usize, bytes: &[u8]) -> Result<(), SummarizeError> {
-        self.process(info, first_row, RowBytes::Mem(bytes))
-    }
-
-    fn rank(&self, info: &TensorInfo) -> u64 {
-        let first = match self.plan.tensors.get(&info.name) {
-            Some(TensorPlan::Norm { slot }) => Some(*slot),
-            Some(TensorPlan::Matrix { segments, .. }) => segments.iter().map(|s| s.slot).min(),
-            None => None,
-        };
-        first.map_or(u64::MAX, |s| s as u64)
-    }
-
-    fn rows_at(&mut self, info: &TensorInfo, first_row: usize, rows: StoredRows<'_>) -> Result<(), SummarizeError> {
-        self.process(info, first_row, RowBytes::Stored(rows))
-    }
-
-    fn end_tensor(&mut self, info: &TensorInfo) -> Result<(), SummarizeError> {
+    /// The end of a tensor whose blocks are all combined: a norm's values become its component; the
+    /// components that were waiting only for this tensor are finished.
+    fn end_now(&mut self, info: &TensorInfo, norm: &[f32]) -> Result<(), SummarizeError> {
         let Some(tp) = self.plan.tensors.get(&info.name) else { return Ok(()) };
-        if !self.pending.is_empty() {
-            // Only a source that delivered fewer rows than the tensor has leaves rows here; reduce them too.
-            let rows = std::mem::take(&mut self.pending);
-            self.reduce_blocks(info, tp, self.pending_first, RowBytes::Mem(&rows))?;
-        }
         match tp {
             TensorPlan::Norm { slot } => {
                 let c_n = self.plan.n_coord();
                 let slot = *slot;
-                if self.norm.len() != c_n {
+                if norm.len() != c_n {
                     return Err(SummarizeError::Shape(format!(
                         "{}: norm tensor `{}` delivered {} values, expected {c_n}",
                         self.label,
                         info.name,
-                        self.norm.len()
+                        norm.len()
                     )));
                 }
-                let med = median(&self.norm);
+                let med = median(norm);
                 let acc = self.asm.acc(slot);
-                for (a, &w) in acc.iter_mut().zip(&self.norm) {
+                for (a, &w) in acc.iter_mut().zip(norm) {
                     let d = w as f64 - med;
                     *a = d * d;
                 }
@@ -1192,6 +1364,52 @@ impl TensorSink for ColumnSink<'_> {
         }
         self.asm.tensor_read(tp);
         Ok(())
+    }
+}
+
+impl TensorSink for ColumnSink<'_, '_> {
+    fn wants(&self, info: &TensorInfo) -> bool {
+        self.plan.tensors.contains_key(&info.name)
+    }
+
+    fn rows(&mut self, info: &TensorInfo, first_row: usize, bytes: &[u8]) -> Result<(), SummarizeError> {
+        self.process(info, first_row, RowBytes::Mem(bytes), None)
+    }
+
+    fn rank(&self, info: &TensorInfo) -> u64 {
+        let first = match self.plan.tensors.get(&info.name) {
+            Some(TensorPlan::Norm { slot }) => Some(*slot),
+            Some(TensorPlan::Matrix { segments, .. }) => segments.iter().map(|s| s.slot).min(),
+            None => None,
+        };
+        first.map_or(u64::MAX, |s| s as u64)
+    }
+
+    fn rows_at(&mut self, info: &TensorInfo, first_row: usize, rows: StoredRows<'_>) -> Result<(), SummarizeError> {
+        // Mapped, the page cache's own pages are reduced; else each block is read by the thread reducing it.
+        match rows.map() {
+            Some(map) => {
+                let map = Arc::new(map);
+                self.process(info, first_row, RowBytes::Mem(&map), Some(&map))
+            }
+            None => self.process(info, first_row, RowBytes::Stored(rows), None),
+        }
+    }
+
+    fn end_tensor(&mut self, info: &TensorInfo) -> Result<(), SummarizeError> {
+        let Some(tp) = self.plan.tensors.get(&info.name) else { return Ok(()) };
+        if !self.pending.is_empty() {
+            // Only a source that delivered fewer rows than the tensor has leaves rows here; reduce them too.
+            let rows = std::mem::take(&mut self.pending);
+            self.reduce_blocks(info, tp, self.pending_first, RowBytes::Mem(&rows))?;
+        }
+        let norm = std::mem::take(&mut self.norm);
+        if self.queue.is_empty() {
+            self.end_now(info, &norm)
+        } else {
+            self.queue.push_back(Queued::End { info: info.clone(), norm });
+            Ok(())
+        }
     }
 }
 
@@ -1323,7 +1541,8 @@ mod tests {
             ((x >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * scale
         };
         let seg = |start, end, slot| Segment { start, end, slot };
-        for row_len in [1usize, 7, 8, 15, 16, 37, 96, 1000] {
+        // (2100 and 4128: rows longer than one tile of the half-float column kernels.)
+        for row_len in [1usize, 7, 8, 15, 16, 37, 96, 1000, 2100, 4128] {
             let n_rows = 29;
             let vals: Vec<f32> = (0..row_len * n_rows).map(|_| next()).collect();
             for dtype in [DType::F32, DType::BF16, DType::F16] {

@@ -6,8 +6,8 @@
 //!
 //! The pieces, from the bottom up:
 //! - [`source`]: the reader interface. A [`WeightSource`] streams a checkpoint's tensors to a [`TensorSink`] in
-//!   chunks of whole rows, with memory bounded by the chunk size. [`SafetensorsFile`] (local, positioned reads
-//!   from every worker thread), [`SafetensorsStream`] (any `Read`, e.g. a download), [`sharded::ChainSource`] (shards).
+//!   chunks of whole rows, with memory bounded by the chunk size. [`SafetensorsFile`] (local, mapped a chunk at a
+//!   time, see [`read_at`]), [`SafetensorsStream`] (any `Read`, e.g. a download), [`sharded::ChainSource`] (shards).
 //! - [`arch`]: architecture mapping files (TOML) — which tensors are which components, with which layout. The
 //!   built-in architectures are mapping files too. [`plan`] applies one to a checkpoint.
 //! - [`column`](mod@column): the summarizing sink.
@@ -54,7 +54,7 @@ pub use arch::Mapping;
 pub use checkpoint::Checkpoint;
 pub use error::SummarizeError;
 pub use plan::Plan;
-pub use read_at::{FileAt, ReadAt};
+pub use read_at::{FileAt, Mapped, ReadAt, ReadMethod};
 pub use run::{run, Output, RunOptions, RunReport};
 pub use safetensors::{SafetensorsFile, SafetensorsHeader, SafetensorsStream};
 pub use shard::{shard, ShardSpec};

@@ -6,6 +6,7 @@ use ccc_core::StepSelection;
 
 use crate::checkpoint::Checkpoint;
 use crate::error::SummarizeError;
+use crate::read_at::ReadMethod;
 use crate::safetensors::SafetensorsFile;
 use crate::sharded::open_index;
 use crate::source::WeightSource;
@@ -73,15 +74,20 @@ impl WeightFiles {
         }
     }
 
-    /// Open the weights as one source.
+    /// Open the weights as one source, mapped (see [`WeightFiles::open_with`]).
     pub fn open(&self) -> Result<Box<dyn WeightSource>, SummarizeError> {
+        self.open_with(ReadMethod::default())
+    }
+
+    /// Open the weights as one source, read by `method`.
+    pub fn open_with(&self, method: ReadMethod) -> Result<Box<dyn WeightSource>, SummarizeError> {
+        let safetensors = move |f: &Path| Ok(Box::new(SafetensorsFile::open_with(f, method)?) as Box<dyn WeightSource>);
+        let torch = move |f: &Path| crate::torch::open_source_with(f, method);
         match self {
-            WeightFiles::Safetensors(p) => Ok(Box::new(SafetensorsFile::open(p)?)),
-            WeightFiles::Torch(p) => crate::torch::open_source(p),
-            WeightFiles::SafetensorsIndex(p) => {
-                Ok(Box::new(open_index(p, &|f| Ok(Box::new(SafetensorsFile::open(f)?) as Box<dyn WeightSource>))?))
-            }
-            WeightFiles::TorchIndex(p) => Ok(Box::new(open_index(p, &crate::torch::open_source)?)),
+            WeightFiles::Safetensors(p) => safetensors(p),
+            WeightFiles::Torch(p) => torch(p),
+            WeightFiles::SafetensorsIndex(p) => Ok(Box::new(open_index(p, &safetensors)?)),
+            WeightFiles::TorchIndex(p) => Ok(Box::new(open_index(p, &torch)?)),
         }
     }
 
@@ -118,6 +124,7 @@ pub struct LocalCheckpoint {
     config: serde_json::Value,
     weights: WeightFiles,
     size: u64,
+    read: ReadMethod,
 }
 
 impl LocalCheckpoint {
@@ -147,7 +154,13 @@ impl LocalCheckpoint {
         let weights = WeightFiles::find(dir)?;
         let size = weights.files().iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
         let step = step.or_else(|| dir.file_name().and_then(|n| parse_step(&n.to_string_lossy()))).unwrap_or(0);
-        Ok(LocalCheckpoint { dir: dir.to_path_buf(), step, config, weights, size })
+        Ok(LocalCheckpoint { dir: dir.to_path_buf(), step, config, weights, size, read: ReadMethod::default() })
+    }
+
+    /// Read the weights by `method` (mapped by default).
+    pub fn with_read_method(mut self, method: ReadMethod) -> Self {
+        self.read = method;
+        self
     }
 
     /// The directory.
@@ -179,7 +192,7 @@ impl Checkpoint for LocalCheckpoint {
     }
 
     fn open(&self) -> Result<Box<dyn WeightSource>, SummarizeError> {
-        self.weights.open()
+        self.weights.open_with(self.read)
     }
 }
 

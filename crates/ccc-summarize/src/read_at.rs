@@ -1,11 +1,15 @@
 //! Random-access reading: a byte source that can be read at any offset, from several threads at once.
 //!
-//! Local weight files are read with positioned reads (`pread`) rather than memory maps: each summarizing thread
-//! copies the block it is about to reduce into its own cache-sized buffer, so reading and reducing run in
-//! parallel on every core, with no page-table work (mapping, faulting, unmapping, TLB shootdowns) on the way.
+//! Local weight files are mapped into memory a window at a time ([`ReadAt::map`]): the summarizing threads
+//! reduce the page cache's own pages, so no byte is copied before it is summarized, and the page faults are
+//! taken in parallel by the threads that touch the pages. A window is unmapped as soon as it is summarized, so
+//! resident memory stays bounded by one window whatever the file size. Where a file cannot be mapped (a
+//! filesystem without mmap, or mapping switched off), each thread reads the block it is about to reduce with a
+//! positioned read (`pread`) into its own cache-sized buffer.
 
 use std::fs::File;
 use std::io;
+use std::ops::Deref;
 use std::os::unix::fs::FileExt;
 
 /// Random-access reading of a byte source (a file, or a buffer in tests and fuzzing). `Sync`, because blocks of
@@ -21,6 +25,36 @@ pub trait ReadAt: Sync {
 
     /// Fill `buf` with the bytes starting at `offset`; an error if the source ends first.
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
+
+    /// The `len` bytes at `offset` mapped into memory, when the source can do that cheaply; `None` when the
+    /// caller should read them with [`ReadAt::read_exact_at`] instead (the default).
+    fn map(&self, _offset: u64, _len: usize) -> Option<Mapped> {
+        None
+    }
+}
+
+/// A read-only memory map of part of a file, unmapped when dropped.
+#[derive(Debug)]
+pub struct Mapped(memmap2::Mmap);
+
+impl Deref for Mapped {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+/// How local weight files are read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReadMethod {
+    /// Mapped into memory a window at a time (the default): nothing is copied before it is summarized. A mapped
+    /// file must not be truncated by another process while it is read: touching a page past the new end raises
+    /// `SIGBUS`, which ends the process (the CLI reports it in one line).
+    #[default]
+    Map,
+    /// Positioned reads (`pread`) into each thread's buffer: a file truncated meanwhile gives an I/O error.
+    Pread,
 }
 
 /// A file with its length taken once at open.
@@ -28,13 +62,20 @@ pub trait ReadAt: Sync {
 pub struct FileAt {
     file: File,
     len: u64,
+    method: ReadMethod,
 }
 
 impl FileAt {
-    /// Wrap an open file.
+    /// Wrap an open file; its bytes are handed out as memory maps (see [`FileAt::with_method`]).
     pub fn new(file: File) -> io::Result<Self> {
         let len = file.metadata()?.len();
-        Ok(FileAt { file, len })
+        Ok(FileAt { file, len, method: ReadMethod::Map })
+    }
+
+    /// Whether [`ReadAt::map`] maps the file or declines, so that every byte is read with `pread`.
+    pub fn with_method(mut self, method: ReadMethod) -> Self {
+        self.method = method;
+        self
     }
 }
 
@@ -45,6 +86,19 @@ impl ReadAt for FileAt {
 
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
         FileExt::read_exact_at(&self.file, buf, offset)
+    }
+
+    fn map(&self, offset: u64, len: usize) -> Option<Mapped> {
+        // Out-of-range requests go to `read_exact_at`, which reports them as errors.
+        let in_range = offset.checked_add(len as u64).is_some_and(|end| end <= self.len);
+        if self.method != ReadMethod::Map || len == 0 || !in_range {
+            return None;
+        }
+        // SAFETY: the file is open read-only and the range lies within its length taken at open; the mapping is
+        // private to the caller and dropped after use. Truncation by another process while mapped is the
+        // documented exception (see `ReadMethod::Map`). memmap2 aligns the offset to a page itself.
+        let map = unsafe { memmap2::MmapOptions::new().offset(offset).len(len).map(&self.file) }.ok()?;
+        Some(Mapped(map))
     }
 }
 
@@ -69,5 +123,30 @@ impl ReadAt for Vec<u8> {
 
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
         ReadAt::read_exact_at(self.as_slice(), buf, offset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn a_mapped_window_holds_the_bytes_a_read_gives() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        let bytes: Vec<u8> = (0..20_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        f.write_all(&bytes).unwrap();
+        let file = FileAt::new(File::open(f.path()).unwrap()).unwrap();
+        // Offsets that are and are not page-aligned.
+        for (at, len) in [(0u64, 10usize), (4096, 5000), (13, 19_000), (19_999, 1)] {
+            let map = file.map(at, len).expect("a regular file maps");
+            let mut read = vec![0u8; len];
+            file.read_exact_at(&mut read, at).unwrap();
+            assert_eq!(&map[..], &read[..], "window ({at}, {len})");
+        }
+        assert!(file.map(19_990, 11).is_none(), "a window past the end is read (and reported) instead");
+        assert!(file.map(0, 0).is_none());
+        let pread = FileAt::new(File::open(f.path()).unwrap()).unwrap().with_method(ReadMethod::Pread);
+        assert!(pread.map(0, 10).is_none());
     }
 }

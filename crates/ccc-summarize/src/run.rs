@@ -141,11 +141,14 @@ pub fn summarize_source(
     chunk_bytes: usize,
     progress: Option<&dyn Progress>,
 ) -> Result<Column, SummarizeError> {
-    let mut sink = ColumnSink::new(plan, summary, allow_nonfinite, source.describe(), progress);
-    // Inside the pool, so the thread that drives the source is a worker and takes part in each chunk's blocks
-    // (rather than sleeping on a latch and waking for every chunk).
-    rayon::scope(|_| source.stream(&mut sink, chunk_bytes.max(1)))?;
-    Ok(sink.finish())
+    let label = source.describe();
+    // Inside the pool, so the thread that drives the source is a worker: it runs blocks while it waits for
+    // them, and the blocks it hands over run while it combines earlier ones (in FIFO order, oldest first).
+    rayon::scope_fifo(|scope| {
+        let mut sink = ColumnSink::new(plan, summary, allow_nonfinite, label, progress).in_scope(scope);
+        source.stream(&mut sink, chunk_bytes.max(1))?;
+        sink.finish()
+    })
 }
 
 fn column_hash(col: &[f32]) -> [u8; 32] {

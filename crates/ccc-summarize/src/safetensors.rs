@@ -1,7 +1,7 @@
 //! The safetensors format: a validating header parser and two weight sources.
 //!
-//! - [`SafetensorsFile`] reads a local file with positioned reads: the sink gets [`StoredRows`] and reads the
-//!   blocks itself, in parallel, into cache-sized buffers; memory stays bounded by those buffers.
+//! - [`SafetensorsFile`] reads a local file in place: the sink gets [`StoredRows`] and maps them a chunk at a
+//!   time (or reads them block by block into cache-sized buffers); memory stays bounded by the chunks.
 //! - [`SafetensorsStream`] reads from any [`std::io::Read`] (a download in progress, a pipe) in data-offset
 //!   order: the header first, then each tensor's bytes as they arrive; bytes of unwanted tensors are read and
 //!   discarded. Memory is O(`chunk_bytes`).
@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::error::SummarizeError;
-use crate::read_at::{FileAt, ReadAt};
+use crate::read_at::{FileAt, ReadAt, ReadMethod};
 use crate::source::{DType, StoredRows, TensorInfo, TensorSink, WeightSource};
 
 /// Largest JSON header accepted (the format's own limit is 100 MB).
@@ -194,12 +194,13 @@ fn rows_per_chunk(info: &TensorInfo, chunk_bytes: usize) -> usize {
     (chunk_bytes / rb).max(1)
 }
 
-/// A local safetensors file, read with positioned reads.
+/// A local safetensors file, read in place.
 ///
-/// Each wanted tensor is handed to the sink as [`StoredRows`] runs of at most `chunk_bytes`; the summarizer
-/// reads them block by block from its worker threads into cache-sized buffers, so memory stays bounded by those
-/// buffers whatever the checkpoint size. The file must not be truncated by another process while it is read
-/// (that gives an I/O error naming the file).
+/// Each wanted tensor is handed to the sink as [`StoredRows`] runs of at most `chunk_bytes`, in the sink's
+/// order ([`TensorSink::rank`]); the summarizer maps each run and unmaps it when done, or with
+/// [`ReadMethod::Pread`] reads it block by block from its worker threads into cache-sized buffers, so memory stays
+/// bounded whatever the checkpoint size. A mapped file must not be truncated by another process while it is read
+/// (see [`ReadMethod::Map`]); read with `pread`, that gives an I/O error naming the file.
 #[derive(Debug)]
 pub struct SafetensorsFile {
     path: PathBuf,
@@ -209,11 +210,17 @@ pub struct SafetensorsFile {
 }
 
 impl SafetensorsFile {
-    /// Open a file and validate its header against its size.
+    /// Open a file and validate its header against its size; its tensors will be mapped (see
+    /// [`SafetensorsFile::open_with`]).
     pub fn open(path: &Path) -> Result<Self, SummarizeError> {
+        Self::open_with(path, ReadMethod::default())
+    }
+
+    /// [`SafetensorsFile::open`], with the tensors read by `method`.
+    pub fn open_with(path: &Path, method: ReadMethod) -> Result<Self, SummarizeError> {
         let bad = |reason: String| SummarizeError::BadWeights { path: path.to_path_buf(), reason };
         let io = |source| SummarizeError::Io { path: path.to_path_buf(), source };
-        let file = FileAt::new(File::open(path).map_err(io)?).map_err(io)?;
+        let file = FileAt::new(File::open(path).map_err(io)?).map_err(io)?.with_method(method);
         let file_len = file.len();
         if file_len < 8 {
             return Err(bad(format!("file is {file_len} bytes, too short for a safetensors header")));

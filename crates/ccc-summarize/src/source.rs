@@ -6,7 +6,7 @@ use std::fmt;
 use std::path::Path;
 
 use crate::error::SummarizeError;
-use crate::read_at::ReadAt;
+use crate::read_at::{Mapped, ReadAt};
 
 /// Element type of a stored tensor.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -160,6 +160,12 @@ impl<'a> StoredRows<'a> {
     pub fn sub(&self, at: usize, len: usize) -> StoredRows<'a> {
         let at = at.min(self.len);
         StoredRows { src: self.src, offset: self.offset + at as u64, len: len.min(self.len - at), path: self.path }
+    }
+
+    /// The whole run mapped into memory, when the source maps (see [`ReadAt::map`]); else read it with
+    /// [`StoredRows::read`].
+    pub fn map(&self) -> Option<Mapped> {
+        self.src.map(self.offset, self.len)
     }
 
     /// Fill `buf` with the bytes starting `at` bytes into the run (callable from several threads at once).

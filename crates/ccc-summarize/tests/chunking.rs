@@ -1,5 +1,5 @@
 //! The summarizer's result does not depend on how a source chunks a tensor, nor on whether the bytes come in
-//! memory or are read by the sink (`rows` vs `rows_at`), nor on the dtype's kernel path: the block partition is
+//! memory, are read by the sink, or are mapped and handed to the pool (`rows` vs `rows_at`), nor on the dtype's kernel path: the block partition is
 //! fixed by the tensor, and kernels add in a fixed order.
 
 mod common;
@@ -7,7 +7,7 @@ mod common;
 use ccc_core::Summary;
 use ccc_summarize::column::{Column, ColumnSink};
 use ccc_summarize::plan::Plan;
-use ccc_summarize::{DType, Mapping, ReadAt, StoredRows, TensorInfo, TensorSink};
+use ccc_summarize::{DType, FileAt, Mapping, ReadAt, StoredRows, TensorInfo, TensorSink};
 use proptest::prelude::*;
 use std::path::Path;
 
@@ -45,31 +45,70 @@ fn weights(n: usize, seed: u64, dtype: DType) -> Vec<u8> {
         .collect()
 }
 
-/// Summarize with each tensor delivered in chunks of the given row counts (cycled), in memory or stored.
-fn summarize(plan: &Plan, tensors: &[(TensorInfo, Vec<u8>)], chunks: &[usize], stored: bool) -> Column {
-    let mut sink = ColumnSink::new(plan, Summary::MeanSq, false, "test", None);
-    for (info, bytes) in tensors {
-        let rb = bytes.len() / info.shape[0];
-        let (mut row, mut k) = (0, 0);
-        while row < info.shape[0] {
-            let n = chunks[k % chunks.len()].clamp(1, info.shape[0] - row);
-            let part = &bytes[row * rb..(row + n) * rb];
-            if stored {
-                // The tensor's bytes behind a one-byte prefix, so stored reads start at odd offsets.
-                let mut file = vec![7u8];
-                file.extend_from_slice(bytes);
-                let src: &dyn ReadAt = &file;
-                let rows = StoredRows::new(src, 1 + (row * rb) as u64, n * rb, Path::new("test"));
-                sink.rows_at(info, row, rows).unwrap();
-            } else {
-                sink.rows(info, row, part).unwrap();
+/// How the sink gets a tensor's rows.
+#[derive(Debug, Clone, Copy)]
+enum Delivery {
+    /// In memory (`rows`), each chunk reduced before the call returns.
+    Mem,
+    /// Stored in a buffer at an odd offset (`rows_at`), each block read by the thread reducing it.
+    Stored,
+    /// Stored in a file (`rows_at`), mapped, and handed to the pool: blocks of several chunks in flight at once.
+    Mapped,
+}
+
+fn delivery() -> impl Strategy<Value = Delivery> {
+    prop_oneof![Just(Delivery::Mem), Just(Delivery::Stored), Just(Delivery::Mapped)]
+}
+
+/// Summarize with each tensor delivered in chunks of the given row counts (cycled).
+fn summarize(plan: &Plan, tensors: &[(TensorInfo, Vec<u8>)], chunks: &[usize], how: Delivery) -> Column {
+    // One file per tensor, its bytes after an 8-byte prefix, for mapped delivery.
+    let dir = tempfile::tempdir().unwrap();
+    let files: Vec<FileAt> = match how {
+        Delivery::Mapped => tensors
+            .iter()
+            .enumerate()
+            .map(|(i, (_, bytes))| {
+                let path = dir.path().join(i.to_string());
+                let mut data = vec![7u8; 8];
+                data.extend_from_slice(bytes);
+                std::fs::write(&path, data).unwrap();
+                FileAt::new(std::fs::File::open(&path).unwrap()).unwrap()
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    rayon::scope_fifo(|scope| {
+        let mut sink = ColumnSink::new(plan, Summary::MeanSq, false, "test", None).in_scope(scope);
+        for (t, (info, bytes)) in tensors.iter().enumerate() {
+            let rb = bytes.len() / info.shape[0];
+            let (mut row, mut k) = (0, 0);
+            while row < info.shape[0] {
+                let n = chunks[k % chunks.len()].clamp(1, info.shape[0] - row);
+                let part = &bytes[row * rb..(row + n) * rb];
+                match how {
+                    Delivery::Mem => sink.rows(info, row, part).unwrap(),
+                    Delivery::Stored => {
+                        // The tensor's bytes behind a one-byte prefix, so stored reads start at odd offsets.
+                        let mut file = vec![7u8];
+                        file.extend_from_slice(bytes);
+                        let src: &dyn ReadAt = &file;
+                        let rows = StoredRows::new(src, 1 + (row * rb) as u64, n * rb, Path::new("test"));
+                        sink.rows_at(info, row, rows).unwrap();
+                    }
+                    Delivery::Mapped => {
+                        let rows = StoredRows::new(&files[t], 8 + (row * rb) as u64, n * rb, Path::new("test"));
+                        assert!(rows.map().is_some(), "a temporary file maps");
+                        sink.rows_at(info, row, rows).unwrap();
+                    }
+                }
+                row += n;
+                k += 1;
             }
-            row += n;
-            k += 1;
+            sink.end_tensor(info).unwrap();
         }
-        sink.end_tensor(info).unwrap();
-    }
-    sink.finish()
+        sink.finish().unwrap()
+    })
 }
 
 proptest! {
@@ -79,7 +118,7 @@ proptest! {
     fn any_chunking_gives_the_same_column(
         chunks in proptest::collection::vec(1usize..2000, 1..6),
         dtype in prop_oneof![Just(DType::F32), Just(DType::BF16), Just(DType::F16)],
-        stored in any::<bool>(),
+        how in delivery(),
         seed in any::<u64>(),
     ) {
         // Hidden size 96: rows of 96 or 384 elements, blocks of hundreds of rows (not powers of two); the
@@ -87,8 +126,8 @@ proptest! {
         let (plan, infos) = plan(96, dtype);
         let tensors: Vec<(TensorInfo, Vec<u8>)> =
             infos.iter().enumerate().map(|(i, t)| (t.clone(), weights(t.numel(), seed + i as u64, dtype))).collect();
-        let whole = summarize(&plan, &tensors, &[usize::MAX], false);
-        let chunked = summarize(&plan, &tensors, &chunks, stored);
+        let whole = summarize(&plan, &tensors, &[usize::MAX], Delivery::Mem);
+        let chunked = summarize(&plan, &tensors, &chunks, how);
         let bits = |c: &Column| c.full.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         prop_assert_eq!(bits(&whole), bits(&chunked));
         prop_assert_eq!(&whole.compact[..], &chunked.compact[..]);
@@ -116,7 +155,7 @@ proptest! {
         let (plan, infos) = llama_plan(32, dtype);
         let tensors: Vec<(TensorInfo, Vec<u8>)> =
             infos.iter().enumerate().map(|(i, t)| (t.clone(), weights(t.numel(), seed + i as u64, dtype))).collect();
-        let canonical = summarize(&plan, &tensors, &[usize::MAX], false);
+        let canonical = summarize(&plan, &tensors, &[usize::MAX], Delivery::Mem);
         let mut by_name = tensors.clone();
         by_name.sort_by(|a, b| a.0.name.cmp(&b.0.name));
         // Fisher–Yates with an LCG.
@@ -127,8 +166,8 @@ proptest! {
             shuffled.swap(i, (x >> 33) as usize % (i + 1));
         }
         let bits = |v: &[f32]| v.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
-        for other in [&by_name, &shuffled] {
-            let col = summarize(&plan, other, &[usize::MAX], true);
+        for (other, how) in [(&by_name, Delivery::Stored), (&shuffled, Delivery::Mapped)] {
+            let col = summarize(&plan, other, &[usize::MAX], how);
             prop_assert_eq!(bits(&canonical.full), bits(&col.full));
             prop_assert_eq!(bits(&canonical.compact), bits(&col.compact));
         }

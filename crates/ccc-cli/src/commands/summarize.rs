@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use ccc_core::{Mode, Progress, StepSelection, Summary};
 use ccc_summarize::run as driver;
-use ccc_summarize::{local, shard, Checkpoint, Mapping, ShardSpec};
+use ccc_summarize::{local, shard, Checkpoint, Mapping, ReadMethod, ShardSpec};
 
 use crate::progress::CliProgress;
 
@@ -62,6 +62,11 @@ pub struct Args {
     /// checkpoint is always summarized, however large its column).
     #[arg(long, value_name = "SIZE", default_value = "448M", value_parser = parse_size)]
     pub max_memory: u64,
+
+    /// Read weight files with positioned reads instead of memory maps: slower, but a file truncated or replaced
+    /// by another process while it is read gives an error instead of ending the run.
+    #[arg(long)]
+    pub no_mmap: bool,
 
     /// Only warnings and errors.
     #[arg(short, long)]
@@ -205,7 +210,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 progress.message(&format!("not selected by --steps: {}", s.display()));
             }
         }
-        checkpoints.extend(found.checkpoints.into_iter().map(|c| Box::new(c) as Box<dyn Checkpoint>));
+        let read = if args.no_mmap { ReadMethod::Pread } else { ReadMethod::Map };
+        checkpoints
+            .extend(found.checkpoints.into_iter().map(|c| Box::new(c.with_read_method(read)) as Box<dyn Checkpoint>));
     }
     for spec in hf {
         checkpoints.extend(super::hub_args::resolve(&args.hub, spec, &opts.steps, &progress)?);

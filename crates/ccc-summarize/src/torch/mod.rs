@@ -10,7 +10,7 @@
 //!    the `torch.*Storage` classes, `collections.OrderedDict`); anything else — `os.system`, `builtins.exec`, an
 //!    unknown class — stops the load with an error naming it. Nothing the pickle names is ever called.
 //! 3. [`TorchSource`] checks every tensor view against its record and streams tensors as whole rows with
-//!    positioned reads, gathering strided views (a transposed or sliced tensor) in bounded windows.
+//!    mapped or positioned reads, gathering strided views (a transposed or sliced tensor) in bounded windows.
 //!
 //! ```no_run
 //! use ccc_summarize::torch;
@@ -34,6 +34,7 @@ use std::path::Path;
 pub use source::{TorchSource, DEFAULT_GATHER_WINDOW};
 
 use crate::error::SummarizeError;
+use crate::read_at::ReadMethod;
 use crate::source::{DType, WeightSource};
 
 /// What can go wrong while reading a PyTorch checkpoint.
@@ -88,5 +89,10 @@ pub enum TorchError {
 
 /// Open one PyTorch `.bin` / `.pt` / `.pth` file as a weight source (validated, nothing executed).
 pub fn open_source(path: &Path) -> Result<Box<dyn WeightSource>, SummarizeError> {
-    Ok(Box::new(TorchSource::open(path)?))
+    open_source_with(path, ReadMethod::default())
+}
+
+/// [`open_source`], with the tensors read by `method`.
+pub fn open_source_with(path: &Path, method: ReadMethod) -> Result<Box<dyn WeightSource>, SummarizeError> {
+    Ok(Box::new(TorchSource::open_with(path, method)?))
 }

@@ -3,6 +3,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::SummarizeError;
+use crate::read_at::ReadMethod;
 use crate::source::{DType, StoredRows, TensorInfo, TensorSink, WeightSource};
 
 use super::pickle::{load_state_dict, PickleLimits, StateDict};
@@ -27,7 +28,7 @@ struct Plan {
 
 /// A PyTorch (torch ≥ 1.6) zip checkpoint, opened and validated: the pickle has been run by the restricted
 /// unpickler, every storage record located and every view checked against its record. Streaming reads the
-/// tensors in place with positioned reads, in file order.
+/// tensors in place (mapped, or with positioned reads; see [`ReadMethod`]), in file order.
 #[derive(Debug)]
 pub struct TorchSource<R: ReadAt = FileAt> {
     reader: R,
@@ -40,11 +41,16 @@ pub struct TorchSource<R: ReadAt = FileAt> {
 }
 
 impl TorchSource<FileAt> {
-    /// Open a `.bin` / `.pt` / `.pth` file.
+    /// Open a `.bin` / `.pt` / `.pth` file; its tensors will be mapped (see [`TorchSource::open_with`]).
     pub fn open(path: &Path) -> Result<Self, SummarizeError> {
+        Self::open_with(path, ReadMethod::default())
+    }
+
+    /// [`TorchSource::open`], with the tensors read by `method`.
+    pub fn open_with(path: &Path, method: ReadMethod) -> Result<Self, SummarizeError> {
         let io = |source| SummarizeError::Io { path: path.to_path_buf(), source };
         let file = std::fs::File::open(path).map_err(io)?;
-        let reader = FileAt::new(file).map_err(io)?;
+        let reader = FileAt::new(file).map_err(io)?.with_method(method);
         TorchSource::from_reader(reader, path.to_path_buf())
             .map_err(|source| SummarizeError::Torch { path: path.to_path_buf(), source })
     }
