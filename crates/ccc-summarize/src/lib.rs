@@ -40,6 +40,7 @@ pub mod buffer;
 pub mod checkpoint;
 pub mod column;
 pub mod error;
+mod kernels;
 pub mod local;
 pub mod plan;
 pub mod read_at;
