@@ -197,6 +197,23 @@ enum Queued<'a> {
     End { info: TensorInfo, norm: Vec<f32> },
 }
 
+/// Bytes a task of the pool holds on to: a mapped chunk, or a block gathered across two chunks.
+enum Owned {
+    Map(Mapped),
+    Buf(Vec<u8>),
+}
+
+impl std::ops::Deref for Owned {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Owned::Map(m) => m,
+            Owned::Buf(b) => b,
+        }
+    }
+}
+
 /// Bytes of mapped weights whose blocks may be handed to the pool before the oldest are combined. The pool works
 /// ahead while the driving thread combines in order; at most this much of the file is mapped (and resident) at
 /// once, beyond the chunk being handed over.
@@ -209,13 +226,14 @@ impl<'a> ColumnSink<'a, '_> {
     /// block `k` is rows `[k·block_rows, (k+1)·block_rows)` — in parallel, and block results are combined in
     /// order. Rows of a block split across calls wait in `pending` until the block is complete, so the result
     /// depends neither on how the source chunks the tensor (a file, a download) nor on the number of threads.
-    /// Whole blocks of a mapped run (`map`) are handed to the pool without waiting, when the sink has one.
+    /// When the sink has a pool scope, whole blocks of a mapped run (`map`), and blocks gathered across calls, are
+    /// handed to the pool without waiting.
     fn process(
         &mut self,
         info: &TensorInfo,
         first_row: usize,
         data: RowBytes<'_>,
-        map: Option<&Arc<Mapped>>,
+        map: Option<&Arc<Owned>>,
     ) -> Result<(), SummarizeError> {
         let len = data.len();
         self.bytes += len as u64;
@@ -266,10 +284,16 @@ impl<'a> ColumnSink<'a, '_> {
                 (row, at) = (row + take, at + take * row_bytes);
                 if row == boundary {
                     let full = std::mem::take(&mut self.pending);
-                    let r = self.reduce_blocks(info, tp, self.pending_first, RowBytes::Mem(&full));
-                    self.pending = full;
-                    self.pending.clear();
-                    r?;
+                    if let Some(scope) = self.scope {
+                        // The gathered block is owned: it goes to the pool like a mapped chunk.
+                        let (first, len) = (self.pending_first, full.len());
+                        self.hand_over(scope, info, tp, first, &Arc::new(Owned::Buf(full)), 0..len)?;
+                    } else {
+                        let r = self.reduce_blocks(info, tp, self.pending_first, RowBytes::Mem(&full));
+                        self.pending = full;
+                        self.pending.clear();
+                        r?;
+                    }
                 }
             } else {
                 // Aligned: every whole block at once (and the tensor's last, shorter block).
@@ -292,15 +316,15 @@ impl<'a> ColumnSink<'a, '_> {
         Ok(())
     }
 
-    /// Hand the whole blocks in `range` of a mapped run (from tensor row `first_row`) to the pool, then combine
-    /// what is ready; wait only when more than [`AHEAD_BYTES`] are in flight.
+    /// Hand the whole blocks in `range` of `src` (from tensor row `first_row`) to the pool, then combine what is
+    /// ready; wait only when more than [`AHEAD_BYTES`] are in flight.
     fn hand_over(
         &mut self,
         scope: &rayon::ScopeFifo<'a>,
         info: &TensorInfo,
         tp: &'a TensorPlan,
         first_row: usize,
-        map: &Arc<Mapped>,
+        src: &Arc<Owned>,
         range: Range<usize>,
     ) -> Result<(), SummarizeError> {
         let (op, dtype, row_len, c_n) = (self.op, info.dtype, info.row_len(), self.plan.n_coord());
@@ -310,11 +334,11 @@ impl<'a> ColumnSink<'a, '_> {
         let n = range.len().div_ceil(block_len);
         let parts: Arc<[OnceLock<BlockOut>]> = (0..n).map(|_| OnceLock::new()).collect();
         for i in 0..n {
-            let (map, parts) = (Arc::clone(map), Arc::clone(&parts));
+            let (src, parts) = (Arc::clone(src), Arc::clone(&parts));
             let r = range.start + i * block_len..range.end.min(range.start + (i + 1) * block_len);
             let first = first_row + i * rows_per_block;
             scope.spawn_fifo(move |_| {
-                let _ = parts[i].set(reduce_block(op, dtype, tp, row_len, first, &map[r], c_n));
+                let _ = parts[i].set(reduce_block(op, dtype, tp, row_len, first, &src[r], c_n));
             });
         }
         self.ahead += range.len();
@@ -478,7 +502,7 @@ impl TensorSink for ColumnSink<'_, '_> {
         // Mapped, the page cache's own pages are reduced; else each block is read by the thread reducing it.
         match rows.map() {
             Some(map) => {
-                let map = Arc::new(map);
+                let map = Arc::new(Owned::Map(map));
                 self.process(info, first_row, RowBytes::Mem(&map), Some(&map))
             }
             None => self.process(info, first_row, RowBytes::Stored(rows), None),
