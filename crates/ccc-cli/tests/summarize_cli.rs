@@ -168,3 +168,23 @@ fn verbose_lists_skipped_directories() {
         .stderr(predicate::str::contains("not selected by --steps"))
         .stderr(predicate::str::contains("warning: --steps names steps that were not found: 600"));
 }
+
+/// `--no-mmap` reads with positioned reads instead of memory maps: the same bytes out.
+#[test]
+fn no_mmap_gives_the_same_file() {
+    let d = tempfile::tempdir().unwrap();
+    for name in ["tiny-neox", "tiny-llama"] {
+        let input = fixtures().join(name);
+        let mut files = Vec::new();
+        for flags in [&[][..], &["--no-mmap"][..]] {
+            let out = d.path().join(format!("{name}{}.safetensors", flags.len()));
+            ccc()
+                .args(["summarize", input.to_str().unwrap(), "-o", out.to_str().unwrap(), "--quiet"])
+                .args(flags)
+                .assert()
+                .success();
+            files.push(std::fs::read(&out).unwrap());
+        }
+        assert!(files[0] == files[1], "{}: --no-mmap changed the output", input.display());
+    }
+}
