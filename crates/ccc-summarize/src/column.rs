@@ -184,12 +184,12 @@ impl<'a, 's> ColumnSink<'a, 's> {
 /// Work handed to the pool, combined into the accumulators in order by the thread driving the source.
 enum Queued<'a> {
     /// The blocks of a mapped run of rows, from tensor row `first_row`, `rows_per_block` rows each: block `i`'s
-    /// task sets `parts[i]`; blocks before `next` are combined.
+    /// task sets `parts[i]` (`None` if it panicked); blocks before `next` are combined.
     Blocks {
         tp: &'a TensorPlan,
         first_row: usize,
         rows_per_block: usize,
-        parts: Arc<[OnceLock<BlockOut>]>,
+        parts: Arc<[OnceLock<Option<BlockOut>>]>,
         next: usize,
         bytes: usize,
     },
@@ -332,13 +332,17 @@ impl<'a> ColumnSink<'a, '_> {
         let rows_per_block = (BLOCK_BYTES / row_bytes).max(1);
         let block_len = rows_per_block * row_bytes;
         let n = range.len().div_ceil(block_len);
-        let parts: Arc<[OnceLock<BlockOut>]> = (0..n).map(|_| OnceLock::new()).collect();
+        let parts: Arc<[OnceLock<Option<BlockOut>>]> = (0..n).map(|_| OnceLock::new()).collect();
         for i in 0..n {
             let (src, parts) = (Arc::clone(src), Arc::clone(&parts));
             let r = range.start + i * block_len..range.end.min(range.start + (i + 1) * block_len);
             let first = first_row + i * rows_per_block;
             scope.spawn_fifo(move |_| {
-                let _ = parts[i].set(reduce_block(op, dtype, tp, row_len, first, &src[r], c_n));
+                // A panic still sets the slot, so the thread waiting for it stops with an error, not forever.
+                let out = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    reduce_block(op, dtype, tp, row_len, first, &src[r], c_n)
+                }));
+                let _ = parts[i].set(out.ok());
             });
         }
         self.ahead += range.len();
@@ -358,6 +362,9 @@ impl<'a> ColumnSink<'a, '_> {
                         (*tp, *first_row, *rows_per_block, Arc::clone(parts), *bytes);
                     let mut k = *next;
                     while let Some(out) = parts.get(k).and_then(OnceLock::get) {
+                        let out = out.as_ref().ok_or_else(|| {
+                            SummarizeError::InvalidOption(format!("internal error: a block of {} failed", self.label))
+                        })?;
                         self.combine(tp, first_row + k * rows_per_block, out);
                         k += 1;
                     }
