@@ -64,8 +64,9 @@ pub struct ColumnSink<'a, 's> {
     progress: Option<&'a dyn Progress>,
     /// The pool scope that blocks are handed to (without one, every chunk is reduced in its call).
     scope: Option<&'s rayon::ScopeFifo<'a>>,
-    /// Work handed to the pool and not combined yet, oldest first; its mapped bytes.
+    /// Work handed to the pool and not combined yet, oldest first.
     queue: VecDeque<Queued<'a>>,
+    /// Bytes of the blocks in `queue`.
     ahead: usize,
 }
 
@@ -146,7 +147,8 @@ impl<'a, 's> ColumnSink<'a, 's> {
         }
     }
 
-    /// Hand the blocks of mapped chunks to the tasks of `scope` (see the type's docs).
+    /// Hand blocks that need not be read (mapped chunks, blocks gathered across chunks) to tasks of `scope`, and
+    /// combine their results in order as they come (see the type's docs).
     pub fn in_scope(mut self, scope: &'s rayon::ScopeFifo<'a>) -> Self {
         self.scope = Some(scope);
         self
