@@ -1,14 +1,16 @@
-//! One clear line, instead of "Bus error", when a memory-mapped weight file shrinks while it is read.
+//! One clear line, instead of "Bus error", when a memory-mapped weight file cannot be read.
 //!
 //! `ccc summarize` maps weight files into memory. If another process truncates or rewrites one meanwhile, touching
-//! a page past its new end raises `SIGBUS`, which no Rust code can turn into an error. The handler installed here
-//! writes the reason and exits with status 1. Nothing is lost beyond the checkpoint in flight: a column is marked
+//! a page past its new end raises `SIGBUS`; so does a read error of the disk or network filesystem behind a mapped
+//! page. No Rust code can turn that into an error value. The handler installed here writes the reason and exits
+//! with status 1. Nothing is lost beyond the checkpoint in flight: a column is marked
 //! filled only after its values are written and synced.
 
 /// The message, written with one `write(2)` (no allocation, no locks: the handler may run at any point).
 #[cfg(unix)]
-const MESSAGE: &[u8] = b"error: a memory-mapped weight file was truncated or replaced while it was read (SIGBUS); \
-the checkpoints already written are kept: run the same command again to finish, or pass --no-mmap\n";
+const MESSAGE: &[u8] = b"error: a memory-mapped weight file could not be read (SIGBUS: truncated or replaced by \
+another process while it was read, or an I/O error); the checkpoints already written are kept: run the same \
+command again to finish, or pass --no-mmap to get the I/O error itself\n";
 
 #[cfg(unix)]
 extern "C" fn on_sigbus(_: libc::c_int) {

@@ -411,13 +411,16 @@ impl CccFile {
         let shape = CccTensor { meta, n_coord, steps, lengths, filled: vec![false; t_n], mags: Vec::new() };
         check_shape(&shape)?;
         let header = header_bytes(&shape, HEADER_RESERVE);
-        write_atomic_file(path, |f| {
-            write_head(f, &shape, &header)?;
-            let start = 8 + header.len() as u64 + 8 * (shape.lengths.len() + shape.steps.len()) as u64;
-            let [c, n_t, k] = shape.shape();
-            write_zeros(f, start, (c as u64) * (n_t as u64) * (k as u64) * 4)
-        })?;
-        Self::open(path)
+        write_atomic_file(path, |f| write_head(f, &shape, &header))?;
+        let file = Self::open(path)?;
+        // The zeros go in after the rename: the file is already valid (a hole reads as zeros), so an interrupted
+        // run leaves no temporary file however long they take to write.
+        let (start, end) =
+            (file.header.data_start() + file.header.mags.start, file.header.data_start() + file.header.mags.end);
+        write_zeros(&file.file, start, end - start)
+            .and_then(|()| file.file.sync_data())
+            .map_err(|e| CoreError::io(path, e))?;
+        Ok(file)
     }
 
     /// Add checkpoints `steps` (those not in the file yet) by rewriting the file atomically with the union of

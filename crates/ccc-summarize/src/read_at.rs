@@ -50,10 +50,12 @@ impl Deref for Mapped {
 pub enum ReadMethod {
     /// Mapped into memory a window at a time (the default): nothing is copied before it is summarized. A mapped
     /// file must not be truncated by another process while it is read: touching a page past the new end raises
-    /// `SIGBUS`, which ends the process (the CLI reports it in one line).
+    /// `SIGBUS`, as does a read error behind a mapped page, which ends the process (the CLI reports it in one
+    /// line).
     #[default]
     Map,
-    /// Positioned reads (`pread`) into each thread's buffer: a file truncated meanwhile gives an I/O error.
+    /// Positioned reads (`pread`) into each thread's buffer: a file truncated meanwhile, or a read error, gives
+    /// an I/O error naming the file.
     Pread,
 }
 
