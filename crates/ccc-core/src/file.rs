@@ -17,6 +17,7 @@ use serde_json::{Map, Value};
 
 use crate::atomic::{write_atomic, write_atomic_file};
 use crate::error::{CoreError, Result};
+use crate::layout::Banded;
 use crate::meta::CccMeta;
 use crate::tensor::CccTensor;
 
@@ -279,11 +280,9 @@ fn write_body(w: &mut dyn Write, t: &CccTensor, header: &[u8]) -> std::io::Resul
     for v in t.lengths.iter().chain(&t.steps) {
         w.write_all(&v.to_le_bytes())?;
     }
-    let mut buf = Vec::with_capacity(1 << 16);
+    let mut buf = Vec::new();
     for chunk in t.mags.chunks(1 << 14) {
-        buf.clear();
-        buf.extend(chunk.iter().flat_map(|v| v.to_le_bytes()));
-        w.write_all(&buf)?;
+        w.write_all(le_bytes(chunk, &mut buf))?;
     }
     let filled: Vec<u8> = t.filled.iter().map(|&f| f as u8).collect();
     w.write_all(&filled)
@@ -294,14 +293,12 @@ fn write_body_sparse(f: &File, t: &CccTensor, header: &[u8]) -> std::io::Result<
     write_head(f, t, header)?;
     let mags_start = (8 + header.len() + 8 * (t.lengths.len() + t.steps.len())) as u64;
     const RUN: usize = 1 << 14;
-    let mut buf = Vec::with_capacity(RUN * 4);
+    let mut buf = Vec::new();
     for (i, chunk) in t.mags.chunks(RUN).enumerate() {
         if chunk.iter().all(|v| v.to_bits() == 0) {
             continue;
         }
-        buf.clear();
-        buf.extend(chunk.iter().flat_map(|v| v.to_le_bytes()));
-        f.write_all_at(&buf, mags_start + (i * RUN * 4) as u64)?;
+        f.write_all_at(le_bytes(chunk, &mut buf), mags_start + (i * RUN * 4) as u64)?;
     }
     Ok(())
 }
@@ -337,20 +334,63 @@ fn write_zeros(f: &File, start: u64, len: u64) -> std::io::Result<()> {
 
 /// Write checkpoint `t`'s column (`n_coord × n_comp`, row-major) into `mags` of a file laid out as `header`
 /// says, without syncing. Coordinate `c`'s values are contiguous, and the whole column is when there is one
-/// checkpoint; written in runs of up to ~1 MiB.
+/// checkpoint.
 pub(crate) fn write_values(f: &File, header: &CccHeader, t: usize, col: &[f32]) -> std::io::Result<()> {
     let [c_n, t_n, k_n] = header.shape();
     let base = header.data_start() + header.mags.start;
-    let run_rows = if t_n == 1 { ((1 << 20) / (k_n * 4).max(1)).max(1) } else { 1 };
-    let mut buf = Vec::with_capacity(run_rows * k_n * 4);
+    let run_rows = if t_n == 1 { c_n.max(1) } else { 1 };
+    let mut buf = Vec::new();
     for c0 in (0..c_n).step_by(run_rows) {
         let c1 = (c0 + run_rows).min(c_n);
-        buf.clear();
-        buf.extend(col[c0 * k_n..c1 * k_n].iter().flat_map(|v| v.to_le_bytes()));
         let pos = base + (((c0 * t_n + t) * k_n) as u64) * 4;
-        f.write_all_at(&buf, pos)?;
+        f.write_all_at(le_bytes(&col[c0 * k_n..c1 * k_n], &mut buf), pos)?;
     }
     Ok(())
+}
+
+/// [`write_values`] for a column built in the [`Banded`] layout: each band is put in the file's order in a
+/// buffer of about 256 KiB and written, so no second copy of the column is made. Two threads take alternate
+/// bands, so one puts a band in order while the other writes (writes into one file take turns anyway).
+pub(crate) fn write_values_banded(f: &File, header: &CccHeader, t: usize, built: &[f32]) -> std::io::Result<()> {
+    const THREADS: usize = 2;
+    let [c_n, t_n, k_n] = header.shape();
+    let base = header.data_start() + header.mags.start;
+    let layout = Banded::new(c_n, k_n);
+    let write_bands = |first: usize| -> std::io::Result<()> {
+        let (mut band, mut buf) = (Vec::new(), Vec::new());
+        for rows in layout.bands().skip(first).step_by(THREADS) {
+            band.resize(rows.len() * k_n, 0.0);
+            layout.band_rows_into(built, rows.clone(), &mut band);
+            if t_n == 1 {
+                f.write_all_at(le_bytes(&band, &mut buf), base + ((rows.start * k_n) as u64) * 4)?;
+            } else {
+                for (c, row) in rows.zip(band.chunks_exact(k_n.max(1))) {
+                    f.write_all_at(le_bytes(row, &mut buf), base + (((c * t_n + t) * k_n) as u64) * 4)?;
+                }
+            }
+        }
+        Ok(())
+    };
+    std::thread::scope(|s| {
+        let others: Vec<_> = (1..THREADS).map(|i| s.spawn(move || write_bands(i))).collect();
+        let mine = write_bands(0);
+        others
+            .into_iter()
+            .try_for_each(|h| h.join().unwrap_or_else(|_| Err(std::io::Error::other("a writer panicked"))))?;
+        mine
+    })
+}
+
+/// `vals` as little-endian bytes: the values' own memory on a little-endian machine (no copy of a column of
+/// tens of MB at the end of a checkpoint), else converted into `buf`.
+fn le_bytes<'a>(vals: &'a [f32], buf: &'a mut Vec<u8>) -> &'a [u8] {
+    if cfg!(target_endian = "little") {
+        bytemuck::cast_slice(vals)
+    } else {
+        buf.clear();
+        buf.extend(vals.iter().flat_map(|v| v.to_le_bytes()));
+        buf
+    }
 }
 
 /// [`CccTensor::validate`] for a tensor description whose `mags` is not in memory (left empty).
@@ -499,6 +539,20 @@ impl CccFile {
             )));
         }
         write_values(&self.file, &self.header, t, col).map_err(|e| CoreError::io(&self.path, e))?;
+        self.file.sync_data().map_err(|e| CoreError::io(&self.path, e))
+    }
+
+    /// [`CccFile::write_column_data`] for a column built in the layout [`Banded::new`]`(n_coord, n_comp)`, as a
+    /// summarizer builds it.
+    pub fn write_column_data_banded(&mut self, t: usize, built: &[f32]) -> Result<()> {
+        let [c_n, t_n, k_n] = self.header.shape();
+        if t >= t_n || built.len() != c_n * k_n {
+            return Err(CoreError::Shape(format!(
+                "column of {} values for checkpoint {t} of {t_n}, expected {c_n} × {k_n}",
+                built.len()
+            )));
+        }
+        write_values_banded(&self.file, &self.header, t, built).map_err(|e| CoreError::io(&self.path, e))?;
         self.file.sync_data().map_err(|e| CoreError::io(&self.path, e))
     }
 

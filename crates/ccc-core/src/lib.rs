@@ -34,6 +34,7 @@ pub mod component;
 pub mod error;
 pub mod file;
 pub mod groups;
+pub mod layout;
 mod merge;
 pub mod meta;
 pub mod progress;

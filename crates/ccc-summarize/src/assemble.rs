@@ -1,8 +1,9 @@
 //! Building one column from per-component accumulators, component by component as the tensors are read.
 //!
 //! A component is finished as soon as the last tensor it takes rows from has been read: its accumulator gets the
-//! summary's finishing step, goes into the full column as `f32` (a few MiB of finished components at a time), and
-//! is added into its compact component. So the
+//! summary's finishing step, goes into the full column as `f32`, and is added into its compact component. The
+//! full column is component-major within bands of rows ([`Banded`]), so a finished component is a few contiguous
+//! runs of it, and the column is put in a file's order once, band by band, when it is written. So the
 //! memory held is the column itself plus the components in flight — not an `f64` accumulator for every
 //! component of the model (Llama-70B: 786 MB), which is what keeps a job's memory near the column's size.
 //!
@@ -13,8 +14,8 @@
 //! [`crate::source::TensorSink::rank`]), so little waits; a download comes in storage order, and at worst (all
 //! tensors in reverse) everything waits, the memory of the old design.
 
+use ccc_core::layout::Banded;
 use ccc_core::Summary;
-use rayon::prelude::*;
 
 use crate::buffer::ZeroBuf;
 use crate::plan::{Plan, TensorPlan};
@@ -24,8 +25,8 @@ pub(crate) struct Assembler<'a> {
     plan: &'a Plan,
     summary: Summary,
     c_n: usize,
-    /// Per component: its accumulator while its tensors are read, then its finished values until they are both
-    /// written into the full column and added to its compact component.
+    /// Per component: its accumulator while its tensors are read, then its finished values until they are added
+    /// to its compact component.
     bufs: Vec<Option<Vec<f64>>>,
     /// Per component: tensors still to be read.
     left: Vec<u32>,
@@ -34,15 +35,11 @@ pub(crate) struct Assembler<'a> {
     /// Per compact component: its components in canonical order, and how many have been added.
     members: Vec<Vec<usize>>,
     added: Vec<usize>,
-    /// Per component: added to its compact component; written into the full column.
-    added_k: Vec<bool>,
-    written: Vec<bool>,
-    /// Finished components not yet written into the full column.
-    unwritten: Vec<usize>,
     /// Compact sums, `kc * n_coord + c`.
     compact: Vec<f64>,
-    /// Full mode, `n_coord × n_comp` row-major.
+    /// Full mode, in `layout`.
     full: ZeroBuf<f32>,
+    layout: Banded,
     /// Released buffers, for the next components (no allocation or page fault per component).
     pool: Vec<Vec<f64>>,
 }
@@ -69,11 +66,9 @@ impl<'a> Assembler<'a> {
             done: vec![false; k_n],
             members,
             added: vec![0; kc_n],
-            added_k: vec![false; k_n],
-            written: vec![false; k_n],
-            unwritten: Vec::new(),
             compact: vec![0.0; kc_n * c_n],
             full: ZeroBuf::zeros(c_n * k_n),
+            layout: Banded::new(c_n, k_n),
             pool: Vec::new(),
         }
     }
@@ -125,11 +120,11 @@ impl<'a> Assembler<'a> {
         self.finish_components(&finished);
     }
 
-    /// The finished column: full and compact mode. Components none of whose tensors arrived are zero.
-    pub(crate) fn finish(mut self) -> (ZeroBuf<f32>, ZeroBuf<f32>) {
+    /// The finished column: full mode in its [`Banded`] layout, compact mode row-major (`n_coord × n_compact`).
+    /// Components none of whose tensors arrived are zero.
+    pub(crate) fn finish(mut self) -> (ZeroBuf<f32>, Banded, ZeroBuf<f32>) {
         let rest: Vec<usize> = (0..self.done.len()).filter(|&k| !self.done[k]).collect();
         self.finish_components(&rest);
-        self.flush();
         let (c_n, kc_n) = (self.c_n, self.members.len());
         let mut compact = ZeroBuf::zeros(c_n * kc_n);
         for (kc, sums) in self.compact.chunks_exact(c_n.max(1)).enumerate() {
@@ -137,61 +132,31 @@ impl<'a> Assembler<'a> {
                 compact[c * kc_n + kc] = s as f32;
             }
         }
-        (self.full, compact)
+        (self.full, self.layout, compact)
     }
 
-    /// Finish components `ks` (distinct, not finished yet): the finishing step, then into the compact sums as
-    /// far as canonical order allows, and into the full column once enough finished components have gathered.
+    /// Finish components `ks` (distinct, not finished yet): the finishing step, into the full column, then into
+    /// the compact sums as far as canonical order allows.
     fn finish_components(&mut self, ks: &[usize]) {
+        let c_n = self.c_n;
         for &k in ks {
-            let mut v = self.bufs[k].take().unwrap_or_else(|| zeroed(&mut self.pool, self.c_n));
+            let mut v = self.bufs[k].take().unwrap_or_else(|| zeroed(&mut self.pool, c_n));
             if !self.plan.components[k].kind.is_norm() {
                 finish_values(self.summary, self.plan.lengths[k] as usize, &mut v);
             }
+            for (coords, at) in self.layout.runs_of(k) {
+                for (out, &x) in self.full[at..at + coords.len()].iter_mut().zip(&v[coords]) {
+                    *out = x as f32;
+                }
+            }
             self.bufs[k] = Some(v);
             self.done[k] = true;
-            self.unwritten.push(k);
-        }
-        if self.unwritten.len() * self.c_n >= FLUSH_VALUES {
-            self.flush();
         }
         let mut groups: Vec<usize> = ks.iter().map(|&k| self.plan.compact_of[k]).collect();
         groups.sort_unstable();
         groups.dedup();
         for kc in groups {
             self.add_ready(kc);
-        }
-    }
-
-    /// Write the finished components not yet in the full column into it.
-    ///
-    /// The column is coordinate-major, so each component is a strided run through all of it. Writing many at once,
-    /// row by row, makes the writes into each row land, in order, in a few cache lines (neighbouring components:
-    /// the heads of a tensor, the same kind in nearby layers), while the values read stay in a cache line per
-    /// component. Rows are split over the workers.
-    fn flush(&mut self) {
-        if self.unwritten.is_empty() {
-            return;
-        }
-        let (c_n, k_n) = (self.c_n, self.done.len());
-        self.unwritten.sort_unstable();
-        let bufs = &self.bufs;
-        let vals: Vec<(usize, &[f64])> =
-            self.unwritten.iter().filter_map(|&k| bufs[k].as_deref().map(|v| (k, v))).collect();
-        let rows_per_task = (PAR_VALUES / vals.len().max(1)).clamp(1, c_n.max(1));
-        self.full.par_chunks_mut((rows_per_task * k_n).max(1)).enumerate().for_each(|(ti, rows)| {
-            for (i, row) in rows.chunks_exact_mut(k_n.max(1)).enumerate() {
-                let c = ti * rows_per_task + i;
-                for &(k, v) in &vals {
-                    row[k] = v[c] as f32;
-                }
-            }
-        });
-        for k in std::mem::take(&mut self.unwritten) {
-            self.written[k] = true;
-            if self.added_k[k] {
-                self.release(k);
-            }
         }
     }
 
@@ -207,10 +172,7 @@ impl<'a> Assembler<'a> {
                 sums.iter_mut().zip(v).for_each(|(s, &x)| *s += x);
             }
             self.added[kc] += 1;
-            self.added_k[k] = true;
-            if self.written[k] {
-                self.release(k);
-            }
+            self.release(k);
         }
     }
 
@@ -221,12 +183,6 @@ impl<'a> Assembler<'a> {
         }
     }
 }
-
-/// Finished values gathered before they are written into the full column (about 4 MiB of `f64`).
-const FLUSH_VALUES: usize = 1 << 19;
-
-/// Values per parallel task when writing into the full column.
-const PAR_VALUES: usize = 1 << 16;
 
 /// The components a tensor adds to (each once).
 fn slots_of(tp: &TensorPlan) -> impl Iterator<Item = usize> + '_ {
@@ -327,7 +283,8 @@ mod tests {
                 let name = format!("gpt_neox.layers.{l}.mlp.dense_h_to_4h.weight");
                 asm.tensor_read(&plan.tensors[&name]);
             }
-            let (full, compact) = asm.finish();
+            let (full, layout, compact) = asm.finish();
+            let full = layout.to_row_major(&full);
             assert_eq!(compact[kc].to_bits(), canonical.to_bits(), "arrival order {order:?}");
             for (l, &k) in mlp_in.iter().enumerate() {
                 assert_eq!(full[k], vals[l] as f32);
@@ -351,7 +308,8 @@ mod tests {
                 assert!(asm.done[s] && asm.acc_if_any(s).is_none());
             }
         }
-        let (full, _) = asm.finish();
+        let (full, layout, _) = asm.finish();
+        let full = layout.to_row_major(&full);
         let k_n = plan.components.len();
         let written = full[..k_n].iter().filter(|&&v| v != 0.0).count();
         assert_eq!(written, 2 + 6, "emb_in, emb_out and the two heads each of layer 0's Q, K and V");

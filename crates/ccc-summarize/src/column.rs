@@ -15,6 +15,7 @@ use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::{Arc, OnceLock};
 
+use ccc_core::layout::Banded;
 use ccc_core::{Progress, Summary};
 use rayon::prelude::*;
 
@@ -32,14 +33,23 @@ const BLOCK_BYTES: usize = 256 << 10;
 /// One column of the CCC tensor, in both modes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {
-    /// Full mode, `n_coord × n_comp` row-major.
+    /// Full mode, in the layout [`Column::layout`] (component-major in bands of rows), not a file's order.
     pub full: ZeroBuf<f32>,
+    /// The layout of [`Column::full`].
+    pub layout: Banded,
     /// Compact mode, `n_coord × n_compact` row-major.
     pub compact: ZeroBuf<f32>,
     /// Tensors that held NaN or Inf (only with `allow_nonfinite`; otherwise that is an error).
     pub nonfinite: Vec<String>,
     /// Bytes of weights summarized.
     pub bytes: u64,
+}
+
+impl Column {
+    /// Full mode in a file's order: `n_coord × n_comp`, row-major.
+    pub fn full_row_major(&self) -> Vec<f32> {
+        self.layout.to_row_major(&self.full)
+    }
 }
 
 /// The sink that summarizes one checkpoint according to a [`Plan`].
@@ -158,8 +168,8 @@ impl<'a, 's> ColumnSink<'a, 's> {
     /// combined first, so errors found at the end of a tensor (e.g. NaN weights) may surface here.
     pub fn finish(mut self) -> Result<Column, SummarizeError> {
         self.drain(true)?;
-        let (full, compact) = self.asm.finish();
-        Ok(Column { full, compact, nonfinite: self.nonfinite, bytes: self.bytes })
+        let (full, layout, compact) = self.asm.finish();
+        Ok(Column { full, layout, compact, nonfinite: self.nonfinite, bytes: self.bytes })
     }
 
     fn check_finite(&mut self, info: &TensorInfo, slots: impl Iterator<Item = usize>) -> Result<(), SummarizeError> {

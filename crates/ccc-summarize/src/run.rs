@@ -17,6 +17,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use ccc_core::file::{self, CccFile};
+use ccc_core::layout::Banded;
 use ccc_core::{CccMeta, Duplicate, Mode, Progress, Summary};
 use sha2::{Digest, Sha256};
 
@@ -151,10 +152,12 @@ pub fn summarize_source(
     })
 }
 
-fn column_hash(col: &[f32]) -> [u8; 32] {
+/// The hash that finds duplicate checkpoints: of a column's values in full mode, in the layout it is built in
+/// ([`ccc_core::layout::Banded`]), or else in compact mode.
+fn column_hash(values: &[f32]) -> [u8; 32] {
     let mut h = Sha256::new();
     let mut buf = Vec::with_capacity(1 << 16);
-    for chunk in col.chunks(1 << 14) {
+    for chunk in values.chunks(1 << 14) {
         buf.clear();
         buf.extend(chunk.iter().flat_map(|v| v.to_le_bytes()));
         h.update(&buf);
@@ -459,6 +462,7 @@ fn run_inner(
     let first_source = Mutex::new(Some(first_source));
     let shared = Mutex::new((outputs, Vec::<(i64, [u8; 32], Vec<String>, u64)>::new()));
     let error: Mutex<Option<SummarizeError>> = Mutex::new(None);
+    let hash_full = opts.outputs.iter().any(|o| o.mode == Mode::Full);
 
     std::thread::scope(|scope| {
         for _ in 0..jobs {
@@ -473,7 +477,7 @@ fn run_inner(
                     Ok((col, bytes, secs)) => {
                         // The column's hash is computed while it is written (and synced).
                         let res = std::thread::scope(|s| -> Result<(), SummarizeError> {
-                            let hash = s.spawn(|| column_hash(&col.full));
+                            let hash = s.spawn(|| column_hash(if hash_full { &col.full } else { &col.compact }));
                             let mut g = shared.lock().map_err(|_| poisoned())?;
                             let (outs, done) = &mut *g;
                             write_column(outs.get()?, c.step(), &col)?;
@@ -523,9 +527,9 @@ fn run_inner(
     }
     // Copies of identical checkpoints (by content id).
     for &(step, orig) in &copies {
-        let src = &outputs[hash_out].file;
-        let t = src.header().steps.iter().position(|&s| s == orig).ok_or_else(poisoned)?;
-        let full_col = src.read_column(t)?;
+        let src = &outputs[hash_out];
+        let t = src.file.header().steps.iter().position(|&s| s == orig).ok_or_else(poisoned)?;
+        let hash = stored_hash(src, t)?;
         for o in outputs.iter_mut() {
             let h = o.file.header();
             let ti = h.steps.iter().position(|&s| s == orig).ok_or_else(poisoned)?;
@@ -533,7 +537,7 @@ fn run_inner(
             let to = h.steps.iter().position(|&s| s == step).ok_or_else(poisoned)?;
             o.file.write_column(to, &col)?;
         }
-        new_hashes.push((step, column_hash(&full_col)));
+        new_hashes.push((step, hash));
         report.computed.push(step);
     }
     report.computed.sort_unstable();
@@ -542,11 +546,11 @@ fn run_inner(
     // Hashes of the columns that were already in the files (for duplicates across runs).
     let mut hashes: Vec<(i64, [u8; 32])> = Vec::new();
     {
-        let f = &outputs[hash_out].file;
-        let h = f.header();
+        let o = &outputs[hash_out];
+        let h = o.file.header();
         for (t, (&s, &filled)) in h.steps.iter().zip(&h.filled).enumerate() {
             if filled && !new_steps.contains(&s) {
-                hashes.push((s, column_hash(&f.read_column(t)?)));
+                hashes.push((s, stored_hash(o, t)?));
             }
         }
     }
@@ -585,6 +589,18 @@ fn run_inner(
     Ok(())
 }
 
+/// [`column_hash`] of checkpoint `t`'s column as stored in output `o`.
+fn stored_hash(o: &OpenOutput, t: usize) -> Result<[u8; 32], SummarizeError> {
+    let rows = o.file.read_column(t)?;
+    Ok(match o.mode {
+        Mode::Full => {
+            let [c_n, _, k_n] = o.file.header().shape();
+            column_hash(&Banded::new(c_n, k_n).from_row_major(&rows))
+        }
+        Mode::Compact => column_hash(&rows),
+    })
+}
+
 fn poisoned() -> SummarizeError {
     SummarizeError::InvalidOption("internal error: a worker failed".into())
 }
@@ -610,11 +626,10 @@ fn write_column(outputs: &mut [OpenOutput], step: i64, col: &Column) -> Result<(
             .iter_mut()
             .zip(&at)
             .map(|(o, &t)| {
-                let values = match o.mode {
-                    Mode::Full => &col.full,
-                    Mode::Compact => &col.compact,
-                };
-                s.spawn(move || o.file.write_column_data(t, values))
+                s.spawn(move || match o.mode {
+                    Mode::Full => o.file.write_column_data_banded(t, &col.full),
+                    Mode::Compact => o.file.write_column_data(t, &col.compact),
+                })
             })
             .collect();
         jobs.into_iter().try_for_each(|j| j.join().map_err(|_| poisoned())?.map_err(SummarizeError::from))

@@ -272,6 +272,7 @@ fn chunk_size_and_summaries() {
         let y = summarize_source(b.as_mut(), &plan, summary, false, 1 << 30, None).unwrap();
         assert_eq!(x, y, "{summary}");
         let k = plan.components.iter().position(|c| c.name() == "L1.mlp_out").unwrap();
+        let full = x.full_row_major();
         for c in 0..c_n {
             let row = &w[c * f..(c + 1) * f];
             let sq: f64 = row.iter().map(|&v| (v as f64).powi(2)).sum();
@@ -282,7 +283,7 @@ fn chunk_size_and_summaries() {
                 Summary::L1 => row.iter().map(|&v| (v as f64).abs()).sum(),
                 Summary::MaxAbs => row.iter().map(|&v| v.abs() as f64).fold(0.0, f64::max),
             };
-            let got = x.full[c * plan.components.len() + k] as f64;
+            let got = full[c * plan.components.len() + k] as f64;
             assert!((got - want).abs() <= 1e-6 * want, "{summary} c={c}: {got} vs {want}");
         }
     }
