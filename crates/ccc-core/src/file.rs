@@ -531,33 +531,42 @@ impl CccFile {
     /// filled (a crash now leaves the column unfilled, to be computed again). Several files can be written this
     /// way at once, and then marked.
     pub fn write_column_data(&mut self, t: usize, col: &[f32]) -> Result<()> {
-        let [c_n, t_n, k_n] = self.header.shape();
-        if t >= t_n || col.len() != c_n * k_n {
-            return Err(CoreError::Shape(format!(
-                "column of {} values for checkpoint {t} of {t_n}, expected {c_n} × {k_n}",
-                col.len()
-            )));
-        }
-        write_values(&self.file, &self.header, t, col).map_err(|e| CoreError::io(&self.path, e))?;
+        self.write_column_values(t, col)?;
+        self.sync_values()
+    }
+
+    /// [`CccFile::write_column_data`] without the sync: the values are in the page cache only, until
+    /// [`CccFile::sync_values`]. (Work that does not touch the file can then overlap with the sync.)
+    pub fn write_column_values(&mut self, t: usize, col: &[f32]) -> Result<()> {
+        self.check_column(t, col.len())?;
+        write_values(&self.file, &self.header, t, col).map_err(|e| CoreError::io(&self.path, e))
+    }
+
+    /// [`CccFile::write_column_values`] for a column built in the layout [`Banded::new`]`(n_coord, n_comp)`, as
+    /// a summarizer builds it.
+    pub fn write_column_values_banded(&mut self, t: usize, built: &[f32]) -> Result<()> {
+        self.check_column(t, built.len())?;
+        write_values_banded(&self.file, &self.header, t, built).map_err(|e| CoreError::io(&self.path, e))
+    }
+
+    /// Sync the values written so far to the disk: before [`CccFile::mark_filled`].
+    pub fn sync_values(&mut self) -> Result<()> {
         self.file.sync_data().map_err(|e| CoreError::io(&self.path, e))
     }
 
-    /// [`CccFile::write_column_data`] for a column built in the layout [`Banded::new`]`(n_coord, n_comp)`, as a
-    /// summarizer builds it.
-    pub fn write_column_data_banded(&mut self, t: usize, built: &[f32]) -> Result<()> {
+    fn check_column(&self, t: usize, len: usize) -> Result<()> {
         let [c_n, t_n, k_n] = self.header.shape();
-        if t >= t_n || built.len() != c_n * k_n {
+        if t >= t_n || len != c_n * k_n {
             return Err(CoreError::Shape(format!(
-                "column of {} values for checkpoint {t} of {t_n}, expected {c_n} × {k_n}",
-                built.len()
+                "column of {len} values for checkpoint {t} of {t_n}, expected {c_n} × {k_n}"
             )));
         }
-        write_values_banded(&self.file, &self.header, t, built).map_err(|e| CoreError::io(&self.path, e))?;
-        self.file.sync_data().map_err(|e| CoreError::io(&self.path, e))
+        Ok(())
     }
 
     /// The second half of [`CccFile::write_column`]: mark checkpoint `t` filled, synced. Call only after its
-    /// values were written with [`CccFile::write_column_data`].
+    /// values were written and synced ([`CccFile::write_column_data`], or the values and then
+    /// [`CccFile::sync_values`]).
     pub fn mark_filled(&mut self, t: usize) -> Result<()> {
         if t >= self.header.filled.len() {
             return Err(CoreError::Shape(format!("checkpoint {t} out of range {}", self.header.filled.len())));

@@ -475,16 +475,13 @@ fn run_inner(
                 let preopened = if i == 0 { first_source.lock().ok().and_then(|mut s| s.take()) } else { None };
                 match summarize_one(c, preopened, plan, opts, progress) {
                     Ok((col, bytes, secs)) => {
-                        // The column's hash is computed while it is written (and synced).
-                        let res = std::thread::scope(|s| -> Result<(), SummarizeError> {
-                            let hash = s.spawn(|| column_hash(if hash_full { &col.full } else { &col.compact }));
+                        let res = (|| -> Result<(), SummarizeError> {
                             let mut g = shared.lock().map_err(|_| poisoned())?;
                             let (outs, done) = &mut *g;
-                            write_column(outs.get()?, c.step(), &col)?;
-                            let hash = hash.join().map_err(|_| poisoned())?;
+                            let hash = write_column(outs.get()?, c.step(), &col, hash_full)?;
                             done.push((c.step(), hash, col.nonfinite.clone(), bytes));
                             Ok(())
-                        });
+                        })();
                         if let Err(e) = res {
                             set_error(&error, &failed, e);
                             return;
@@ -614,30 +611,44 @@ fn set_error(slot: &Mutex<Option<SummarizeError>>, failed: &AtomicBool, e: Summa
     }
 }
 
-/// Write one checkpoint's column into every output: the values of all files first (written and synced at
-/// once, one thread per file), then the `filled` flags, so a crash never leaves a flag without its values.
-fn write_column(outputs: &mut [OpenOutput], step: i64, col: &Column) -> Result<(), SummarizeError> {
+/// Write one checkpoint's column into every output: the values of all files first (one thread per file), synced,
+/// then the `filled` flags, so a crash never leaves a flag without its values. Returns the column's
+/// [`column_hash`] (of the full values if `hash_full`), computed while the disk syncs.
+fn write_column(
+    outputs: &mut [OpenOutput],
+    step: i64,
+    col: &Column,
+    hash_full: bool,
+) -> Result<[u8; 32], SummarizeError> {
     let mut at = Vec::with_capacity(outputs.len());
     for o in outputs.iter() {
         at.push(o.file.header().steps.iter().position(|&s| s == step).ok_or_else(poisoned)?);
     }
+    let joined =
+        |j: std::thread::Result<ccc_core::Result<()>>| j.map_err(|_| poisoned())?.map_err(SummarizeError::from);
     std::thread::scope(|s| {
         let jobs: Vec<_> = outputs
             .iter_mut()
             .zip(&at)
             .map(|(o, &t)| {
                 s.spawn(move || match o.mode {
-                    Mode::Full => o.file.write_column_data_banded(t, &col.full),
-                    Mode::Compact => o.file.write_column_data(t, &col.compact),
+                    Mode::Full => o.file.write_column_values_banded(t, &col.full),
+                    Mode::Compact => o.file.write_column_values(t, &col.compact),
                 })
             })
             .collect();
-        jobs.into_iter().try_for_each(|j| j.join().map_err(|_| poisoned())?.map_err(SummarizeError::from))
+        jobs.into_iter().try_for_each(|j| joined(j.join()))
+    })?;
+    let hash = std::thread::scope(|s| {
+        let hash = s.spawn(|| column_hash(if hash_full { &col.full } else { &col.compact }));
+        let syncs: Vec<_> = outputs.iter_mut().map(|o| s.spawn(move || o.file.sync_values())).collect();
+        syncs.into_iter().try_for_each(|j| joined(j.join()))?;
+        hash.join().map_err(|_| poisoned())
     })?;
     for (o, &t) in outputs.iter_mut().zip(&at) {
         o.file.mark_filled(t)?;
     }
-    Ok(())
+    Ok(hash)
 }
 
 /// Summarize one checkpoint, again (from a fresh sink) as long as the checkpoint asks for it after a failure
