@@ -373,6 +373,38 @@ fn duplicates_are_reported_and_recorded() {
     assert_eq!(meta.duplicates, report.duplicates);
 }
 
+/// A step added by a later run is compared with the columns already in the file, in either mode (the new column's
+/// hash is taken from the values in memory, the old ones' from the file).
+#[test]
+fn duplicates_of_steps_from_an_earlier_run_are_found() {
+    let d = tempfile::tempdir().unwrap();
+    let run_dir = d.path().join("run");
+    let copy = |name: &str, from: &str| {
+        let to = run_dir.join(name);
+        std::fs::create_dir_all(&to).unwrap();
+        for f in ["config.json", "model.safetensors"] {
+            std::fs::copy(fixtures().join("tiny-neox").join(from).join(f), to.join(f)).unwrap();
+        }
+    };
+    copy("step0", "step0");
+    copy("step10", "step2000");
+    let first: Vec<Box<dyn Checkpoint>> =
+        boxed(local::discover(std::slice::from_ref(&run_dir), &StepSelection::all()).unwrap().checkpoints);
+    copy("step20", "step2000");
+    let second: Vec<Box<dyn Checkpoint>> =
+        boxed(local::discover(std::slice::from_ref(&run_dir), &StepSelection::all()).unwrap().checkpoints);
+    for mode in [Mode::Full, Mode::Compact] {
+        let out = d.path().join(format!("{mode}.safetensors"));
+        let opts = RunOptions::new(vec![Output { mode, path: out.clone() }], "dup");
+        assert!(run::run(&first, &opts, &NoProgress).unwrap().duplicates.is_empty());
+        let report = run::run(&second, &opts, &NoProgress).unwrap();
+        assert_eq!(report.computed, vec![20], "{mode}");
+        let dups: Vec<(i64, i64)> = report.duplicates.iter().map(|d| (d.step, d.same_as)).collect();
+        assert_eq!(dups, vec![(20, 10)], "{mode}");
+        assert_eq!(file::read_header(&out).unwrap().meta.duplicates, report.duplicates);
+    }
+}
+
 #[test]
 fn duplicate_steps_are_an_error() {
     let a = fixtures().join("tiny-neox/step0");
