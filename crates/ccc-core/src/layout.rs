@@ -94,9 +94,16 @@ impl Banded {
         let mut out = vec![0.0; self.len()];
         for rows in self.bands() {
             let (a, b) = (rows.start * self.n_comp, rows.end * self.n_comp);
-            transpose(&rows_major[a..b], rows.len(), self.n_comp, &mut out[a..b]);
+            self.band_from_rows(&rows_major[a..b], &mut out[a..b]);
         }
         out
+    }
+
+    /// One band given in a file's order (`rows × n_comp`, row-major, for one of [`Banded::bands`]) in this
+    /// layout, into `out` (the same length): a column can be converted band by band, without a second copy.
+    pub fn band_from_rows(&self, band: &[f32], out: &mut [f32]) {
+        let h = band.len() / self.n_comp.max(1);
+        transpose(band, h, self.n_comp, &mut out[..band.len()]);
     }
 }
 

@@ -156,13 +156,17 @@ pub fn summarize_source(
 /// ([`ccc_core::layout::Banded`]), or else in compact mode.
 fn column_hash(values: &[f32]) -> [u8; 32] {
     let mut h = Sha256::new();
+    hash_values(&mut h, values);
+    h.finalize().into()
+}
+
+fn hash_values(h: &mut Sha256, values: &[f32]) {
     let mut buf = Vec::with_capacity(1 << 16);
     for chunk in values.chunks(1 << 14) {
         buf.clear();
         buf.extend(chunk.iter().flat_map(|v| v.to_le_bytes()));
         h.update(&buf);
     }
-    h.finalize().into()
 }
 
 fn meta_for(plan: &Plan, mode: Mode, opts: &RunOptions) -> (CccMeta, Vec<i64>) {
@@ -589,13 +593,19 @@ fn run_inner(
 /// [`column_hash`] of checkpoint `t`'s column as stored in output `o`.
 fn stored_hash(o: &OpenOutput, t: usize) -> Result<[u8; 32], SummarizeError> {
     let rows = o.file.read_column(t)?;
-    Ok(match o.mode {
-        Mode::Full => {
-            let [c_n, _, k_n] = o.file.header().shape();
-            column_hash(&Banded::new(c_n, k_n).from_row_major(&rows))
-        }
-        Mode::Compact => column_hash(&rows),
-    })
+    if o.mode == Mode::Compact {
+        return Ok(column_hash(&rows));
+    }
+    // Band by band, so that a large column is not held twice.
+    let [c_n, _, k_n] = o.file.header().shape();
+    let layout = Banded::new(c_n, k_n);
+    let (mut h, mut band) = (Sha256::new(), Vec::new());
+    for r in layout.bands() {
+        band.resize(r.len() * k_n, 0.0);
+        layout.band_from_rows(&rows[r.start * k_n..r.end * k_n], &mut band);
+        hash_values(&mut h, &band);
+    }
+    Ok(h.finalize().into())
 }
 
 fn poisoned() -> SummarizeError {
