@@ -5,7 +5,7 @@
 
 mod commands;
 mod progress;
-mod sigbus;
+mod signals;
 
 use std::process::ExitCode;
 
@@ -46,7 +46,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    sigbus::install();
+    signals::install();
     let result = match cli.command {
         Command::Inspect(a) => commands::inspect::run(a),
         Command::Summarize(a) => commands::summarize::run(a),

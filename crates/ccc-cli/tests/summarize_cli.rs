@@ -116,6 +116,29 @@ fn inspect_lists_components_and_ignored_tensors() {
         .stdout(predicate::str::contains("model.layers.0.self_attn.q_proj.bias: not a component weight"));
 }
 
+/// Output into a pipe whose reader has gone (`ccc inspect DIR | head -1`) ends the command quietly, as for any
+/// Unix filter, not with a panic about a broken pipe.
+#[test]
+#[cfg(unix)]
+fn a_closed_pipe_ends_output_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let bin = assert_cmd::cargo::cargo_bin("ccc");
+    let dir = fixtures().join("tiny-neox/step0");
+    for _ in 0..5 {
+        let mut child = std::process::Command::new(&bin)
+            .args(["inspect", dir.to_str().unwrap()])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // the reader goes before the first line is written (almost always)
+        let out = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked") && !err.contains("Broken pipe"), "{err}");
+        assert!(out.status.success() || out.status.signal() == Some(13), "{:?}", out.status);
+    }
+}
+
 #[test]
 fn bad_inputs_give_one_line_errors() {
     let d = tempfile::tempdir().unwrap();
