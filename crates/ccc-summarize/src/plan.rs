@@ -470,7 +470,7 @@ impl Plan {
             .max()
             .unwrap_or(0);
         let column = c_n * (k_n + kc_n) * 4 + c_n * kc_n * 8;
-        // Components of a tensor plus finished ones waiting to be written (4 MiB) or to be added in order.
+        // Components of a tensor, finished ones waiting to be added in order, and the bands being written.
         let assembling = (in_flight * c_n * 8).max(4 << 20) * 2;
         // The chunk being handed over, and the mapped chunks still in flight behind it.
         column + assembling + chunk_bytes as u64 + crate::column::AHEAD_BYTES as u64
