@@ -14,7 +14,8 @@
 # run starts from the same cache state (how the cache holds a file, e.g. in large folios or 4 KiB pages, changes
 # the cost of reading it by tens of percent). Then `cat` and `ccc summarize --mode full,compact` alternate
 # (ROUNDS, default 7; min and median wall times), with peak RSS from /usr/bin/time. Throughput ratio = cat time /
-# ccc time (>= 1 means ccc reads at least as fast as cat).
+# ccc time (>= 1 means ccc reads at least as fast as cat). With tmpfs at /dev/shm, each round also runs ccc with
+# its output there, to show the share of the disk write in ccc's time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK="${1:-/tmp/ccc-bench}"
@@ -39,28 +40,49 @@ gen() {
 for v in "${VARIANTS[@]}"; do [ -f "$WORK/$v/model.safetensors" ] || gen "$v"; done
 
 ROUNDS="${ROUNDS:-7}"
-stat_of() { sort -n | awk '{v[NR]=$1} END {printf "%.3f %.3f\n", v[1], v[int((NR+1)/2)]}'; }  # min, median
+# Output on tmpfs too, when there is one: the same run without the disk write of the output (each column is synced
+# before it is marked filled), which shows how much of the time that write takes.
+SHM=/dev/shm
+[ -d "$SHM" ] && [ -w "$SHM" ] || SHM=""
+stat_of() { sort -n | awk '{v[NR]=$1} END {printf "%.4f %.4f\n", v[1], v[int((NR+1)/2)]}'; }  # min, median
+# Wall time in seconds (microseconds resolution, unlike /usr/bin/time's 10 ms) of "$@" (its output to
+# /dev/null), which runs under /usr/bin/time for peak RSS and CPU (written to $WORK/time.txt); cat runs under it
+# too, so both pay the same.
+timed() {
+  local t0=$EPOCHREALTIME
+  /usr/bin/time -o "$WORK/time.txt" -f "%M %U %S" "$@" >/dev/null
+  awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.4f", b - a}'
+}
 for v in "${VARIANTS[@]}"; do
   f="$WORK/$v/model.safetensors"
   dd if="$f" iflag=nocache count=0 status=none  # drop the file's pages ...
   cat "$f" > /dev/null                          # ... and read it once, sequentially
   # cat and ccc alternate, so that both see the same machine (page cache, other load) over the rounds.
-  cats=""; runs=""
+  cats=""; runs=""; shms=""; mems=""
   for _ in $(seq "$ROUNDS"); do
-    cats+=$( { /usr/bin/time -f "%e" cat "$f" >/dev/null; } 2>&1)$'\n'
+    cats+=$(timed cat "$f")$'\n'
     rm -f "$WORK"/out.*.safetensors
-    runs+=$(/usr/bin/time -f "%e %M %U %S" "$BIN/ccc" summarize "$WORK/$v" -o "$WORK/out.safetensors" \
-      --mode full,compact --quiet 2>&1)$'\n'
+    runs+=$(timed "$BIN/ccc" summarize "$WORK/$v" -o "$WORK/out.safetensors" --mode full,compact --quiet)$'\n'
+    mems+=$(cat "$WORK/time.txt")$'\n'
+    if [ -n "$SHM" ]; then
+      rm -f "$SHM"/ccc-bench-out.*.safetensors
+      shms+=$(timed "$BIN/ccc" summarize "$WORK/$v" -o "$SHM/ccc-bench-out.safetensors" --mode full,compact \
+        --quiet)$'\n'
+      rm -f "$SHM"/ccc-bench-out.*.safetensors
+    fi
   done
-  read -r cat_min cat_med < <(echo "$cats" | awk 'NF{print $1}' | stat_of)
-  read -r ccc_min ccc_med < <(echo "$runs" | awk 'NF{print $1}' | stat_of)
-  rss=$(echo "$runs" | awk 'NF{print $2}' | sort -n | tail -1)
-  cpu=$(echo "$runs" | awk 'NF{print $3+$4}' | sort -n | head -1)
+  read -r cat_min cat_med < <(echo "$cats" | awk 'NF' | stat_of)
+  read -r ccc_min ccc_med < <(echo "$runs" | awk 'NF' | stat_of)
+  read -r shm_min shm_med < <(echo "${shms:-0}" | awk 'NF' | stat_of)
+  rss=$(echo "$mems" | awk 'NF{print $1}' | sort -n | tail -1)
+  cpu=$(echo "$mems" | awk 'NF{print $2+$3}' | sort -n | head -1)
   size=$(stat -c %s "$f")
   awk -v v="$v" -v s="$size" -v cm="$cat_min" -v cd="$cat_med" -v tm="$ccc_min" -v td="$ccc_med" -v r="$rss" \
-    -v cpu="$cpu" -v n="$ROUNDS" -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
-    printf "%-5s %.2f GB  cat min %.2f s (%.2f GB/s) median %.2f s | ccc min %.2f s (%.2f GB/s) median %.2f s, cpu %.2f s\n",
+    -v sm="$shm_min" -v sd="$shm_med" -v cpu="$cpu" -v n="$ROUNDS" -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
+    printf "%-5s %.2f GB  cat min %.3f s (%.2f GB/s) median %.3f s | ccc min %.3f s (%.2f GB/s) median %.3f s, cpu %.2f s\n",
       v, s/1e9, cm, s/1e9/cm, cd, tm, s/1e9/tm, td, cpu
     printf "      ratio (cat time / ccc time): min %.2f, median %.2f over %d rounds  peak RSS %.0f MiB  (load %s)\n",
-      cm/tm, cd/td, n, r/1024, load }'
+      cm/tm, cd/td, n, r/1024, load
+    if (sm > 0) printf "      output on tmpfs (no disk write): ccc min %.3f s, median %.3f s; ratio min %.2f, median %.2f\n",
+      sm, sd, cm/sm, cd/sd }'
 done
