@@ -33,6 +33,9 @@ const BAND_BYTES: usize = 256 << 10;
 
 /// Component-major within bands of rows (see the module docs). The band height depends only on the shape, so
 /// a writer and a reader of the same shape agree on it.
+///
+/// The methods that take a column expect one of [`Banded::len`] values (a band: its rows × `n_comp`) and panic on
+/// a shorter one: the shapes come from the caller's own plan or file header, checked before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Banded {
     n_coord: usize,
