@@ -336,14 +336,26 @@ fn write_zeros(f: &File, start: u64, len: u64) -> std::io::Result<()> {
 /// says, without syncing. Coordinate `c`'s values are contiguous, and the whole column is when there is one
 /// checkpoint.
 pub(crate) fn write_values(f: &File, header: &CccHeader, t: usize, col: &[f32]) -> std::io::Result<()> {
-    let [c_n, t_n, k_n] = header.shape();
+    write_rows(f, header, t, 0, col, &mut Vec::new())
+}
+
+/// Write `rows` (whole rows, row-major) as checkpoint `t`'s values of coordinates `c0..`: with one write when the
+/// file holds one checkpoint (its rows are then contiguous), else one per row.
+fn write_rows(
+    f: &File,
+    header: &CccHeader,
+    t: usize,
+    c0: usize,
+    rows: &[f32],
+    buf: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    let [_, t_n, k_n] = header.shape();
     let base = header.data_start() + header.mags.start;
-    let run_rows = if t_n == 1 { c_n.max(1) } else { 1 };
-    let mut buf = Vec::new();
-    for c0 in (0..c_n).step_by(run_rows) {
-        let c1 = (c0 + run_rows).min(c_n);
-        let pos = base + (((c0 * t_n + t) * k_n) as u64) * 4;
-        f.write_all_at(le_bytes(&col[c0 * k_n..c1 * k_n], &mut buf), pos)?;
+    if t_n == 1 {
+        return f.write_all_at(le_bytes(rows, buf), base + ((c0 * k_n) as u64) * 4);
+    }
+    for (c, row) in (c0..).zip(rows.chunks_exact(k_n.max(1))) {
+        f.write_all_at(le_bytes(row, buf), base + (((c * t_n + t) * k_n) as u64) * 4)?;
     }
     Ok(())
 }
@@ -353,21 +365,14 @@ pub(crate) fn write_values(f: &File, header: &CccHeader, t: usize, col: &[f32]) 
 /// bands, so one puts a band in order while the other writes (writes into one file take turns anyway).
 pub(crate) fn write_values_banded(f: &File, header: &CccHeader, t: usize, built: &[f32]) -> std::io::Result<()> {
     const THREADS: usize = 2;
-    let [c_n, t_n, k_n] = header.shape();
-    let base = header.data_start() + header.mags.start;
+    let [c_n, _, k_n] = header.shape();
     let layout = Banded::new(c_n, k_n);
     let write_bands = |first: usize| -> std::io::Result<()> {
         let (mut band, mut buf) = (Vec::new(), Vec::new());
         for rows in layout.bands().skip(first).step_by(THREADS) {
             band.resize(rows.len() * k_n, 0.0);
             layout.band_rows_into(built, rows.clone(), &mut band);
-            if t_n == 1 {
-                f.write_all_at(le_bytes(&band, &mut buf), base + ((rows.start * k_n) as u64) * 4)?;
-            } else {
-                for (c, row) in rows.zip(band.chunks_exact(k_n.max(1))) {
-                    f.write_all_at(le_bytes(row, &mut buf), base + (((c * t_n + t) * k_n) as u64) * 4)?;
-                }
-            }
+            write_rows(f, header, t, rows.start, &band, &mut buf)?;
         }
         Ok(())
     };
