@@ -145,13 +145,12 @@ impl<'a> Assembler<'a> {
                 finish_values(self.summary, self.plan.lengths[k] as usize, &mut v);
             }
             for (coords, at) in self.layout.runs_of(k) {
-                for (out, &x) in self.full[at..at + coords.len()].iter_mut().zip(&v[coords]) {
-                    *out = x as f32;
-                }
+                store_f32(&mut self.full[at..at + coords.len()], &v[coords]);
             }
             self.bufs[k] = Some(v);
             self.done[k] = true;
         }
+        store_fence();
         let mut groups: Vec<usize> = ks.iter().map(|&k| self.plan.compact_of[k]).collect();
         groups.sort_unstable();
         groups.dedup();
@@ -197,6 +196,41 @@ fn slots_of(tp: &TensorPlan) -> impl Iterator<Item = usize> + '_ {
     one.into_iter().chain(seen)
 }
 
+/// `out = src as f32`. A run of a finished component is whole cache lines of a column far larger than the
+/// cache, written once and not read until the column is written out: on x86-64 it is written with streaming
+/// stores, which fill a line without first reading it (and without evicting the accumulators in flight).
+/// [`store_fence`] must follow before another thread reads `out`.
+fn store_f32(out: &mut [f32], src: &[f64]) {
+    #[cfg(target_arch = "x86_64")]
+    if out.as_ptr().align_offset(16) == 0 {
+        use std::arch::x86_64::{_mm_cvtpd_ps, _mm_loadu_pd, _mm_movelh_ps, _mm_stream_ps};
+        let (out4, out_rest) = out.split_at_mut(out.len() / 4 * 4);
+        let (src4, src_rest) = src.split_at(out4.len());
+        for (o, s) in out4.chunks_exact_mut(4).zip(src4.chunks_exact(4)) {
+            // SAFETY: SSE2 is part of x86-64; `s` holds 4 f64 (unaligned loads), `o` 4 f32 at a 16-byte aligned
+            // address (`out` is, and each chunk is 16 bytes further).
+            unsafe {
+                let lo = _mm_cvtpd_ps(_mm_loadu_pd(s.as_ptr()));
+                let hi = _mm_cvtpd_ps(_mm_loadu_pd(s.as_ptr().add(2)));
+                _mm_stream_ps(o.as_mut_ptr(), _mm_movelh_ps(lo, hi));
+            }
+        }
+        out_rest.iter_mut().zip(src_rest).for_each(|(o, &x)| *o = x as f32);
+        return;
+    }
+    out.iter_mut().zip(src).for_each(|(o, &x)| *o = x as f32);
+}
+
+/// Order the streaming stores of [`store_f32`] before later stores (such as the one that hands the column to
+/// another thread).
+fn store_fence() {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: SSE is part of x86-64; a fence has no other effect.
+    unsafe {
+        std::arch::x86_64::_mm_sfence()
+    };
+}
+
 /// A buffer of `n` zeros, reusing a released one when there is one.
 fn zeroed(pool: &mut Vec<Vec<f64>>, n: usize) -> Vec<f64> {
     match pool.pop() {
@@ -232,6 +266,36 @@ mod tests {
     use super::*;
     use crate::source::{DType, TensorInfo};
     use crate::Mapping;
+
+    /// The streaming stores give the bits of `as f32`, at any alignment and length, for values that round,
+    /// overflow, underflow or are not numbers.
+    #[test]
+    fn stored_runs_are_the_f32_conversion() {
+        let vals: Vec<f64> = (0..70)
+            .map(|i| match i % 7 {
+                0 => 1.0 / (i as f64 + 3.0),
+                1 => 1e300,
+                2 => -1e-300,
+                3 => f64::NAN,
+                4 => f64::NEG_INFINITY,
+                5 => (1.0 + f64::EPSILON) * (1u64 << 24) as f64,
+                _ => i as f64 * 1e-40,
+            })
+            .collect();
+        let mut out = vec![0f32; 80];
+        for start in 0..4 {
+            for len in [0, 1, 3, 4, 5, 16, 63, 64] {
+                out.fill(-1.0);
+                store_f32(&mut out[start..start + len], &vals[..len]);
+                store_fence();
+                for (o, &v) in out[start..start + len].iter().zip(&vals) {
+                    let want = v as f32;
+                    assert!(o.to_bits() == want.to_bits() || (o.is_nan() && want.is_nan()), "{v}: {o} vs {want}");
+                }
+                assert!(out[..start].iter().chain(&out[start + len..]).all(|&o| o == -1.0));
+            }
+        }
+    }
 
     /// A 4-layer GPT-NeoX plan (hidden 8, 2 heads) and its tensors.
     fn plan() -> (Plan, Vec<TensorInfo>) {

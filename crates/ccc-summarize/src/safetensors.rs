@@ -72,22 +72,29 @@ impl SafetensorsHeader {
     /// `end - begin` equal to that size; and the offsets, sorted, tile `[0, data_len)` exactly.
     pub fn parse(json: &[u8]) -> Result<Self, String> {
         let text = std::str::from_utf8(json).map_err(|e| format!("header is not UTF-8: {e}"))?;
-        let value: Value = serde_json::from_str(text).map_err(|e| format!("header is not valid JSON: {e}"))?;
-        let obj = value.as_object().ok_or("header is not a JSON object")?;
-        let mut metadata = BTreeMap::new();
-        let mut tensors = Vec::with_capacity(obj.len());
-        for (name, v) in obj {
-            if name == "__metadata__" {
-                let m = v.as_object().ok_or("`__metadata__` is not a JSON object")?;
-                for (k, v) in m {
-                    let s = v.as_str().ok_or_else(|| format!("metadata `{k}` is not a string"))?;
-                    metadata.insert(k.clone(), s.to_string());
-                }
-                continue;
-            }
-            tensors.push(parse_entry(name, v)?);
+        if !text.trim_start().starts_with('{') {
+            serde_json::from_str::<serde::de::IgnoredAny>(text)
+                .map_err(|e| format!("header is not valid JSON: {e}"))?;
+            return Err("header is not a JSON object".into());
         }
-        tensors.sort_by_key(|t| (t.start, t.end));
+        // Entry by entry, each checked and dropped as it is read: a tree of the whole header (thousands of tensors
+        // in a large model) would cost more than the checks.
+        let mut invalid = None;
+        let mut de = serde_json::Deserializer::from_str(text);
+        let parsed = serde::Deserializer::deserialize_map(&mut de, HeaderVisitor { invalid: &mut invalid })
+            .and_then(|v| de.end().map(|()| v));
+        let (metadata, mut tensors) = match (parsed, invalid) {
+            (_, Some(why)) => return Err(why),
+            (Err(e), None) => return Err(format!("header is not valid JSON: {e}")),
+            (Ok(v), None) => v,
+        };
+        let mut names: Vec<&str> = tensors.iter().map(|t| t.info.name.as_str()).collect();
+        names.sort_unstable();
+        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(format!("tensor `{}` appears twice in the header", w[0]));
+        }
+        // Ties (empty tensors) in name order, so that the order does not depend on the header's.
+        tensors.sort_by(|a, b| (a.start, a.end, &a.info.name).cmp(&(b.start, b.end, &b.info.name)));
         let mut pos = 0u64;
         for t in &tensors {
             if t.start != pos {
@@ -145,6 +152,42 @@ pub fn parse_dtype(s: &str) -> Option<DType> {
         "F8_E4M3" | "F8_E5M2" | "F8_E8M0" => DType::Other(1),
         _ => return None,
     })
+}
+
+/// The header's top-level object, read entry by entry. An entry that is valid JSON but not a valid tensor or
+/// metadata map stops the parse with its reason in `invalid` (serde's own errors would add a JSON position to it).
+struct HeaderVisitor<'a> {
+    invalid: &'a mut Option<String>,
+}
+
+impl<'de> serde::de::Visitor<'de> for HeaderVisitor<'_> {
+    type Value = (BTreeMap<String, String>, Vec<TensorEntry>);
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object of tensors")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut metadata = BTreeMap::new();
+        let mut tensors = Vec::with_capacity(map.size_hint().unwrap_or(0));
+        let mut fail = |why: String| {
+            *self.invalid = Some(why);
+            <A::Error as serde::de::Error>::custom("invalid header entry")
+        };
+        while let Some(name) = map.next_key::<String>()? {
+            let v: Value = map.next_value()?;
+            if name == "__metadata__" {
+                let m = v.as_object().ok_or_else(|| fail("`__metadata__` is not a JSON object".into()))?;
+                for (k, v) in m {
+                    let s = v.as_str().ok_or_else(|| fail(format!("metadata `{k}` is not a string")))?;
+                    metadata.insert(k.clone(), s.to_string());
+                }
+                continue;
+            }
+            tensors.push(parse_entry(&name, &v).map_err(&mut fail)?);
+        }
+        Ok((metadata, tensors))
+    }
 }
 
 fn parse_entry(name: &str, v: &Value) -> Result<TensorEntry, String> {
@@ -454,6 +497,14 @@ mod tests {
             (r#"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#, "no valid shape"),
             (r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[8,4]}}"#, "end before"),
             (r#"{"__metadata__":{"x":1}}"#, "not a string"),
+            (r#"{"__metadata__":[]}"#, "`__metadata__` is not a JSON object"),
+            (r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}} x"#, "not valid JSON"),
+            (
+                r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
+                "appears twice",
+            ),
+            (r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"#, "not valid JSON"),
+            (r#"{"a":{"dtype":7,"shape":[1],"data_offsets":[0,4]}}"#, "tensor `a` has no dtype"),
         ];
         for (json, want) in cases {
             let err = SafetensorsHeader::parse(json.as_bytes()).unwrap_err();
