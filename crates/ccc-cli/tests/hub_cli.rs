@@ -160,6 +160,7 @@ fn duplicates_are_skipped_before_download_and_recorded() {
     assert_eq!(t.steps, vec![1000, 2000, 3000]);
     assert!(t.meta.duplicates.iter().any(|d| d.step == 3000 && d.same_as == 1000));
     assert_eq!(t.column(2), t.column(0));
+    assert_eq!(t.filled, [true, true, true]);
 }
 
 #[test]

@@ -202,6 +202,31 @@ fn created_empty_file_equals_written_empty_tensor() {
     assert!(!c.exists(), "nothing is left behind");
 }
 
+/// A new file larger than the zeros written up front (64 MiB) gets its space allocated instead: it is whole on
+/// disk, reads as zeros, and takes columns like a small one.
+#[test]
+fn a_large_empty_file_is_allocated_and_reads_as_zeros() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().unwrap();
+    let steps: Vec<i64> = (0..8).collect();
+    let n_coord = 100_000;
+    let t = toy(n_coord, steps.clone());
+    let k = t.n_comp();
+    let p = dir.path().join("big.safetensors");
+    let mut f = file::CccFile::create_empty(&p, t.meta.clone(), n_coord, steps, t.lengths.clone()).unwrap();
+    let data_bytes = (n_coord * 8 * k * 4) as u64;
+    assert!(data_bytes > 64 << 20);
+    let md = std::fs::metadata(&p).unwrap();
+    assert!(md.blocks() * 512 >= data_bytes, "{} blocks of 512 bytes for {data_bytes} bytes", md.blocks());
+    assert!(f.read_column(3).unwrap().iter().all(|&v| v == 0.0));
+    let col: Vec<f32> = (0..n_coord * k).map(|i| (i % 977) as f32 * 0.5).collect();
+    f.write_column(5, &col).unwrap();
+    assert_eq!(f.read_column(5).unwrap(), col);
+    assert!(f.read_column(4).unwrap().iter().all(|&v| v == 0.0));
+    let back = file::CccFile::open(&p).unwrap();
+    assert_eq!(back.header().filled, [false, false, false, false, false, true, false, false]);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(32))]
 

@@ -526,20 +526,37 @@ fn run_inner(
         report.nonfinite.extend(nonfinite.into_iter().map(|t| (step, t)));
         new_hashes.push((step, hash));
     }
-    // Copies of identical checkpoints (by content id).
+    // Copies of identical checkpoints (by content id): each original's column is read once per output and
+    // written to all its copies, which are synced together before they are marked filled.
+    let mut by_orig: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
     for &(step, orig) in &copies {
-        let src = &outputs[hash_out];
-        let t = src.file.header().steps.iter().position(|&s| s == orig).ok_or_else(poisoned)?;
-        let hash = stored_hash(src, t)?;
+        by_orig.entry(orig).or_default().push(step);
+    }
+    for (&orig, steps) in &by_orig {
+        let hash = match new_hashes.iter().find(|(s, _)| *s == orig) {
+            Some(&(_, h)) => h,
+            None => {
+                let src = &outputs[hash_out];
+                stored_hash(src, src.file.header().steps.iter().position(|&s| s == orig).ok_or_else(poisoned)?)?
+            }
+        };
         for o in outputs.iter_mut() {
             let h = o.file.header();
-            let ti = h.steps.iter().position(|&s| s == orig).ok_or_else(poisoned)?;
-            let col = o.file.read_column(ti)?;
-            let to = h.steps.iter().position(|&s| s == step).ok_or_else(poisoned)?;
-            o.file.write_column(to, &col)?;
+            let at = |step: i64| h.steps.iter().position(|&s| s == step).ok_or_else(poisoned);
+            let col = o.file.read_column(at(orig)?)?;
+            let to: Vec<usize> = steps.iter().map(|&s| at(s)).collect::<Result<_, _>>()?;
+            for &t in &to {
+                o.file.write_column_values(t, &col)?;
+            }
+            o.file.sync_values()?;
+            for &t in &to {
+                o.file.mark_filled(t)?;
+            }
         }
-        new_hashes.push((step, hash));
-        report.computed.push(step);
+        for &step in steps {
+            new_hashes.push((step, hash));
+            report.computed.push(step);
+        }
     }
     report.computed.sort_unstable();
     let new_steps: BTreeSet<i64> = new_hashes.iter().map(|(s, _)| *s).collect();
