@@ -19,7 +19,7 @@ use std::time::Instant;
 use ccc_core::file::{self, CccFile};
 use ccc_core::layout::Banded;
 use ccc_core::{CccMeta, Duplicate, Mode, Progress, Summary};
-use sha2::{Digest, Sha256};
+use xxhash_rust::xxh3::Xxh3;
 
 use crate::arch::Mapping;
 use crate::checkpoint::Checkpoint;
@@ -153,14 +153,23 @@ pub fn summarize_source(
 }
 
 /// The hash that finds duplicate checkpoints: of a column's values in full mode, in the layout it is built in
-/// ([`ccc_core::layout::Banded`]), or else in compact mode.
-fn column_hash(values: &[f32]) -> [u8; 32] {
-    let mut h = Sha256::new();
+/// ([`ccc_core::layout::Banded`]), or else in compact mode. 128 bits of XXH3: it tells identical checkpoints
+/// (public series really repeat some) from different ones at memory speed; it is not meant to resist
+/// checkpoints crafted to collide.
+type ColumnHash = u128;
+
+fn column_hash(values: &[f32]) -> ColumnHash {
+    let mut h = Xxh3::new();
     hash_values(&mut h, values);
-    h.finalize().into()
+    h.digest128()
 }
 
-fn hash_values(h: &mut Sha256, values: &[f32]) {
+/// Add `values` to `h` as little-endian bytes.
+fn hash_values(h: &mut Xxh3, values: &[f32]) {
+    if cfg!(target_endian = "little") {
+        h.update(bytemuck::cast_slice(values));
+        return;
+    }
     let mut buf = Vec::with_capacity(1 << 16);
     for chunk in values.chunks(1 << 14) {
         buf.clear();
@@ -464,7 +473,7 @@ fn run_inner(
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let first_source = Mutex::new(Some(first_source));
-    let shared = Mutex::new((outputs, Vec::<(i64, [u8; 32], Vec<String>, u64)>::new()));
+    let shared = Mutex::new((outputs, Vec::<(i64, ColumnHash, Vec<String>, u64)>::new()));
     let error: Mutex<Option<SummarizeError>> = Mutex::new(None);
     let hash_full = opts.outputs.iter().any(|o| o.mode == Mode::Full);
 
@@ -519,7 +528,7 @@ fn run_inner(
     let (outputs, done) = shared.into_inner().map_err(|_| poisoned())?;
     let outputs = outputs.get()?;
     let hash_out = outputs.iter().position(|o| o.mode == Mode::Full).unwrap_or(0);
-    let mut new_hashes: Vec<(i64, [u8; 32])> = Vec::new();
+    let mut new_hashes: Vec<(i64, ColumnHash)> = Vec::new();
     for (step, hash, nonfinite, bytes) in done {
         report.computed.push(step);
         report.bytes += bytes;
@@ -562,7 +571,7 @@ fn run_inner(
     let new_steps: BTreeSet<i64> = new_hashes.iter().map(|(s, _)| *s).collect();
 
     // Hashes of the columns that were already in the files (for duplicates across runs).
-    let mut hashes: Vec<(i64, [u8; 32])> = Vec::new();
+    let mut hashes: Vec<(i64, ColumnHash)> = Vec::new();
     {
         let o = &outputs[hash_out];
         let h = o.file.header();
@@ -574,7 +583,7 @@ fn run_inner(
     }
 
     // Duplicates: equal column hashes; the earliest step is the original.
-    let mut groups: HashMap<[u8; 32], Vec<i64>> = HashMap::new();
+    let mut groups: HashMap<ColumnHash, Vec<i64>> = HashMap::new();
     for (s, h) in hashes.iter().chain(&new_hashes) {
         groups.entry(*h).or_default().push(*s);
     }
@@ -608,7 +617,7 @@ fn run_inner(
 }
 
 /// [`column_hash`] of checkpoint `t`'s column as stored in output `o`.
-fn stored_hash(o: &OpenOutput, t: usize) -> Result<[u8; 32], SummarizeError> {
+fn stored_hash(o: &OpenOutput, t: usize) -> Result<ColumnHash, SummarizeError> {
     let rows = o.file.read_column(t)?;
     if o.mode == Mode::Compact {
         return Ok(column_hash(&rows));
@@ -616,13 +625,13 @@ fn stored_hash(o: &OpenOutput, t: usize) -> Result<[u8; 32], SummarizeError> {
     // Band by band, so that a large column is not held twice.
     let [c_n, _, k_n] = o.file.header().shape();
     let layout = Banded::new(c_n, k_n);
-    let (mut h, mut band) = (Sha256::new(), Vec::new());
+    let (mut h, mut band) = (Xxh3::new(), Vec::new());
     for r in layout.bands() {
         band.resize(r.len() * k_n, 0.0);
         layout.band_from_rows(&rows[r.start * k_n..r.end * k_n], &mut band);
         hash_values(&mut h, &band);
     }
-    Ok(h.finalize().into())
+    Ok(h.digest128())
 }
 
 fn poisoned() -> SummarizeError {
@@ -646,7 +655,7 @@ fn write_column(
     step: i64,
     col: &Column,
     hash_full: bool,
-) -> Result<[u8; 32], SummarizeError> {
+) -> Result<ColumnHash, SummarizeError> {
     let mut at = Vec::with_capacity(outputs.len());
     for o in outputs.iter() {
         at.push(o.file.header().steps.iter().position(|&s| s == step).ok_or_else(poisoned)?);
