@@ -178,7 +178,7 @@ impl<'a, 's> ColumnSink<'a, 's> {
             if self.bad[s] {
                 continue;
             }
-            if self.asm.acc_if_any(s).is_some_and(|acc| acc.iter().any(|v| !v.is_finite())) {
+            if self.asm.acc_if_any(s).is_some_and(|acc| !all_finite(acc)) {
                 self.bad[s] = true;
                 hit = true;
             }
@@ -545,6 +545,20 @@ impl TensorSink for ColumnSink<'_, '_> {
     }
 }
 
+/// Whether every value is finite. `x · 0` is ±0 for a finite `x` and NaN for ±inf and NaN, so eight lanes of
+/// sums without a branch find any of them (a loop that can stop early does not vectorize, and this runs over
+/// every accumulator of every tensor).
+fn all_finite(xs: &[f64]) -> bool {
+    let mut lanes = [0.0f64; 8];
+    let mut chunks = xs.chunks_exact(8);
+    for c in &mut chunks {
+        for (l, &x) in lanes.iter_mut().zip(c) {
+            *l += x * 0.0;
+        }
+    }
+    lanes.iter().all(|&l| l == 0.0) && chunks.remainder().iter().all(|x| x.is_finite())
+}
+
 /// NumPy's median: the middle value, or the mean of the two middle values for an even count (in f64).
 /// NaN values make the median NaN.
 pub fn median(xs: &[f32]) -> f64 {
@@ -567,6 +581,21 @@ pub fn median(xs: &[f32]) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finite_values_are_told_from_inf_and_nan_anywhere() {
+        for len in [0, 1, 7, 8, 9, 64, 67] {
+            let xs: Vec<f64> = (0..len).map(|i| i as f64 * 1e300 - 3.5).collect();
+            assert!(all_finite(&xs), "{len}");
+            for at in 0..len {
+                for bad in [f64::INFINITY, f64::NEG_INFINITY, f64::NAN] {
+                    let mut ys = xs.clone();
+                    ys[at] = bad;
+                    assert!(!all_finite(&ys), "{len} {at} {bad}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn medians() {
