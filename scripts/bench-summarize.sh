@@ -10,6 +10,8 @@
 #   f16-1b    the same in f16 (the dtype of Pythia's published checkpoints); only when named
 #   wide      bf16, hidden 2048, 16 layers, 512 heads of dimension 4: 2.0 GB with 32,834 components, a 269 MB
 #             column; a memory check (peak RSS stays near the column's size), only when named
+#   series    4 checkpoints like `bf16` with different weights (steps 1000-4000, 6.1 GB): one run over a series,
+#             against `cat` of its 4 files; only when named
 # Before timing a file, its pages are dropped from the page cache and it is read once with `cat`, so that every
 # run starts from the same cache state (how the cache holds a file, e.g. in large folios or 4 KiB pages, changes
 # the cost of reading it by tens of percent). Then `cat` and `ccc summarize --mode full,compact` alternate
@@ -34,10 +36,17 @@ gen() {
     bf16-1b) "$BIN/examples/gen_checkpoint" "$WORK/bf16-1b" --dtype bf16 --layers 16 --hidden 2048 --heads 8 ;;
     f16-1b) "$BIN/examples/gen_checkpoint" "$WORK/f16-1b" --dtype f16 --layers 16 --hidden 2048 --heads 8 ;;
     wide) "$BIN/examples/gen_checkpoint" "$WORK/wide" --dtype bf16 --layers 16 --hidden 2048 --heads 512 ;;
+    series) for i in 1 2 3 4; do
+        "$BIN/examples/gen_checkpoint" "$WORK/series/step${i}000" --dtype bf16 --layers 52 --seed "$i"
+      done ;;
     *) echo "unknown variant $1" >&2; exit 2 ;;
   esac
 }
-for v in "${VARIANTS[@]}"; do [ -f "$WORK/$v/model.safetensors" ] || gen "$v"; done
+# The weight files of variant $1: one checkpoint, or each of a series.
+files() { if [ "$1" = series ]; then ls "$WORK"/series/step[1-4]000/model.safetensors 2>/dev/null; else echo "$WORK/$1/model.safetensors"; fi; }
+for v in "${VARIANTS[@]}"; do
+  [ -f "$(files "$v" | tail -1)" ] && [ "$(files "$v" | wc -l)" -ge $([ "$v" = series ] && echo 4 || echo 1) ] || gen "$v"
+done
 
 ROUNDS="${ROUNDS:-7}"
 # Output on tmpfs too, when there is one: the same run without the disk write of the output (each column is synced
@@ -54,13 +63,15 @@ timed() {
   awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.4f", b - a}'
 }
 for v in "${VARIANTS[@]}"; do
-  f="$WORK/$v/model.safetensors"
-  dd if="$f" iflag=nocache count=0 status=none  # drop the file's pages ...
-  cat "$f" > /dev/null                          # ... and read it once, sequentially
+  mapfile -t fs < <(files "$v")
+  for f in "${fs[@]}"; do
+    dd if="$f" iflag=nocache count=0 status=none  # drop the file's pages ...
+    cat "$f" > /dev/null                          # ... and read it once, sequentially
+  done
   # cat and ccc alternate, so that both see the same machine (page cache, other load) over the rounds.
   cats=""; runs=""; shms=""; mems=""
   for _ in $(seq "$ROUNDS"); do
-    cats+=$(timed cat "$f")$'\n'
+    cats+=$(timed cat "${fs[@]}")$'\n'
     rm -f "$WORK"/out.*.safetensors
     runs+=$(timed "$BIN/ccc" summarize "$WORK/$v" -o "$WORK/out.safetensors" --mode full,compact --quiet)$'\n'
     mems+=$(cat "$WORK/time.txt")$'\n'
@@ -76,7 +87,7 @@ for v in "${VARIANTS[@]}"; do
   read -r shm_min shm_med < <(echo "${shms:-0}" | awk 'NF' | stat_of)
   rss=$(echo "$mems" | awk 'NF{print $1}' | sort -n | tail -1)
   cpu=$(echo "$mems" | awk 'NF{print $2+$3}' | sort -n | head -1)
-  size=$(stat -c %s "$f")
+  size=$(stat -c %s "${fs[@]}" | awk '{s += $1} END {print s}')
   awk -v v="$v" -v s="$size" -v cm="$cat_min" -v cd="$cat_med" -v tm="$ccc_min" -v td="$ccc_med" -v r="$rss" \
     -v sm="$shm_min" -v sd="$shm_med" -v cpu="$cpu" -v n="$ROUNDS" -v load="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN {
     printf "%-5s %.2f GB  cat min %.3f s (%.2f GB/s) median %.3f s | ccc min %.3f s (%.2f GB/s) median %.3f s, cpu %.2f s\n",

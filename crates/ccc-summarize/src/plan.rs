@@ -454,12 +454,17 @@ impl Plan {
         self.dims.hidden
     }
 
+    /// Bytes of a finished column: its values in both modes.
+    pub fn column_bytes(&self) -> u64 {
+        (self.n_coord() as u64) * ((self.components.len() + self.compact.len()) as u64) * 4
+    }
+
     /// Bytes one checkpoint in flight holds while it is summarized with this plan, reading `chunk_bytes` at a time
     /// (an estimate, used to decide how many checkpoints to summarize at once): the column in both modes, the
     /// compact sums, the components in flight (the largest tensor's), and the read buffers.
     pub fn job_memory(&self, chunk_bytes: usize) -> u64 {
         let c_n = self.n_coord() as u64;
-        let (k_n, kc_n) = (self.components.len() as u64, self.compact.len() as u64);
+        let kc_n = self.compact.len() as u64;
         let in_flight = self
             .tensors
             .values()
@@ -469,7 +474,7 @@ impl Plan {
             })
             .max()
             .unwrap_or(0);
-        let column = c_n * (k_n + kc_n) * 4 + c_n * kc_n * 8;
+        let column = self.column_bytes() + c_n * kc_n * 8;
         // Components of a tensor, finished ones waiting to be added in order, and the bands being written.
         let assembling = (in_flight * c_n * 8).max(4 << 20) * 2;
         // The chunk being handed over, and the mapped chunks still in flight behind it.

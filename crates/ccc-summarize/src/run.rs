@@ -470,62 +470,92 @@ fn run_inner(
     progress.start("summarize", total, "bytes");
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let jobs = job_count(opts.jobs, cores, primary.len(), plan.job_memory(opts.chunk_bytes), opts.memory_budget);
+    // Columns in flight: each job's, and as many finished ones waiting to be written as the memory budget holds
+    // (then a job goes on to its next checkpoint while the writer syncs its last one).
+    let per_job = plan.job_memory(opts.chunk_bytes);
+    let column_bytes = plan.column_bytes().max(1);
+    let spare = opts.memory_budget.saturating_sub(per_job.saturating_mul(jobs as u64)) / column_bytes;
+    let permits = Permits::new(jobs + (spare as usize).min(jobs));
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let first_source = Mutex::new(Some(first_source));
-    let shared = Mutex::new((outputs, Vec::<(i64, ColumnHash, Vec<String>, u64)>::new()));
-    let error: Mutex<Option<SummarizeError>> = Mutex::new(None);
+    let error_slot: Mutex<Option<SummarizeError>> = Mutex::new(None);
     let hash_full = opts.outputs.iter().any(|o| o.mode == Mode::Full);
+    let (tx, rx) = std::sync::mpsc::channel::<Finished>();
+    let (next, failed, first_source, error, permits, primary) =
+        (&next, &failed, &first_source, &error_slot, &permits, &primary);
+    let writer_outputs: &mut Outputs = &mut *outputs;
 
-    std::thread::scope(|scope| {
+    let done = std::thread::scope(|scope| {
+        // One writer: it takes the finished columns as they come (several at once when they wait together),
+        // writes them into every output, syncs once, and then marks them filled.
+        // Columns finished before an error elsewhere are still written (a rerun need not compute them again).
+        let writer = scope.spawn(move || {
+            let _stop = FailOnPanic(failed);
+            let mut done = Vec::new();
+            while let Ok(first) = rx.recv() {
+                let mut batch = vec![first];
+                batch.extend(rx.try_iter());
+                match writer_outputs.get().and_then(|outs| write_columns(outs, &batch, hash_full)) {
+                    Ok(hashes) => {
+                        for (f, hash) in batch.iter().zip(hashes) {
+                            for t in &f.col.nonfinite {
+                                progress.warn(&format!("step {}: tensor `{t}` has NaN or Inf values", f.c.step()));
+                            }
+                            progress.message(&format!(
+                                "step {}: {} summarized ({:.1} MB in {:.2} s)",
+                                f.c.step(),
+                                f.c.label(),
+                                f.bytes as f64 / 1e6,
+                                f.secs
+                            ));
+                            if let Err(e) = f.c.done() {
+                                set_error(error, failed, e);
+                            }
+                            done.push((f.c.step(), hash, f.col.nonfinite.clone(), f.bytes));
+                        }
+                    }
+                    Err(e) => set_error(error, failed, e),
+                }
+                let n = batch.len();
+                drop(batch);
+                permits.release(n);
+            }
+            done
+        });
         for _ in 0..jobs {
-            scope.spawn(|| loop {
-                if failed.load(Ordering::Relaxed) {
+            let tx = tx.clone();
+            scope.spawn(move || loop {
+                if failed.load(Ordering::Relaxed) || !permits.acquire(failed) {
                     return;
                 }
                 let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&c) = primary.get(i) else { return };
+                let Some(&c) = primary.get(i) else {
+                    permits.release(1);
+                    return;
+                };
                 let preopened = if i == 0 { first_source.lock().ok().and_then(|mut s| s.take()) } else { None };
                 match summarize_one(c, preopened, plan, opts, progress) {
                     Ok((col, bytes, secs)) => {
-                        let res = (|| -> Result<(), SummarizeError> {
-                            let mut g = shared.lock().map_err(|_| poisoned())?;
-                            let (outs, done) = &mut *g;
-                            let hash = write_column(outs.get()?, c.step(), &col, hash_full)?;
-                            done.push((c.step(), hash, col.nonfinite.clone(), bytes));
-                            Ok(())
-                        })();
-                        if let Err(e) = res {
-                            set_error(&error, &failed, e);
-                            return;
-                        }
-                        for t in &col.nonfinite {
-                            progress.warn(&format!("step {}: tensor `{t}` has NaN or Inf values", c.step()));
-                        }
-                        progress.message(&format!(
-                            "step {}: {} summarized ({:.1} MB in {:.2} s)",
-                            c.step(),
-                            c.label(),
-                            bytes as f64 / 1e6,
-                            secs
-                        ));
-                        if let Err(e) = c.done() {
-                            set_error(&error, &failed, e);
+                        if tx.send(Finished { c, col, bytes, secs }).is_err() {
+                            permits.release(1);
                             return;
                         }
                     }
                     Err(e) => {
-                        set_error(&error, &failed, e);
+                        permits.release(1);
+                        set_error(error, failed, e);
                         return;
                     }
                 }
             });
         }
-    });
-    if let Some(e) = error.into_inner().map_err(|_| poisoned())? {
+        drop(tx);
+        writer.join().map_err(|_| poisoned())
+    })?;
+    if let Some(e) = error_slot.into_inner().map_err(|_| poisoned())? {
         return Err(e);
     }
-    let (outputs, done) = shared.into_inner().map_err(|_| poisoned())?;
     let outputs = outputs.get()?;
     let hash_out = outputs.iter().position(|o| o.mode == Mode::Full).unwrap_or(0);
     let mut new_hashes: Vec<(i64, ColumnHash)> = Vec::new();
@@ -647,18 +677,77 @@ fn set_error(slot: &Mutex<Option<SummarizeError>>, failed: &AtomicBool, e: Summa
     }
 }
 
-/// Write one checkpoint's column into every output: the values of all files first (one thread per file), synced,
-/// then the `filled` flags, so a crash never leaves a flag without its values. Returns the column's
+/// A checkpoint summarized, on its way to the writer.
+struct Finished<'c> {
+    c: &'c dyn Checkpoint,
+    col: Column,
+    bytes: u64,
+    secs: f64,
+}
+
+/// Sets the flag when the thread holding it panics, so that threads waiting on that thread's work stop.
+struct FailOnPanic<'a>(&'a AtomicBool);
+
+impl Drop for FailOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Counts the columns in flight (being summarized or waiting to be written), so that memory stays within the
+/// budget while the writer syncs.
+struct Permits {
+    free: Mutex<usize>,
+    freed: std::sync::Condvar,
+}
+
+impl Permits {
+    fn new(n: usize) -> Self {
+        Permits { free: Mutex::new(n.max(1)), freed: std::sync::Condvar::new() }
+    }
+
+    /// Take one, waiting for one to be released; `false` once `failed` is set (or the lock is poisoned).
+    fn acquire(&self, failed: &AtomicBool) -> bool {
+        let Ok(mut free) = self.free.lock() else { return false };
+        loop {
+            if failed.load(Ordering::Relaxed) {
+                return false;
+            }
+            if *free > 0 {
+                *free -= 1;
+                return true;
+            }
+            // A timeout, so that a failure set elsewhere is seen even if nothing is released.
+            match self.freed.wait_timeout(free, std::time::Duration::from_millis(50)) {
+                Ok((g, _)) => free = g,
+                Err(_) => return false,
+            }
+        }
+    }
+
+    fn release(&self, n: usize) {
+        if let Ok(mut free) = self.free.lock() {
+            *free += n;
+        }
+        self.freed.notify_all();
+    }
+}
+
+/// Write checkpoints' columns into every output: the values of all files first (one thread per file), synced
+/// once, then the `filled` flags, so a crash never leaves a flag without its values. Returns each column's
 /// [`column_hash`] (of the full values if `hash_full`), computed while the disk syncs.
-fn write_column(
+fn write_columns(
     outputs: &mut [OpenOutput],
-    step: i64,
-    col: &Column,
+    batch: &[Finished],
     hash_full: bool,
-) -> Result<ColumnHash, SummarizeError> {
-    let mut at = Vec::with_capacity(outputs.len());
+) -> Result<Vec<ColumnHash>, SummarizeError> {
+    let mut at: Vec<Vec<usize>> = Vec::with_capacity(outputs.len());
     for o in outputs.iter() {
-        at.push(o.file.header().steps.iter().position(|&s| s == step).ok_or_else(poisoned)?);
+        let steps = &o.file.header().steps;
+        let ts = batch.iter().map(|f| steps.iter().position(|&s| s == f.c.step()).ok_or_else(poisoned));
+        at.push(ts.collect::<Result<_, _>>()?);
     }
     let joined =
         |j: std::thread::Result<ccc_core::Result<()>>| j.map_err(|_| poisoned())?.map_err(SummarizeError::from);
@@ -666,25 +755,31 @@ fn write_column(
         let jobs: Vec<_> = outputs
             .iter_mut()
             .zip(&at)
-            .map(|(o, &t)| {
-                s.spawn(move || match o.mode {
-                    Mode::Full => o.file.write_column_values_banded(t, &col.full),
-                    Mode::Compact => o.file.write_column_values(t, &col.compact),
+            .map(|(o, ts)| {
+                s.spawn(move || {
+                    batch.iter().zip(ts).try_for_each(|(f, &t)| match o.mode {
+                        Mode::Full => o.file.write_column_values_banded(t, &f.col.full),
+                        Mode::Compact => o.file.write_column_values(t, &f.col.compact),
+                    })
                 })
             })
             .collect();
         jobs.into_iter().try_for_each(|j| joined(j.join()))
     })?;
-    let hash = std::thread::scope(|s| {
-        let hash = s.spawn(|| column_hash(if hash_full { &col.full } else { &col.compact }));
+    let hashes = std::thread::scope(|s| {
+        let hashes = s.spawn(|| {
+            batch.iter().map(|f| column_hash(if hash_full { &f.col.full } else { &f.col.compact })).collect()
+        });
         let syncs: Vec<_> = outputs.iter_mut().map(|o| s.spawn(move || o.file.sync_values())).collect();
         syncs.into_iter().try_for_each(|j| joined(j.join()))?;
-        hash.join().map_err(|_| poisoned())
+        hashes.join().map_err(|_| poisoned())
     })?;
-    for (o, &t) in outputs.iter_mut().zip(&at) {
-        o.file.mark_filled(t)?;
+    for (o, ts) in outputs.iter_mut().zip(&at) {
+        for &t in ts {
+            o.file.mark_filled(t)?;
+        }
     }
-    Ok(hash)
+    Ok(hashes)
 }
 
 /// Summarize one checkpoint, again (from a fresh sink) as long as the checkpoint asks for it after a failure

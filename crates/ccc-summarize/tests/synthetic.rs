@@ -326,6 +326,38 @@ fn resume_fills_only_missing_steps() {
     assert!(again.computed.is_empty() && again.already.len() == 14);
 }
 
+/// A run that fails on its last checkpoint keeps every column finished before, filled, whatever the number of
+/// jobs; a second run without the bad checkpoint only computes what is missing.
+#[test]
+fn columns_finished_before_an_error_are_kept() {
+    for jobs in [1, 2] {
+        let d = tempfile::tempdir().unwrap();
+        let run_dir = d.path().join("run");
+        for step in ["step0", "step1", "step2", "step4"] {
+            let to = run_dir.join(step);
+            std::fs::create_dir_all(&to).unwrap();
+            for f in ["config.json", "model.safetensors"] {
+                std::fs::copy(fixtures().join("tiny-neox").join(step).join(f), to.join(f)).unwrap();
+            }
+        }
+        let bad = run_dir.join("step4/model.safetensors");
+        let len = std::fs::metadata(&bad).unwrap().len();
+        std::fs::OpenOptions::new().write(true).open(&bad).unwrap().set_len(len / 2).unwrap();
+        let out = d.path().join("k.safetensors");
+        let mut opts = RunOptions::new(vec![Output { mode: Mode::Full, path: out.clone() }], "tiny-neox");
+        opts.jobs = jobs;
+        let found = local::discover(std::slice::from_ref(&run_dir), &StepSelection::all()).unwrap();
+        let err = run::run(&boxed(found.checkpoints), &opts, &NoProgress).unwrap_err().to_string();
+        assert!(err.contains("step4") && err.contains("truncated"), "{err}");
+        let h = file::read_header(&out).unwrap();
+        assert_eq!(h.steps, [0, 1, 2, 4]);
+        assert_eq!(h.filled, [true, true, true, false], "jobs {jobs}");
+        let found = local::discover(&[run_dir], &"..2".parse().unwrap()).unwrap();
+        let again = run::run(&boxed(found.checkpoints), &opts, &NoProgress).unwrap();
+        assert!(again.computed.is_empty() && again.already == [0, 1, 2], "jobs {jobs}: {again:?}");
+    }
+}
+
 #[test]
 fn incremental_adds_new_steps() {
     let d = tempfile::tempdir().unwrap();
