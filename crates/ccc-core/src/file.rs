@@ -88,11 +88,7 @@ fn parse_header(
     let mut entries = BTreeMap::new();
     for (name, v) in obj {
         if name == "__metadata__" {
-            let m = v.as_object().ok_or_else(|| bad("`__metadata__` is not an object".into()))?;
-            for (k, v) in m {
-                let s = v.as_str().ok_or_else(|| bad(format!("metadata `{k}` is not a string")))?;
-                meta.insert(k.clone(), s.to_string());
-            }
+            meta = metadata_map(v).map_err(bad)?;
             continue;
         }
         let e = v.as_object().ok_or_else(|| bad(format!("tensor `{name}` is not an object")))?;
@@ -359,6 +355,16 @@ fn allocate(f: &File, start: u64, len: u64) -> std::io::Result<()> {
             return Err(e);
         }
     }
+}
+
+/// A safetensors header's `__metadata__` value as a map of strings; the reason, if it is anything else.
+pub fn metadata_map(v: &Value) -> std::result::Result<BTreeMap<String, String>, String> {
+    let m = v.as_object().ok_or("`__metadata__` is not a JSON object")?;
+    m.iter()
+        .map(|(k, v)| {
+            v.as_str().map(|s| (k.clone(), s.to_string())).ok_or_else(|| format!("metadata `{k}` is not a string"))
+        })
+        .collect()
 }
 
 fn write_zeros(f: &File, start: u64, len: u64) -> std::io::Result<()> {

@@ -469,10 +469,10 @@ fn run_inner(
     let total: u64 = primary.iter().map(|c| c.size_hint()).sum();
     progress.start("summarize", total, "bytes");
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let jobs = job_count(opts.jobs, cores, primary.len(), plan.job_memory(opts.chunk_bytes), opts.memory_budget);
+    let per_job = plan.job_memory(opts.chunk_bytes);
+    let jobs = job_count(opts.jobs, cores, primary.len(), per_job, opts.memory_budget);
     // Columns in flight: each job's, and as many finished ones waiting to be written as the memory budget holds
     // (then a job goes on to its next checkpoint while the writer syncs its last one).
-    let per_job = plan.job_memory(opts.chunk_bytes);
     let column_bytes = plan.column_bytes().max(1);
     let spare = opts.memory_budget.saturating_sub(per_job.saturating_mul(jobs as u64)) / column_bytes;
     let permits = Permits::new(jobs + (spare as usize).min(jobs));

@@ -177,11 +177,7 @@ impl<'de> serde::de::Visitor<'de> for HeaderVisitor<'_> {
         while let Some(name) = map.next_key::<String>()? {
             let v: Value = map.next_value()?;
             if name == "__metadata__" {
-                let m = v.as_object().ok_or_else(|| fail("`__metadata__` is not a JSON object".into()))?;
-                for (k, v) in m {
-                    let s = v.as_str().ok_or_else(|| fail(format!("metadata `{k}` is not a string")))?;
-                    metadata.insert(k.clone(), s.to_string());
-                }
+                metadata = ccc_core::file::metadata_map(&v).map_err(&mut fail)?;
                 continue;
             }
             tensors.push(parse_entry(&name, &v).map_err(&mut fail)?);
