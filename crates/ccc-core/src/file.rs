@@ -316,7 +316,6 @@ pub(crate) fn write_head(f: &File, t: &CccTensor, header: &[u8]) -> std::io::Res
     f.write_all_at(&filled, filled_start)
 }
 
-/// Write `len` zero bytes at `start`, a MiB at a time.
 /// Up to this many bytes of a new file's values are written as zeros; beyond, their space is allocated instead
 /// (see [`claim_zeros`]).
 const ZEROS_WRITTEN_MAX: u64 = 64 << 20;
@@ -367,6 +366,7 @@ pub fn metadata_map(v: &Value) -> std::result::Result<BTreeMap<String, String>, 
         .collect()
 }
 
+/// Write `len` zero bytes at `start`, a MiB at a time.
 fn write_zeros(f: &File, start: u64, len: u64) -> std::io::Result<()> {
     let zeros = vec![0u8; (1usize << 20).min(len as usize)];
     let mut at = 0;
