@@ -215,6 +215,16 @@ enum Owned {
     Buf(Vec<u8>),
 }
 
+impl Owned {
+    /// Memory held beside the bytes themselves: a mapped window's widening.
+    fn beside(&self) -> usize {
+        match self {
+            Owned::Map(m) => m.mapped_beside(),
+            Owned::Buf(_) => 0,
+        }
+    }
+}
+
 impl std::ops::Deref for Owned {
     type Target = [u8];
 
@@ -228,7 +238,7 @@ impl std::ops::Deref for Owned {
 
 /// Bytes of mapped weights whose blocks may be handed to the pool before the oldest are combined. The pool works
 /// ahead while the driving thread combines in order; at most this much of the file is mapped (and resident) at
-/// once, beyond the chunk being handed over.
+/// once, counting each window's widening to 2 MiB boundaries, beyond the chunk being handed over.
 pub(crate) const AHEAD_BYTES: usize = 32 << 20;
 
 impl<'a> ColumnSink<'a, '_> {
@@ -357,8 +367,10 @@ impl<'a> ColumnSink<'a, '_> {
                 let _ = parts[i].set(out.ok());
             });
         }
-        self.ahead += range.len();
-        self.queue.push_back(Queued::Blocks { tp, first_row, rows_per_block, parts, next: 0, bytes: range.len() });
+        // A window is handed over once, so its widening is counted once (and the bound is on what is mapped).
+        let bytes = range.len() + src.beside();
+        self.ahead += bytes;
+        self.queue.push_back(Queued::Blocks { tp, first_row, rows_per_block, parts, next: 0, bytes });
         self.drain(false)
     }
 

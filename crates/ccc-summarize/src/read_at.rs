@@ -33,17 +33,35 @@ pub trait ReadAt: Sync {
     }
 }
 
-/// A read-only memory map of part of a file, unmapped when dropped.
+/// A read-only memory map of part of a file, unmapped when dropped: the bytes asked for, inside a mapping that
+/// may extend past them on either side (see [`MAP_ALIGN`]).
 #[derive(Debug)]
-pub struct Mapped(memmap2::Mmap);
+pub struct Mapped {
+    map: memmap2::Mmap,
+    start: usize,
+    len: usize,
+}
+
+impl Mapped {
+    /// Bytes mapped beside the window (up to 2 MiB on each side), which may be resident too.
+    pub fn mapped_beside(&self) -> usize {
+        self.map.len() - self.len
+    }
+}
 
 impl Deref for Mapped {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        &self.0
+        &self.map[self.start..self.start + self.len]
     }
 }
+
+/// Windows are mapped from and to multiples of 2 MiB of the file (within its length), so that the page cache's
+/// 2 MiB folios are mapped whole, one fault each, where a mapping starting mid-folio would map them a 64 KiB
+/// fault-around at a time (a window is one tensor's part, at any offset). The bytes outside the window are
+/// not touched.
+const MAP_ALIGN: u64 = 2 << 20;
 
 /// How local weight files are read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -98,9 +116,12 @@ impl ReadAt for FileAt {
         }
         // SAFETY: the file is open read-only and the range lies within its length taken at open; the mapping is
         // private to the caller and dropped after use. Truncation by another process while mapped is the
-        // documented exception (see `ReadMethod::Map`). memmap2 aligns the offset to a page itself.
-        let map = unsafe { memmap2::MmapOptions::new().offset(offset).len(len).map(&self.file) }.ok()?;
-        Some(Mapped(map))
+        // documented exception (see `ReadMethod::Map`). The mapping is widened to MAP_ALIGN within the file.
+        let from = offset / MAP_ALIGN * MAP_ALIGN;
+        let to = (offset + len as u64).div_ceil(MAP_ALIGN).saturating_mul(MAP_ALIGN).min(self.len);
+        let map_len = usize::try_from(to - from).ok()?;
+        let map = unsafe { memmap2::MmapOptions::new().offset(from).len(map_len).map(&self.file) }.ok()?;
+        Some(Mapped { map, start: usize::try_from(offset - from).ok()?, len })
     }
 }
 
@@ -150,5 +171,24 @@ mod tests {
         assert!(file.map(0, 0).is_none());
         let pread = FileAt::new(File::open(f.path()).unwrap()).unwrap().with_method(ReadMethod::Pread);
         assert!(pread.map(0, 10).is_none());
+    }
+
+    /// Windows are mapped widened to 2 MiB boundaries: still exactly the bytes asked for, near and across those
+    /// boundaries and at the file's end.
+    #[test]
+    fn a_widened_window_holds_exactly_its_bytes() {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        let m = MAP_ALIGN as usize;
+        let n = 5 * m + 12_345;
+        let bytes: Vec<u8> = (0..n as u64).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        f.write_all(&bytes).unwrap();
+        let file = FileAt::new(File::open(f.path()).unwrap()).unwrap();
+        for (at, len) in
+            [(0, m), (1, m), (m - 1, 2), (m, 1), (m + 4096, 3 * m), (2 * m - 7, n - (2 * m - 7)), (n - 1, 1)]
+        {
+            let map = file.map(at as u64, len).unwrap_or_else(|| panic!("window ({at}, {len}) of {n} maps"));
+            assert_eq!(map.len(), len);
+            assert!(map[..] == bytes[at..at + len], "window ({at}, {len})");
+        }
     }
 }
