@@ -34,7 +34,7 @@ pub trait ReadAt: Sync {
 }
 
 /// A read-only memory map of part of a file, unmapped when dropped: the bytes asked for, inside a mapping that
-/// may extend past them on either side (see [`MAP_ALIGN`]).
+/// extends past them to 2 MiB boundaries of the file (or its end).
 #[derive(Debug)]
 pub struct Mapped {
     map: memmap2::Mmap,
@@ -189,6 +189,8 @@ mod tests {
             let map = file.map(at as u64, len).unwrap_or_else(|| panic!("window ({at}, {len}) of {n} maps"));
             assert_eq!(map.len(), len);
             assert!(map[..] == bytes[at..at + len], "window ({at}, {len})");
+            let (from, to) = (at - at % m, n.min((at + len).next_multiple_of(m)));
+            assert_eq!(map.mapped_beside(), to - from - len, "window ({at}, {len}) is mapped over [{from}, {to})");
         }
     }
 }
