@@ -576,7 +576,7 @@ impl CccFile {
     /// before this returns.
     pub fn write_column(&mut self, t: usize, col: &[f32]) -> Result<()> {
         self.write_column_data(t, col)?;
-        self.mark_filled(t)
+        self.mark_filled(&[t])
     }
 
     /// The first half of [`CccFile::write_column`]: write the column's values and sync them, without marking it
@@ -616,17 +616,22 @@ impl CccFile {
         Ok(())
     }
 
-    /// The second half of [`CccFile::write_column`]: mark checkpoint `t` filled, synced. Call only after its
-    /// values were written and synced ([`CccFile::write_column_data`], or the values and then
-    /// [`CccFile::sync_values`]).
-    pub fn mark_filled(&mut self, t: usize) -> Result<()> {
-        if t >= self.header.filled.len() {
-            return Err(CoreError::Shape(format!("checkpoint {t} out of range {}", self.header.filled.len())));
+    /// The second half of [`CccFile::write_column`]: mark checkpoints `ts` filled, with one sync for them all.
+    /// Call only after their values were written and synced ([`CccFile::write_column_data`], or the values and
+    /// then [`CccFile::sync_values`]).
+    pub fn mark_filled(&mut self, ts: &[usize]) -> Result<()> {
+        let n = self.header.filled.len();
+        if let Some(&t) = ts.iter().find(|&&t| t >= n) {
+            return Err(CoreError::Shape(format!("checkpoint {t} out of range {n}")));
         }
-        let fpos = self.header.data_start() + self.header.filled_span.start + t as u64;
-        self.file.write_all_at(&[1], fpos).map_err(|e| CoreError::io(&self.path, e))?;
+        let base = self.header.data_start() + self.header.filled_span.start;
+        for &t in ts {
+            self.file.write_all_at(&[1], base + t as u64).map_err(|e| CoreError::io(&self.path, e))?;
+        }
         self.file.sync_data().map_err(|e| CoreError::io(&self.path, e))?;
-        self.header.filled[t] = true;
+        for &t in ts {
+            self.header.filled[t] = true;
+        }
         Ok(())
     }
 

@@ -100,6 +100,27 @@ fn fill_in_place_and_resume() {
     assert_eq!(back.column(2), col);
 }
 
+/// Several checkpoints are marked filled together (one sync); a checkpoint out of range marks none of them.
+#[test]
+fn columns_are_marked_filled_together() {
+    let t = toy(3, vec![0, 5, 9]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("f.safetensors");
+    let mut f = file::CccFile::create(&p, &t).unwrap();
+    let col: Vec<f32> = (0..3 * t.n_comp()).map(|i| i as f32 + 1.0).collect();
+    for t in [0, 2] {
+        f.write_column_values(t, &col).unwrap();
+    }
+    f.sync_values().unwrap();
+    assert!(f.mark_filled(&[0, 3]).is_err());
+    assert_eq!(file::CccFile::open(&p).unwrap().header().filled, vec![false, false, false]);
+    f.mark_filled(&[0, 2]).unwrap();
+    assert_eq!(f.header().filled, vec![true, false, true]);
+    let back = file::read(&p).unwrap();
+    assert_eq!(back.filled, vec![true, false, true]);
+    assert_eq!((back.column(0), back.column(2)), (col.clone(), col));
+}
+
 #[test]
 fn merge_unions_steps_and_detects_conflicts() {
     let mut a = toy(2, vec![0, 10]);

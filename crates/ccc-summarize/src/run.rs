@@ -543,8 +543,9 @@ fn run_inner(
                         }
                     }
                     Err(e) => {
-                        permits.release(1);
+                        // The failure first, so that a job woken by the release sees it and stops.
                         set_error(error, failed, e);
+                        permits.release(1);
                         return;
                     }
                 }
@@ -588,9 +589,7 @@ fn run_inner(
                 o.file.write_column_values(t, &col)?;
             }
             o.file.sync_values()?;
-            for &t in &to {
-                o.file.mark_filled(t)?;
-            }
+            o.file.mark_filled(&to)?;
         }
         for &step in steps {
             new_hashes.push((step, hash));
@@ -775,9 +774,7 @@ fn write_columns(
         hashes.join().map_err(|_| poisoned())
     })?;
     for (o, ts) in outputs.iter_mut().zip(&at) {
-        for &t in ts {
-            o.file.mark_filled(t)?;
-        }
+        o.file.mark_filled(ts)?;
     }
     Ok(hashes)
 }
