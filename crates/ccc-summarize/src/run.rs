@@ -734,8 +734,8 @@ impl Permits {
     }
 }
 
-/// Write checkpoints' columns into every output: the values of all files first (one thread per file), synced
-/// once, then the `filled` flags, so a crash never leaves a flag without its values. Returns each column's
+/// Write checkpoints' columns into every output: the values of all files first (one thread per file, which
+/// syncs once its values are written), then the `filled` flags, so a crash never leaves a flag without its values. Returns each column's
 /// [`column_hash`] (of the full values if `hash_full`), computed while the disk syncs.
 fn write_columns(
     outputs: &mut [OpenOutput],
@@ -750,28 +750,32 @@ fn write_columns(
     }
     let joined =
         |j: std::thread::Result<ccc_core::Result<()>>| j.map_err(|_| poisoned())?.map_err(SummarizeError::from);
-    std::thread::scope(|s| {
+    let hashes = std::thread::scope(|s| {
+        // Each file syncs as soon as its own values are written (the small compact file does not wait for the
+        // full one); the hashes are computed once every file is written, while the disk syncs, so they do not
+        // take a core from the writers.
+        let (written, all_written) = std::sync::mpsc::channel::<()>();
         let jobs: Vec<_> = outputs
             .iter_mut()
             .zip(&at)
             .map(|(o, ts)| {
+                let written = written.clone();
                 s.spawn(move || {
-                    batch.iter().zip(ts).try_for_each(|(f, &t)| match o.mode {
+                    let values = batch.iter().zip(ts).try_for_each(|(f, &t)| match o.mode {
                         Mode::Full => o.file.write_column_values_banded(t, &f.col.full),
                         Mode::Compact => o.file.write_column_values(t, &f.col.compact),
-                    })
+                    });
+                    drop(written);
+                    values.and_then(|()| o.file.sync_values())
                 })
             })
             .collect();
-        jobs.into_iter().try_for_each(|j| joined(j.join()))
-    })?;
-    let hashes = std::thread::scope(|s| {
-        let hashes = s.spawn(|| {
-            batch.iter().map(|f| column_hash(if hash_full { &f.col.full } else { &f.col.compact })).collect()
-        });
-        let syncs: Vec<_> = outputs.iter_mut().map(|o| s.spawn(move || o.file.sync_values())).collect();
-        syncs.into_iter().try_for_each(|j| joined(j.join()))?;
-        hashes.join().map_err(|_| poisoned())
+        drop(written);
+        // Ends when every writer has dropped its sender: written (or failed, or panicked).
+        all_written.iter().for_each(drop);
+        let hashes = batch.iter().map(|f| column_hash(if hash_full { &f.col.full } else { &f.col.compact })).collect();
+        jobs.into_iter().try_for_each(|j| joined(j.join()))?;
+        Ok::<_, SummarizeError>(hashes)
     })?;
     for (o, ts) in outputs.iter_mut().zip(&at) {
         o.file.mark_filled(ts)?;
