@@ -211,11 +211,11 @@ impl Mapping {
                 return Err(bad("a tensor rule has no pattern".into()));
             }
             for p in &r.pattern {
-                if p.matches("{layer}").count() > 1 {
+                if p.matches(LAYER).count() > 1 {
                     return Err(bad(format!("pattern `{p}` has more than one {{layer}}")));
                 }
                 let per_layer = !matches!(r.kind, EmbIn | EmbOut);
-                if per_layer != p.contains("{layer}") {
+                if per_layer != p.contains(LAYER) {
                     return Err(bad(format!(
                         "pattern `{p}`: {} needs {}",
                         format!("{:?}", r.kind).to_lowercase(),
@@ -277,9 +277,18 @@ impl Mapping {
     }
 }
 
+/// The placeholder of a pattern for the layer number.
+const LAYER: &str = "{layer}";
+
 /// Match a tensor name against a pattern; `Some(None)` for a layer-less match, `Some(Some(l))` for layer `l`.
 pub fn match_pattern(pattern: &str, name: &str) -> Option<Option<usize>> {
-    match pattern.split_once("{layer}") {
+    // Found through its `{` (a byte search): `split_once("{layer}")` builds a substring searcher on every call, and
+    // a plan matches every tensor against every pattern.
+    let split = pattern
+        .match_indices('{')
+        .find(|&(i, _)| pattern[i..].starts_with(LAYER))
+        .map(|(i, _)| (&pattern[..i], &pattern[i + LAYER.len()..]));
+    match split {
         None => (pattern == name).then_some(None),
         Some((pre, post)) => {
             let mid = name.strip_prefix(pre)?.strip_suffix(post)?;
@@ -312,6 +321,10 @@ mod tests {
         assert_eq!(match_pattern("a.{layer}.b", "a.1x.b"), None);
         assert_eq!(match_pattern("x.weight", "x.weight"), Some(None));
         assert_eq!(match_pattern("x.weight", "x.bias"), None);
+        // A `{` that is not the placeholder is matched as itself.
+        assert_eq!(match_pattern("a{b}.{layer}.c", "a{b}.3.c"), Some(Some(3)));
+        assert_eq!(match_pattern("a{b}.{layer}.c", "a.3.c"), None);
+        assert_eq!(match_pattern("a{b}.c", "a{b}.c"), Some(None));
     }
 
     #[test]
