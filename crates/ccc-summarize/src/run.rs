@@ -735,8 +735,9 @@ impl Permits {
 }
 
 /// Write checkpoints' columns into every output: the values of all files first (one thread per file, which
-/// syncs once its values are written), then the `filled` flags, so a crash never leaves a flag without its values. Returns each column's
-/// [`column_hash`] (of the full values if `hash_full`), computed while the disk syncs.
+/// syncs once its values are written), then the `filled` flags, so a crash never leaves a flag without its
+/// values. Returns each column's [`column_hash`] (of the full values if `hash_full`), computed while the disk
+/// syncs.
 fn write_columns(
     outputs: &mut [OpenOutput],
     batch: &[Finished],
