@@ -71,12 +71,18 @@ fn header_parses_independently_of_our_reader() {
     assert_eq!(v, (2 * k + 3) as f32);
 }
 
-#[test]
-fn fill_in_place_and_resume() {
+/// A toy tensor of 3 coordinates and steps 0, 5, 9, created as `f.safetensors` in a new directory, and opened.
+fn created_toy() -> (CccTensor, tempfile::TempDir, file::CccFile) {
     let t = toy(3, vec![0, 5, 9]);
     let dir = tempfile::tempdir().unwrap();
+    let f = file::CccFile::create(&dir.path().join("f.safetensors"), &t).unwrap();
+    (t, dir, f)
+}
+
+#[test]
+fn fill_in_place_and_resume() {
+    let (t, dir, mut f) = created_toy();
     let p = dir.path().join("f.safetensors");
-    let mut f = file::CccFile::create(&p, &t).unwrap();
     let col: Vec<f32> = (0..3 * t.n_comp()).map(|i| i as f32 * 0.5).collect();
     f.write_column(2, &col).unwrap();
     drop(f);
@@ -103,10 +109,8 @@ fn fill_in_place_and_resume() {
 /// Several checkpoints are marked filled together (one sync); a checkpoint out of range marks none of them.
 #[test]
 fn columns_are_marked_filled_together() {
-    let t = toy(3, vec![0, 5, 9]);
-    let dir = tempfile::tempdir().unwrap();
+    let (t, dir, mut f) = created_toy();
     let p = dir.path().join("f.safetensors");
-    let mut f = file::CccFile::create(&p, &t).unwrap();
     let col: Vec<f32> = (0..3 * t.n_comp()).map(|i| i as f32 + 1.0).collect();
     for t in [0, 2] {
         f.write_column_values(t, &col).unwrap();
