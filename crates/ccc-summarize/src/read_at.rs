@@ -58,9 +58,9 @@ impl Deref for Mapped {
 }
 
 /// Windows are mapped from and to multiples of 2 MiB of the file (within its length), so that the page cache's
-/// 2 MiB folios are mapped whole, one fault each, where a mapping starting mid-folio would map them a 64 KiB
-/// fault-around at a time (a window is one tensor's part, at any offset). The bytes outside the window are
-/// not touched.
+/// large folios (up to 2 MiB) are mapped whole, one fault each, where a mapping starting mid-folio would map them
+/// a 64 KiB fault-around at a time (a window is one tensor's part, at any offset). The bytes outside the window
+/// are not touched.
 const MAP_ALIGN: u64 = 2 << 20;
 
 /// How local weight files are read.
