@@ -478,9 +478,9 @@ impl Plan {
         let column = self.column_bytes() + c_n * kc_n * 8;
         // Components of a tensor, finished ones waiting to be added in order, and the bands being written.
         let assembling = (in_flight * c_n * 8).max(4 << 20) * 2;
-        // The chunk being handed over (mapped with up to 2 MiB more on each side), and the mapped chunks still in
-        // flight behind it.
-        column + assembling + chunk_bytes as u64 + (4 << 20) + crate::column::AHEAD_BYTES as u64
+        // The chunk being handed over (mapped with up to `MAP_ALIGN` more on each side), and the mapped chunks
+        // still in flight behind it.
+        column + assembling + chunk_bytes as u64 + 2 * crate::read_at::MAP_ALIGN + crate::column::AHEAD_BYTES as u64
     }
 
     /// Whether another checkpoint's plan produces the same tensor layout (components, lengths, coordinates).

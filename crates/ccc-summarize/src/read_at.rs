@@ -61,7 +61,7 @@ impl Deref for Mapped {
 /// large folios (up to 2 MiB) are mapped whole, one fault each, where a mapping starting mid-folio would map them
 /// a 64 KiB fault-around at a time (a window is one tensor's part, at any offset). The bytes outside the window
 /// are not touched.
-const MAP_ALIGN: u64 = 2 << 20;
+pub(crate) const MAP_ALIGN: u64 = 2 << 20;
 
 /// How local weight files are read.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
