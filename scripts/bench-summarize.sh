@@ -8,6 +8,7 @@
 #   bf16      pythia-410m width stretched to 52 layers: 1.5 GB; 3,640 components, so a 15 MB output column
 #   bf16-1b   pythia-1b shape (hidden 2048, 16 layers, 8 heads): 2.0 GB; 610 components, a 5 MB column
 #   f16-1b    the same in f16 (the dtype of Pythia's published checkpoints); only when named
+#   bf16-410m pythia-410m shape in bf16: 0.81 GB, below 1.5 GB, but the bf16 twin of `f32`; only when named
 #   wide      bf16, hidden 2048, 16 layers, 512 heads of dimension 4: 2.0 GB with 32,834 components, a 269 MB
 #             column; a memory check (peak RSS stays near the column's size), only when named
 #   series    4 checkpoints like `bf16` with different weights (steps 1000-4000, 6.1 GB): one run over a series,
@@ -35,6 +36,7 @@ gen() {
     bf16) "$BIN/examples/gen_checkpoint" "$WORK/bf16" --dtype bf16 --layers 52 ;;
     bf16-1b) "$BIN/examples/gen_checkpoint" "$WORK/bf16-1b" --dtype bf16 --layers 16 --hidden 2048 --heads 8 ;;
     f16-1b) "$BIN/examples/gen_checkpoint" "$WORK/f16-1b" --dtype f16 --layers 16 --hidden 2048 --heads 8 ;;
+    bf16-410m) "$BIN/examples/gen_checkpoint" "$WORK/bf16-410m" --dtype bf16 ;;
     wide) "$BIN/examples/gen_checkpoint" "$WORK/wide" --dtype bf16 --layers 16 --hidden 2048 --heads 512 ;;
     series) for i in 1 2 3 4; do
         "$BIN/examples/gen_checkpoint" "$WORK/series/step${i}000" --dtype bf16 --layers 52 --seed "$i"
