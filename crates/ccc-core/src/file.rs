@@ -57,6 +57,12 @@ impl CccHeader {
     fn data_start(&self) -> u64 {
         8 + self.header_len
     }
+
+    /// Where in the file coordinate `c`'s values of checkpoint `t` start (`n_comp` f32 follow).
+    fn row_pos(&self, c: usize, t: usize) -> u64 {
+        let [_, t_n, k_n] = self.shape();
+        self.data_start() + self.mags.start + (((c * t_n + t) * k_n) as u64) * 4
+    }
 }
 
 fn dtype_size(dtype: &str) -> Option<u64> {
@@ -396,12 +402,11 @@ fn write_rows(
     buf: &mut Vec<u8>,
 ) -> std::io::Result<()> {
     let [_, t_n, k_n] = header.shape();
-    let base = header.data_start() + header.mags.start;
     if t_n == 1 {
-        return f.write_all_at(le_bytes(rows, buf), base + ((c0 * k_n) as u64) * 4);
+        return f.write_all_at(le_bytes(rows, buf), header.row_pos(c0, t));
     }
     for (c, row) in (c0..).zip(rows.chunks_exact(k_n.max(1))) {
-        f.write_all_at(le_bytes(row, buf), base + (((c * t_n + t) * k_n) as u64) * 4)?;
+        f.write_all_at(le_bytes(row, buf), header.row_pos(c, t))?;
     }
     Ok(())
 }
@@ -443,10 +448,9 @@ fn start_writeback(f: &File, header: &CccHeader, t: usize, rows: std::ops::Range
         if rows.is_empty() {
             return;
         }
-        let [_, t_n, k_n] = header.shape();
-        let base = header.data_start() + header.mags.start;
-        let first = base + (((rows.start * t_n + t) * k_n) as u64) * 4;
-        let end = base + ((((rows.end - 1) * t_n + t + 1) * k_n) as u64) * 4;
+        let k_n = header.shape()[2];
+        let first = header.row_pos(rows.start, t);
+        let end = header.row_pos(rows.end - 1, t) + (k_n as u64) * 4;
         if let (Ok(off), Ok(len)) = (libc::off64_t::try_from(first), libc::off64_t::try_from(end - first)) {
             // SAFETY: a plain system call on an open descriptor; no memory is passed.
             unsafe { libc::sync_file_range(f.as_raw_fd(), off, len, libc::SYNC_FILE_RANGE_WRITE) };
@@ -665,12 +669,10 @@ impl CccFile {
         if t >= t_n {
             return Err(CoreError::Shape(format!("checkpoint {t} out of range {t_n}")));
         }
-        let base = self.header.data_start() + self.header.mags.start;
         let mut out = Vec::with_capacity(c_n * k_n);
         let mut buf = vec![0u8; k_n * 4];
         for c in 0..c_n {
-            let pos = base + (((c * t_n + t) * k_n) as u64) * 4;
-            read_exact_at(&self.file, &self.path, &mut buf, pos)?;
+            read_exact_at(&self.file, &self.path, &mut buf, self.header.row_pos(c, t))?;
             out.extend(buf.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])));
         }
         Ok(out)
