@@ -463,7 +463,7 @@ enum CompKey {
 /// The key of the clustering a pipeline uses: Ward is deterministic, so both families share one run.
 fn coord_key(f: CoordFolding, c: Clusterer) -> (CoordFolding, Clusterer) {
     if c == Clusterer::Agg {
-        (CoordFolding::F200, c)
+        (CoordFolding::First, c)
     } else {
         (f, c)
     }
@@ -491,13 +491,13 @@ pub(crate) fn run_pipelines(
             Chain::Tensor(TensorStep::FoldCoords(f, c)) => {
                 need_coords.insert(coord_key(*f, *c));
             }
-            Chain::Tensor(TensorStep::FoldComps(CompFolding::F022)) => need_022 = true,
-            Chain::Tensor(TensorStep::FoldComps(CompFolding::F122)) => need_122_all = true,
+            Chain::Tensor(TensorStep::FoldComps(CompFolding::CkptsL2)) => need_022 = true,
+            Chain::Tensor(TensorStep::FoldComps(CompFolding::SelectedCoordsL2)) => need_122_all = true,
             Chain::Tensor(TensorStep::FoldBoth(cf, f, c)) => {
                 need_coords.insert(coord_key(*f, *c));
                 match cf {
-                    CompFolding::F022 => need_022 = true,
-                    CompFolding::F122 => {
+                    CompFolding::CkptsL2 => need_022 = true,
+                    CompFolding::SelectedCoordsL2 => {
                         need_122_sub.insert(coord_key(*f, *c));
                     }
                 }
@@ -524,8 +524,8 @@ pub(crate) fn run_pipelines(
         .into_par_iter()
         .map(|(f, c)| {
             let fam = match f {
-                CoordFolding::F200 => 0,
-                CoordFolding::F100 => 1,
+                CoordFolding::First => 0,
+                CoordFolding::Second => 1,
             };
             let cl = Clusterer::ALL.iter().position(|&k| k == c).unwrap_or(0) as u64;
             let mut rng = rng_for(seed, stream::COORD_CLUSTER + 4 * fam + cl);
@@ -661,8 +661,8 @@ fn run_one(p: &Pipeline, x: &Tensor3, sh: &Shared, seed: u64, times: &Times) -> 
         }
         Chain::Tensor(TensorStep::FoldComps(cf)) => {
             let key = match cf {
-                CompFolding::F022 => CompKey::F022,
-                CompFolding::F122 => CompKey::F122All,
+                CompFolding::CkptsL2 => CompKey::F022,
+                CompFolding::SelectedCoordsL2 => CompKey::F122All,
             };
             let (g1, g2) = comp_split(sh, &key, &mut notes, &mut extra)?;
             Ok((Groups { comps_grp1: Some(g1), comps_grp2: Some(g2), ..Groups::default() }, notes))
@@ -670,8 +670,8 @@ fn run_one(p: &Pipeline, x: &Tensor3, sh: &Shared, seed: u64, times: &Times) -> 
         Chain::Tensor(TensorStep::FoldBoth(cf, f, c)) => {
             let out = coord_split(*f, *c, &mut notes, &mut extra)?;
             let key = match cf {
-                CompFolding::F022 => CompKey::F022,
-                CompFolding::F122 => CompKey::F122(out.clone()),
+                CompFolding::CkptsL2 => CompKey::F022,
+                CompFolding::SelectedCoordsL2 => CompKey::F122(out.clone()),
             };
             let (g1, g2) = comp_split(sh, &key, &mut notes, &mut extra)?;
             let (i, o) = coords_groups(n_c, &out);
