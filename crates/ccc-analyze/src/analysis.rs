@@ -5,12 +5,14 @@ use std::time::Instant;
 
 use ccc_core::{CccTensor, ComponentPattern, Groups, StepSelection};
 
-use crate::classify::{run_pipelines, PipelineResult, Status, Times};
+use crate::classify::{run_pipelines, PipelineResult, Status};
 use crate::error::AnalyzeError;
 use crate::experiments::{build_experiments, Experiment};
 use crate::pipeline::{builtin, Pipeline};
 use crate::prep::{prep, Tensor3};
+use crate::rng::{rng_for, Stream};
 use crate::score::DEFAULT_GRID;
+use crate::timing::Times;
 use crate::trajectory::Aggregation;
 
 /// Options of an analysis. [`AnalyzeOptions::default`] is the reference configuration (seed 0, `sum`, grid 100,
@@ -371,7 +373,7 @@ pub fn score_groups(
                     .into(),
             ));
         };
-        let mut rng = crate::classify::rng_for(seed, crate::classify::stream::LINCOMB);
+        let mut rng = rng_for(seed, Stream::Lincomb(0));
         let (i, o) = Groups::coords_from_outliers(t.n_coord, &m.apply(&tr, &mut rng));
         done.coords_in = Some(i);
         done.coords_out = Some(o);

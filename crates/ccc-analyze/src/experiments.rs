@@ -7,9 +7,11 @@ use ccc_core::{CccTensor, Groups};
 use rand::Rng;
 use rayon::prelude::*;
 
-use crate::classify::{degeneracies, rng_for, stream, PipelineResult, Status, Times};
+use crate::classify::{degeneracies, PipelineResult, Status};
 use crate::outliers::OutlierMethod;
+use crate::rng::{rng_for, Stream};
 use crate::score::{score, Scores};
+use crate::timing::Times;
 use crate::trajectory::{trajectories, Aggregation, Trajectories};
 
 /// Suffix of the source of an experiment completed by a trajectory outlier method.
@@ -58,7 +60,7 @@ struct Draft {
 /// `comps_grps:random` (components drawn uniformly with replacement, `K/2` draws, vs the rest; as the reference).
 pub fn extra_comp_groupings(n_comp: usize, seed: u64) -> Vec<(String, Vec<usize>, Vec<usize>)> {
     let mut v = vec![("comps_grps:wte".to_string(), vec![0usize], (1..n_comp).collect::<Vec<_>>())];
-    let mut rng = rng_for(seed, stream::RANDOM_GROUPS);
+    let mut rng = rng_for(seed, Stream::RandomGroups);
     for _ in 0..2 {
         let mut pick = vec![false; n_comp];
         for _ in 0..n_comp / 2 {
@@ -198,7 +200,7 @@ pub(crate) fn build_experiments(
                 Some(gi) => {
                     let tr = &trajs[gi];
                     if let Some(m) = td.method {
-                        let mut rng = rng_for(seed, stream::LINCOMB + i as u64);
+                        let mut rng = rng_for(seed, Stream::Lincomb(i as u64));
                         let out = m.apply(tr, &mut rng);
                         let (cin, cout) = Groups::coords_from_outliers(n_c, &out);
                         exp.groups.coords_in = Some(cin);

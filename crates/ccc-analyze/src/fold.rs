@@ -64,7 +64,8 @@ pub fn abs(x: &Tensor3) -> Tensor3 {
     Tensor3 { data, ..*x }
 }
 
-/// `folding122`'s normalization: divide each `(t, k)` fibre by its L2 norm over the coordinates (+1e-6).
+/// The normalization of [`CompFolding::SelectedCoordsL2`](crate::pipeline::CompFolding::SelectedCoordsL2):
+/// divide each `(t, k)` fibre by its L2 norm over the coordinates (+1e-6).
 pub fn normalize_over_coords(x: &Tensor3) -> Tensor3 {
     let (n_c, n_t, n_k) = (x.n_coord, x.n_ckpt, x.n_comp);
     let tk = n_t * n_k;
@@ -84,7 +85,8 @@ pub fn normalize_over_coords(x: &Tensor3) -> Tensor3 {
     Tensor3 { data, ..*x }
 }
 
-/// `folding022`'s normalization: divide each `(c, k)` fibre by its L2 norm over the checkpoints (+1e-6).
+/// The normalization of [`CompFolding::CkptsL2`](crate::pipeline::CompFolding::CkptsL2): divide each `(c, k)`
+/// fibre by its L2 norm over the checkpoints (+1e-6).
 pub fn normalize_over_ckpts(x: &Tensor3) -> Tensor3 {
     use rayon::prelude::*;
     let (n_t, n_k) = (x.n_ckpt, x.n_comp);

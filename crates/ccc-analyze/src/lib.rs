@@ -48,12 +48,15 @@ pub mod cluster;
 pub mod error;
 pub mod experiments;
 pub mod fold;
+mod matrix;
 pub mod outliers;
 pub mod output;
 pub mod pipeline;
 pub mod prep;
+mod rng;
 pub mod robust;
 pub mod score;
+mod timing;
 pub mod trajectory;
 
 pub use analysis::{analysis_input, analyze, check_groups, score_groups, Analysis, AnalyzeOptions};

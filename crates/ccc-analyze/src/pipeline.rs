@@ -101,22 +101,25 @@ impl Clusterer {
     }
 }
 
-/// The reference tool's two names of the coordinate folding (the same matrix `fold_coords(|X|)`; the two
-/// families differ only by their random restarts).
+/// The two families of clusterings of the coordinate folding `fold_coords(|X|)`: the same matrix, clustered
+/// twice with independent random restarts (the reference tool gave the folding two names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CoordFolding {
-    /// `folding200`.
-    F200,
-    /// `folding100`.
-    F100,
+    /// The first family (`folding200` in method strings).
+    First,
+    /// The second family (`folding100` in method strings).
+    Second,
 }
 
 impl CoordFolding {
-    /// `folding200` or `folding100`.
+    /// Both families, in the reference order.
+    pub const ALL: [CoordFolding; 2] = [CoordFolding::First, CoordFolding::Second];
+
+    /// The reference name: `folding200` or `folding100`.
     pub fn name(self) -> &'static str {
         match self {
-            CoordFolding::F200 => "folding200",
-            CoordFolding::F100 => "folding100",
+            CoordFolding::First => "folding200",
+            CoordFolding::Second => "folding100",
         }
     }
 }
@@ -124,20 +127,23 @@ impl CoordFolding {
 /// The component foldings, each followed by spectral biclustering `(3,3)` of `sign(M)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CompFolding {
-    /// `folding122`: `fold_comps` of the given coordinates after dividing each `(t,k)` fibre by its L2 norm over
-    /// those coordinates.
-    F122,
-    /// `folding022`: `fold_comps` of all coordinates after dividing each `(c,k)` fibre by its L2 norm over the
-    /// checkpoints.
-    F022,
+    /// `fold_comps` of the selected coordinates after dividing each `(t,k)` fibre by its L2 norm over those
+    /// coordinates (`folding122` in method strings).
+    SelectedCoordsL2,
+    /// `fold_comps` of all coordinates after dividing each `(c,k)` fibre by its L2 norm over the checkpoints
+    /// (`folding022` in method strings).
+    CkptsL2,
 }
 
 impl CompFolding {
-    /// `folding122+biclustering(3,3)` or `folding022+biclustering(3,3)`.
+    /// Both foldings, in the reference order.
+    pub const ALL: [CompFolding; 2] = [CompFolding::SelectedCoordsL2, CompFolding::CkptsL2];
+
+    /// The reference name: `folding122+biclustering(3,3)` or `folding022+biclustering(3,3)`.
     pub fn name(self) -> &'static str {
         match self {
-            CompFolding::F122 => "folding122+biclustering(3,3)",
-            CompFolding::F022 => "folding022+biclustering(3,3)",
+            CompFolding::SelectedCoordsL2 => "folding122+biclustering(3,3)",
+            CompFolding::CkptsL2 => "folding022+biclustering(3,3)",
         }
     }
 }
@@ -154,9 +160,51 @@ pub enum TensorStep {
     FoldCoords(CoordFolding, Clusterer),
     /// Components by a component folding + biclustering, on all coordinates.
     FoldComps(CompFolding),
-    /// Coordinates by a clusterer of `fold_coords(|X|)`, then components by a component folding: `folding122`
-    /// on the outlier coordinates only, `folding022` on all.
+    /// Coordinates by a clusterer of `fold_coords(|X|)`, then components by a component folding:
+    /// [`CompFolding::SelectedCoordsL2`] of the outlier coordinates only, [`CompFolding::CkptsL2`] of all.
     FoldBoth(CompFolding, CoordFolding, Clusterer),
+}
+
+/// What one instruction of the reference tool takes and gives. The reference names an instruction's function
+/// by it: `_inp` and the axes of its input, then `_data` and the axes of the data it gives or `_out` and the
+/// axes it splits into groups; the axes are (coordinates, checkpoints, components), `1` present, `0` not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StepShape {
+    /// Tensor → `C × K` matrix.
+    TensorToMatrix,
+    /// Matrix → matrix.
+    MatrixToMatrix,
+    /// Matrix → one number per coordinate.
+    MatrixToVector,
+    /// Vector → coordinate split.
+    VectorToCoords,
+    /// Matrix → component groups.
+    MatrixToComps,
+    /// Matrix → coordinate split and component groups.
+    MatrixToBoth,
+    /// Tensor → coordinate split.
+    TensorToCoords,
+    /// Tensor → component groups.
+    TensorToComps,
+    /// Tensor → coordinate split and component groups.
+    TensorToBoth,
+}
+
+impl StepShape {
+    /// The reference's function name (in method strings).
+    fn code(self) -> &'static str {
+        match self {
+            StepShape::TensorToMatrix => "_inp111_data101",
+            StepShape::MatrixToMatrix => "_inp101_data101",
+            StepShape::MatrixToVector => "_inp101_data100",
+            StepShape::VectorToCoords => "_inp100_out100",
+            StepShape::MatrixToComps => "_inp101_out001",
+            StepShape::MatrixToBoth => "_inp101_out101",
+            StepShape::TensorToCoords => "_inp111_out100",
+            StepShape::TensorToComps => "_inp111_out001",
+            StepShape::TensorToBoth => "_inp111_out101",
+        }
+    }
 }
 
 /// A classification pipeline: a typed chain from the tensor to a groups record.
@@ -202,11 +250,11 @@ impl Chain {
     }
 
     /// The `(function, method)` pairs of the reference tool's instruction list.
-    fn instructions(&self) -> Vec<(&'static str, String)> {
+    fn instructions(&self) -> Vec<(StepShape, String)> {
         match self {
             Chain::Matrix { reduce, norms, end } => {
                 let mut v = vec![(
-                    "_inp111_data101",
+                    StepShape::TensorToMatrix,
                     match reduce {
                         Reduce::Median => "median",
                         Reduce::Last => "last",
@@ -218,7 +266,7 @@ impl Chain {
                         MatNorm::RowsL1 => "normalize_rows_byL1",
                         MatNorm::ColsL2 => "normalize_cols_byL2",
                     };
-                    v.push(("_inp101_data101", m.to_string()));
+                    v.push((StepShape::MatrixToMatrix, m.to_string()));
                 }
                 match end {
                     MatrixEnd::Joint(j) => {
@@ -227,28 +275,28 @@ impl Chain {
                             JointSplit::Spectral2x2 => "bipartition_spectral",
                             JointSplit::L1MadSvdSign => "coords:L1-MAD/comps:svd-sign",
                         };
-                        v.push(("_inp101_out101", m.to_string()));
+                        v.push((StepShape::MatrixToBoth, m.to_string()));
                     }
-                    MatrixEnd::SvdSign => v.push(("_inp101_out001", "svd-sign".to_string())),
+                    MatrixEnd::SvdSign => v.push((StepShape::MatrixToComps, "svd-sign".to_string())),
                     MatrixEnd::RowsMad(r) => {
                         let m = match r {
                             RowReduce::L2sq => "rows_L2sq",
                             RowReduce::L2 => "rows_L2",
                             RowReduce::L1 => "rows_L1",
                         };
-                        v.push(("_inp101_data100", m.to_string()));
-                        v.push(("_inp100_out100", "MAD".to_string()));
+                        v.push((StepShape::MatrixToVector, m.to_string()));
+                        v.push((StepShape::VectorToCoords, "MAD".to_string()));
                     }
                 }
                 v
             }
             Chain::Tensor(t) => vec![match t {
-                TensorStep::MedianRowL2sqMad => ("_inp111_out100", "median-dim1/rowL2sq/MAD".to_string()),
-                TensorStep::MajorityMad => ("_inp111_out100", "2MAD-3majority-1sum".to_string()),
-                TensorStep::FoldCoords(f, c) => ("_inp111_out100", format!("{}:{}", f.name(), c.name())),
-                TensorStep::FoldComps(f) => ("_inp111_out001", f.name().to_string()),
+                TensorStep::MedianRowL2sqMad => (StepShape::TensorToCoords, "median-dim1/rowL2sq/MAD".to_string()),
+                TensorStep::MajorityMad => (StepShape::TensorToCoords, "2MAD-3majority-1sum".to_string()),
+                TensorStep::FoldCoords(f, c) => (StepShape::TensorToCoords, format!("{}:{}", f.name(), c.name())),
+                TensorStep::FoldComps(f) => (StepShape::TensorToComps, f.name().to_string()),
                 TensorStep::FoldBoth(cf, f, c) => {
-                    ("_inp111_out101", format!("{}/{}:{}", cf.name(), f.name(), c.name()))
+                    (StepShape::TensorToBoth, format!("{}/{}:{}", cf.name(), f.name(), c.name()))
                 }
             }],
         }
@@ -257,7 +305,7 @@ impl Chain {
     /// The reference tool's instruction string, e.g.
     /// `instructions[(_inp111_data101, median), (_inp101_out101, bipartition_spectral)]`.
     pub fn method(&self) -> String {
-        let parts: Vec<String> = self.instructions().into_iter().map(|(f, m)| format!("({f}, {m})")).collect();
+        let parts: Vec<String> = self.instructions().into_iter().map(|(f, m)| format!("({}, {m})", f.code())).collect();
         format!("instructions[{}]", parts.join(", "))
     }
 
@@ -370,12 +418,12 @@ fn parse_clusterer(s: &str) -> Option<Clusterer> {
 
 fn parse_coord_folding(s: &str) -> Option<(CoordFolding, Clusterer)> {
     let (f, c) = s.split_once(':')?;
-    let f = [CoordFolding::F200, CoordFolding::F100].into_iter().find(|x| x.name() == f)?;
+    let f = CoordFolding::ALL.into_iter().find(|x| x.name() == f)?;
     Some((f, parse_clusterer(c)?))
 }
 
 fn parse_comp_folding(s: &str) -> Option<CompFolding> {
-    [CompFolding::F122, CompFolding::F022].into_iter().find(|x| x.name() == s)
+    CompFolding::ALL.into_iter().find(|x| x.name() == s)
 }
 
 fn parse_tensor_step(s: &str) -> Option<TensorStep> {
@@ -429,8 +477,8 @@ pub fn builtin() -> Vec<Pipeline> {
     use Chain::{Matrix, Tensor};
     let mut chains = Vec::with_capacity(40);
     // 1–16.
-    for f in [CoordFolding::F200, CoordFolding::F100] {
-        for cf in [CompFolding::F122, CompFolding::F022] {
+    for f in CoordFolding::ALL {
+        for cf in CompFolding::ALL {
             for c in Clusterer::ALL {
                 chains.push(Tensor(TensorStep::FoldBoth(cf, f, c)));
             }
@@ -446,15 +494,15 @@ pub fn builtin() -> Vec<Pipeline> {
     // 22–32.
     chains.push(Tensor(TensorStep::MedianRowL2sqMad));
     chains.push(Tensor(TensorStep::MajorityMad));
-    for f in [CoordFolding::F200, CoordFolding::F100] {
+    for f in CoordFolding::ALL {
         for c in Clusterer::ALL {
             chains.push(Tensor(TensorStep::FoldCoords(f, c)));
         }
     }
     chains.push(m(Reduce::Median, &[], MatrixEnd::RowsMad(RowReduce::L2sq)));
     // 33–40.
-    chains.push(Tensor(TensorStep::FoldComps(CompFolding::F122)));
-    chains.push(Tensor(TensorStep::FoldComps(CompFolding::F022)));
+    chains.push(Tensor(TensorStep::FoldComps(CompFolding::SelectedCoordsL2)));
+    chains.push(Tensor(TensorStep::FoldComps(CompFolding::CkptsL2)));
     for r in [Reduce::Last, Reduce::Median] {
         for n in [&[][..], &[MatNorm::RowsL1][..], &[MatNorm::ColsL2][..]] {
             chains.push(m(r, n, MatrixEnd::SvdSign));

@@ -26,6 +26,20 @@ pub enum ClusterError {
         /// Number of clusters asked for.
         n_clusters: usize,
     },
+    /// A matrix smaller than the algorithm needs.
+    #[error("{what} needs at least a {min_rows}×{min_cols} matrix, got {nrows}×{ncols}")]
+    TooSmall {
+        /// Which algorithm (e.g. `dhillon`).
+        what: &'static str,
+        /// Rows of the input.
+        nrows: usize,
+        /// Columns of the input.
+        ncols: usize,
+        /// Rows needed.
+        min_rows: usize,
+        /// Columns needed.
+        min_cols: usize,
+    },
     /// A parameter out of its valid range.
     #[error("invalid parameter `{name}`: {reason}")]
     InvalidParam {
