@@ -21,28 +21,8 @@ use crate::pipeline::{
 use crate::prep::Tensor3;
 use crate::robust::{mad_flags_f32, median_f32_in_place, outliers_f32, pairwise_sum_f32};
 
-/// The outcome of a pipeline or an experiment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Computed, nothing unusual.
-    Ok,
-    /// Computed, but degenerate (an empty group, fewer clusters than asked, undefined irregularity, …).
-    Degenerate,
-    /// Could not be computed; the reason is recorded.
-    Failed,
-}
-
-impl Status {
-    /// `ok`, `degenerate` or `failed`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Degenerate => "degenerate",
-            Status::Failed => "failed",
-        }
-    }
-}
+// The outcome type belongs to the file formats, which spell it; it is used here under its old path.
+pub use crate::files::Status;
 
 /// What a pipeline produced.
 #[derive(Debug, Clone)]
