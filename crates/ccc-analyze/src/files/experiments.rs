@@ -297,7 +297,8 @@ pub(crate) mod tests {
 
     #[test]
     fn mistyped_fields_name_the_field() {
-        let cases: [(&str, fn(&mut serde_json::Value)); 5] = [
+        type Edit = fn(&mut serde_json::Value);
+        let cases: [(&str, Edit); 5] = [
             ("experiments[1].scores.fraction", |e| e["scores"]["fraction"] = "half".into()),
             ("experiments[1].status", |e| e["status"] = "fine".into()),
             ("experiments[1].source", |e| e["source"] = "TCI-everything".into()),
