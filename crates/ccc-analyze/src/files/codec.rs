@@ -9,7 +9,7 @@ pub(crate) mod by_name {
     use std::fmt::Display;
     use std::str::FromStr;
 
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserializer, Serializer};
 
     pub(crate) fn serialize<T: Display, S: Serializer>(v: &T, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(v)
@@ -21,7 +21,21 @@ pub(crate) mod by_name {
         T::Err: Display,
         D: Deserializer<'de>,
     {
-        String::deserialize(d)?.parse().map_err(serde::de::Error::custom)
+        // A visitor rather than `String::deserialize`: the name is parsed where it lies, without a copy.
+        struct Name<T>(std::marker::PhantomData<T>);
+        impl<T: FromStr> serde::de::Visitor<'_> for Name<T>
+        where
+            T::Err: Display,
+        {
+            type Value = T;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a name")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
+                v.parse().map_err(E::custom)
+            }
+        }
+        d.deserialize_str(Name(std::marker::PhantomData))
     }
 }
 

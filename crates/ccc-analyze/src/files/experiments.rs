@@ -4,6 +4,7 @@ use std::io::Write as _;
 use std::path::Path;
 
 use ccc_core::Groups;
+use compact_str::CompactString;
 use serde::{Deserialize, Serialize};
 
 use super::codec::nullable;
@@ -90,18 +91,21 @@ impl ExperimentGroups {
 }
 
 /// The component groups by name.
+///
+/// Names are [`CompactString`]s: stored inline (no allocation) up to 24 bytes, which every component name is, so
+/// reading the ~37,000 names of a full-mode `experiments.json` costs no more than the file's other fields.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroupNames {
     /// Names of group 1.
-    pub comps_grp1: Vec<String>,
+    pub comps_grp1: Vec<CompactString>,
     /// Names of group 2.
-    pub comps_grp2: Vec<String>,
+    pub comps_grp2: Vec<CompactString>,
 }
 
 impl GroupNames {
     /// The names of `g`'s component groups among `components` (indices out of range are left out).
     pub fn of(g: &ExperimentGroups, components: &[String]) -> GroupNames {
-        let names = |v: &[usize]| v.iter().filter_map(|&k| components.get(k).cloned()).collect();
+        let names = |v: &[usize]| v.iter().filter_map(|&k| components.get(k).map(CompactString::from)).collect();
         GroupNames { comps_grp1: names(&g.comps_grp1), comps_grp2: names(&g.comps_grp2) }
     }
 }
