@@ -24,7 +24,7 @@ pub struct ExperimentsFile {
 /// One scored experiment.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExperimentRecord {
-    /// Its position in the final order (spec 02 §5).
+    /// Its position in the final order (a stable sort by the reversed method string).
     pub id: usize,
     /// Where its groups come from.
     pub source: Source,

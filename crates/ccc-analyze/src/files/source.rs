@@ -1,4 +1,4 @@
-//! Where an experiment's groups come from (spec 02 §5): a pipeline's kind or a pipeline-free component grouping,
+//! Where an experiment's groups come from: a pipeline's kind or a pipeline-free component grouping,
 //! then the steps that made the experiment from it.
 
 use std::fmt;
@@ -6,9 +6,9 @@ use std::str::FromStr;
 
 use crate::error::AnalyzeError;
 
-/// Suffix of the source of a copy that keeps only the component groups (spec 02 §5 step 2).
+/// Suffix of the source of a copy that keeps only the component groups.
 pub const KEEP_COMPS_SUFFIX: &str = ":keeping_comps_grps";
-/// Suffix of the source of an experiment completed by a trajectory outlier method (spec 02 §5 step 5).
+/// Suffix of the source of an experiment completed by a trajectory outlier method.
 pub const COMPLETED_SUFFIX: &str = "|find_outliers_traj2d";
 
 /// What a source starts from.

@@ -1,4 +1,4 @@
-//! `summary.json`: what was analyzed and how, and the summaries over all experiments (spec 02 §8).
+//! `summary.json`: what was analyzed and how, and the summaries over all experiments.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -128,7 +128,7 @@ impl StatusCounts {
     }
 }
 
-/// The outlier indicator of spec 02 §8: `+1` where an experiment calls a coordinate an outlier, `−1` elsewhere.
+/// The outlier indicator: `+1` where an experiment calls a coordinate an outlier, `−1` elsewhere.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutlierIndicator {
     /// The experiment id of each row.
@@ -139,7 +139,7 @@ pub struct OutlierIndicator {
     pub matrix: Vec<Vec<i8>>,
 }
 
-/// The component indicator of spec 02 §8: `+1` for the group without component 0, `−1` for the other, `0` discarded.
+/// The component indicator: `+1` for the group without component 0, `−1` for the other, `0` discarded.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ComponentIndicator {
     /// The experiment id of each row.
@@ -184,7 +184,7 @@ pub struct CompConsensus {
 /// One classification pipeline's own result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PipelineRecord {
-    /// 1-based index (spec 02 §4 order, then the extra pipelines).
+    /// 1-based index (the built-in order, then the extra pipelines).
     pub index: usize,
     /// Its short name (what `--pipelines` globs match).
     pub name: String,
