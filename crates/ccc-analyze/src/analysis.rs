@@ -3,11 +3,13 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use ccc_core::{CccTensor, ComponentPattern, Groups, StepSelection};
+use ccc_core::{CccTensor, ComponentPattern, Groups, Mode, StepSelection, Summary};
 
 use crate::classify::{run_pipelines, PipelineResult, Status};
 use crate::error::AnalyzeError;
 use crate::experiments::{build_experiments, Experiment};
+use crate::files::summary::StatusCounts;
+use crate::files::Source;
 use crate::pipeline::{builtin, Pipeline};
 use crate::prep::{prep, Tensor3};
 use crate::rng::{rng_for, Stream};
@@ -35,8 +37,8 @@ pub struct AnalyzeOptions {
     pub extra_pipelines: Vec<Pipeline>,
     /// Where the extra pipelines came from (for `summary.json`).
     pub pipelines_file: Option<String>,
-    /// Record wall times in `experiments.json` (`time_s`). Without them the file is byte-identical between runs
-    /// with the same input and seed.
+    /// Record wall times (`time_s` in `experiments.json` and `summary.json`, `run_time_s` and `phase_times_s` in
+    /// `summary.json`). Without them every file is byte-identical between runs with the same input and seed.
     pub timings: bool,
 }
 
@@ -92,10 +94,10 @@ pub struct Analysis {
     pub model: String,
     /// Architecture.
     pub architecture: String,
-    /// `full` or `compact`.
-    pub mode: String,
+    /// Full or compact.
+    pub mode: Mode,
     /// Row summary of the tensor.
-    pub summary: String,
+    pub summary: Summary,
     /// `[C, T, K]` of the analyzed tensor (only the checkpoints used).
     pub shape: [usize; 3],
     /// Training steps of the checkpoints used.
@@ -175,8 +177,8 @@ pub fn analyze(
     Ok(Analysis {
         model: t.meta.model.clone(),
         architecture: t.meta.architecture.clone(),
-        mode: t.meta.mode.name().to_string(),
-        summary: t.meta.summary.name().to_string(),
+        mode: t.meta.mode,
+        summary: t.meta.summary,
         shape: t.shape(),
         steps: t.steps.clone(),
         components: t.meta.component_names(),
@@ -190,20 +192,16 @@ pub fn analyze(
 
 impl Analysis {
     /// How many experiments have each status.
-    pub fn status_counts(&self) -> BTreeMap<&'static str, usize> {
-        let mut m = BTreeMap::from([("ok", 0), ("degenerate", 0), ("failed", 0)]);
-        for e in &self.experiments {
-            *m.entry(e.status.name()).or_insert(0) += 1;
-        }
-        m
+    pub fn status_counts(&self) -> StatusCounts {
+        StatusCounts::of(self.experiments.iter().map(|e| e.status))
     }
 
     /// The distinct sources, in order of first appearance.
-    pub fn sources(&self) -> Vec<String> {
-        let mut v: Vec<String> = Vec::new();
+    pub fn sources(&self) -> Vec<Source> {
+        let mut v: Vec<Source> = Vec::new();
         for e in &self.experiments {
             if !v.contains(&e.source) {
-                v.push(e.source.clone());
+                v.push(e.source);
             }
         }
         v

@@ -15,6 +15,9 @@ pub enum AnalyzeError {
     /// Writing the outputs failed.
     #[error("cannot write the analysis: {0}")]
     Output(String),
+    /// Reading or writing an analysis file failed.
+    #[error(transparent)]
+    File(#[from] crate::files::FilesError),
     /// An error from the tensor layer.
     #[error(transparent)]
     Core(#[from] ccc_core::CoreError),

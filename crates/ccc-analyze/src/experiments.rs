@@ -8,16 +8,12 @@ use rand::Rng;
 use rayon::prelude::*;
 
 use crate::classify::{degeneracies, PipelineResult, Status};
+use crate::files::{Origin, Source};
 use crate::outliers::OutlierMethod;
 use crate::rng::{rng_for, Stream};
 use crate::score::{score, Scores};
 use crate::timing::Times;
 use crate::trajectory::{trajectories, Aggregation, Trajectories};
-
-/// Suffix of the source of an experiment completed by a trajectory outlier method.
-pub const COMPLETED_SUFFIX: &str = "|find_outliers_traj2d";
-/// Suffix of the source of a copy that keeps only the component groups.
-pub const KEEP_COMPS_SUFFIX: &str = ":keeping_comps_grps";
 
 /// One scored classification.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,7 +21,7 @@ pub struct Experiment {
     /// Position in the final order.
     pub id: usize,
     /// Where the groups come from (e.g. `TCI-comps:keeping_comps_grps|find_outliers_traj2d`).
-    pub source: String,
+    pub source: Source,
     /// The pipeline's instruction string, `|` and the outlier method for completed experiments.
     pub method: String,
     /// Outcome.
@@ -47,7 +43,7 @@ pub struct Experiment {
 /// An experiment before completion and scoring.
 #[derive(Debug, Clone)]
 struct Draft {
-    source: String,
+    source: Source,
     method: String,
     status: Status,
     notes: Vec<String>,
@@ -58,8 +54,8 @@ struct Draft {
 
 /// The component groupings that come with no pipeline: `comps_grps:wte` (`[0]` vs the rest) and two
 /// `comps_grps:random` (components drawn uniformly with replacement, `K/2` draws, vs the rest; as the reference).
-pub fn extra_comp_groupings(n_comp: usize, seed: u64) -> Vec<(String, Vec<usize>, Vec<usize>)> {
-    let mut v = vec![("comps_grps:wte".to_string(), vec![0usize], (1..n_comp).collect::<Vec<_>>())];
+pub fn extra_comp_groupings(n_comp: usize, seed: u64) -> Vec<(Source, Vec<usize>, Vec<usize>)> {
+    let mut v = vec![(Source::new(Origin::CompsGrpsWte), vec![0usize], (1..n_comp).collect::<Vec<_>>())];
     let mut rng = rng_for(seed, Stream::RandomGroups);
     for _ in 0..2 {
         let mut pick = vec![false; n_comp];
@@ -68,7 +64,7 @@ pub fn extra_comp_groupings(n_comp: usize, seed: u64) -> Vec<(String, Vec<usize>
         }
         let g1: Vec<usize> = (0..n_comp).filter(|&k| pick[k]).collect();
         let g2: Vec<usize> = (0..n_comp).filter(|&k| !pick[k]).collect();
-        v.push(("comps_grps:random".to_string(), g1, g2));
+        v.push((Source::new(Origin::CompsGrpsRandom), g1, g2));
     }
     if n_comp == 0 {
         v.truncate(0);
@@ -89,7 +85,7 @@ pub(crate) fn build_experiments(
     let n_c = t.n_coord;
     // Steps 1–4.
     let mut drafts: Vec<Draft> = Vec::new();
-    let draft_of = |r: &PipelineResult, source: String, groups: Groups| Draft {
+    let draft_of = |r: &PipelineResult, source: Source, groups: Groups| Draft {
         source,
         method: r.pipeline.method.clone(),
         status: r.status,
@@ -100,13 +96,13 @@ pub(crate) fn build_experiments(
     };
     for r in results {
         let groups = if r.status == Status::Failed { placeholder(r) } else { r.groups.clone() };
-        drafts.push(draft_of(r, r.pipeline.chain.source().to_string(), groups));
+        drafts.push(draft_of(r, r.pipeline.chain.source(), groups));
     }
     for r in results {
         if r.pipeline.chain.gives_comps() {
             let g = if r.status == Status::Failed { placeholder(r) } else { r.groups.clone() };
             let groups = Groups { comps_grp1: g.comps_grp1, comps_grp2: g.comps_grp2, ..Groups::default() };
-            drafts.push(draft_of(r, format!("{}{KEEP_COMPS_SUFFIX}", r.pipeline.chain.source()), groups));
+            drafts.push(draft_of(r, r.pipeline.chain.source().keeping_comps(), groups));
         }
     }
     // (Step 3's coordinate-only copies would all be dropped by step 5.)
@@ -173,7 +169,7 @@ pub(crate) fn build_experiments(
                 Some(m) => format!("{}|{}", d.method, m.name()),
                 None => d.method.clone(),
             };
-            let source = if td.method.is_some() { format!("{}{COMPLETED_SUFFIX}", d.source) } else { d.source.clone() };
+            let source = if td.method.is_some() { d.source.completed() } else { d.source };
             let mut exp = Experiment {
                 id: 0,
                 source,

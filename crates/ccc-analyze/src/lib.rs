@@ -9,8 +9,10 @@
 //! 3. turns them into the 301 experiments of §5, completing component-only groupings with the trajectory outlier
 //!    methods of §6 ([`outliers`]), and scores each ([`score`](mod@score): irregularity of the inliers' 2-D flow, fraction of
 //!    outliers) on the 2-D [`trajectories`];
-//! 4. summarizes them (§8) and writes `experiments.json`, `scores.csv`, `summary.json` ([`output`], schema in
-//!    `docs/outputs.md`).
+//! 4. summarizes them (§8) and writes `experiments.json`, `scores.csv`, `summary.json` ([`output`]).
+//!
+//! The analysis files — those three and the figures' `figures/index.json` — are each defined once, by typed
+//! Serialize + Deserialize owners in [`files`], which every writer and reader uses (schema in `docs/outputs.md`).
 //!
 //! Everything random draws from one seeded `ChaCha8Rng` (one stream per task), so the same input and seed give
 //! the same result, whatever the number of threads.
@@ -47,6 +49,7 @@ pub mod classify;
 pub mod cluster;
 pub mod error;
 pub mod experiments;
+pub mod files;
 pub mod fold;
 mod matrix;
 pub mod outliers;
@@ -60,9 +63,10 @@ mod timing;
 pub mod trajectory;
 
 pub use analysis::{analysis_input, analyze, check_groups, score_groups, Analysis, AnalyzeOptions};
-pub use classify::{PipelineResult, Status};
+pub use classify::PipelineResult;
 pub use error::AnalyzeError;
 pub use experiments::Experiment;
+pub use files::{FilesError, Source, Status};
 pub use outliers::OutlierMethod;
 pub use pipeline::{Chain, Pipeline};
 pub use score::{flow_field, score, FlowField, Scores};

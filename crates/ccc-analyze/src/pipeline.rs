@@ -14,6 +14,7 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::error::AnalyzeError;
+use crate::files::{Origin, Source};
 
 /// Tensor → matrix (`C × K`): reduce over the checkpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -241,12 +242,12 @@ impl Chain {
     }
 
     /// The reference source of the pipeline's result: `TCI-comps-coords`, `TCI-comps` or `TCI-coords`.
-    pub fn source(&self) -> &'static str {
-        match (self.gives_coords(), self.gives_comps()) {
-            (true, true) => "TCI-comps-coords",
-            (false, true) => "TCI-comps",
-            _ => "TCI-coords",
-        }
+    pub fn source(&self) -> Source {
+        Source::new(match (self.gives_coords(), self.gives_comps()) {
+            (true, true) => Origin::TciCompsCoords,
+            (false, true) => Origin::TciComps,
+            _ => Origin::TciCoords,
+        })
     }
 
     /// The `(function, method)` pairs of the reference tool's instruction list.
@@ -580,7 +581,7 @@ mod tests {
             "instructions[(_inp111_data101, median), (_inp101_data100, rows_L2sq), (_inp100_out100, MAD)]"
         );
         assert_eq!(b[39].method, "instructions[(_inp111_data101, median), (_inp101_data101, normalize_cols_byL2), (_inp101_out001, svd-sign)]");
-        let sources: Vec<&str> = b.iter().map(|p| p.chain.source()).collect();
+        let sources: Vec<String> = b.iter().map(|p| p.chain.source().to_string()).collect();
         assert!(sources[..21].iter().all(|s| *s == "TCI-comps-coords"));
         assert!(sources[21..32].iter().all(|s| *s == "TCI-coords"));
         assert!(sources[32..].iter().all(|s| *s == "TCI-comps"));
@@ -624,7 +625,7 @@ mod tests {
         .unwrap();
         assert_eq!(p.len(), 2);
         assert_eq!(p[0].index, 41);
-        assert_eq!(p[0].chain.source(), "TCI-comps-coords");
+        assert_eq!(p[0].chain.source().to_string(), "TCI-comps-coords");
         assert_eq!(p[1].method, "mine");
         assert!(parse_pipelines_toml("[[pipeline]]\nstep = []\n", 41).is_err());
     }

@@ -124,7 +124,8 @@ fn names_and_order_match() {
     assert_eq!(a.experiments.len(), g.experiments.len());
     for (i, (ours, want)) in a.experiments.iter().zip(&g.experiments).enumerate() {
         assert_eq!(ours.id, i);
-        assert_eq!((&ours.source, &ours.method), (&want.source, &want.method), "experiment {i}");
+        assert_eq!((ours.source.to_string(), &ours.method), (want.source.clone(), &want.method), "experiment {i}");
+        assert_eq!(want.source.parse::<ccc_analyze::Source>().unwrap(), ours.source, "experiment {i}");
     }
 }
 
@@ -231,9 +232,9 @@ fn groups_agree_with_reference() {
 #[test]
 fn sources_and_status() {
     let a = analysis();
-    let mut by_source: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut by_source: BTreeMap<String, usize> = BTreeMap::new();
     for e in &a.experiments {
-        *by_source.entry(e.source.as_str()).or_default() += 1;
+        *by_source.entry(e.source.to_string()).or_default() += 1;
     }
     assert_eq!(by_source.len(), 6);
     assert_eq!(by_source["TCI-comps-coords"], 21);

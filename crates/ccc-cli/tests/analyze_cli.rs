@@ -62,21 +62,133 @@ fn writes_the_three_files_with_301_experiments() {
     assert_eq!(first_two, vec![38, 45]);
 }
 
-#[test]
-fn same_seed_gives_byte_identical_outputs() {
-    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    analyze(a.path(), &["--seed", "7", "--no-timings"]);
-    analyze(b.path(), &["--seed", "7", "--no-timings"]);
-    for f in ["experiments.json", "scores.csv"] {
-        assert_eq!(std::fs::read(a.path().join(f)).unwrap(), std::fs::read(b.path().join(f)).unwrap(), "{f}");
+/// Every file under `dir`, relative to it, with its bytes, in path order.
+fn tree(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<(PathBuf, Vec<u8>)>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                out.push((path.strip_prefix(root).unwrap().to_path_buf(), std::fs::read(&path).unwrap()));
+            }
+        }
     }
-    let strip = |p: &Path| {
-        let mut v = read_json(&p.join("summary.json"));
-        v.as_object_mut().unwrap().remove("run_time_s");
-        v.as_object_mut().unwrap().remove("phase_times_s");
-        v
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// Issue 20: `--no-timings` promises byte-identical files — every file `analyze` writes (the three analysis files,
+/// every figure and thumbnail in PNG and SVG, `figures/index.json`, `report.html`), and `ccc report` again.
+#[test]
+fn no_timings_gives_byte_identical_output_trees() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let args = ["--seed", "7", "--no-timings", "--figures", "all", "--format", "both"];
+    analyze(a.path(), &args);
+    analyze(b.path(), &args);
+    let (ta, tb) = (tree(a.path()), tree(b.path()));
+    let names: Vec<&PathBuf> = ta.iter().map(|(p, _)| p).collect();
+    assert_eq!(names, tb.iter().map(|(p, _)| p).collect::<Vec<_>>(), "the same files");
+    for name in ["experiments.json", "scores.csv", "summary.json", "report.html", "figures/index.json"] {
+        assert!(names.contains(&&PathBuf::from(name)), "{name} is written");
+    }
+    assert!(names.iter().any(|p| p.starts_with("figures/sheets") && p.extension().unwrap() == "svg"));
+    assert!(names.iter().any(|p| p.starts_with("figures/thumbs")));
+    for ((name, x), (_, y)) in ta.iter().zip(&tb) {
+        assert!(x == y, "{} differs between two runs with the same seed", name.display());
+    }
+    let summary = std::fs::read_to_string(a.path().join("summary.json")).unwrap();
+    assert!(!summary.contains("time_s"), "no wall time in summary.json");
+    let report = std::fs::read_to_string(a.path().join("report.html")).unwrap();
+    assert!(!report.contains("run time"));
+
+    // `ccc report` twice writes the same page (and the same as `analyze` did).
+    let report_of = |dir: &Path| {
+        ccc().arg("report").arg(dir).assert().success();
+        std::fs::read(dir.join("report.html")).unwrap()
     };
-    assert_eq!(strip(a.path()), strip(b.path()));
+    let first = report_of(a.path());
+    assert!(first == report_of(a.path()), "`ccc report` twice gives the same report.html");
+    assert!(first == std::fs::read(b.path().join("report.html")).unwrap());
+}
+
+#[test]
+fn timings_are_recorded_by_default() {
+    let tmp = tempfile::tempdir().unwrap();
+    analyze(tmp.path(), &["--pipelines", "17", "--figures", "none"]);
+    let sum = read_json(&tmp.path().join("summary.json"));
+    assert!(sum["run_time_s"].is_number() && sum["phase_times_s"]["prep"].is_number());
+    assert!(sum["pipelines"][0]["time_s"].is_number());
+    assert_eq!(sum["format"], "ccc-analysis/1");
+    let report = std::fs::read_to_string(tmp.path().join("report.html")).unwrap();
+    assert!(report.contains("<dt>run time</dt>"));
+}
+
+/// `ccc report DIR` on a damaged analysis: exit 1 and one `error:` line naming the file and the field.
+fn report_fails(dir: &Path) -> String {
+    let out = ccc().arg("report").arg(dir).assert().failure().code(1).get_output().clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    assert!(err.starts_with("error: "), "{err}");
+    err
+}
+
+#[test]
+fn report_names_the_file_and_field_of_a_damaged_analysis() {
+    let tmp = tempfile::tempdir().unwrap();
+    analyze(tmp.path(), &["--pipelines", "17", "--figures", "none", "--no-report"]);
+    let exp_path = tmp.path().join("experiments.json");
+    let good = std::fs::read_to_string(&exp_path).unwrap();
+    let exp_name = exp_path.display().to_string();
+
+    // Issue 20: renaming `scores` used to give a report with empty scores.
+    std::fs::write(&exp_path, good.replacen("\"scores\":", "\"points\":", 1)).unwrap();
+    let err = report_fails(tmp.path());
+    assert!(err.contains(&format!("`{exp_name}`")) && err.contains("missing field `scores`"), "{err}");
+    assert!(err.contains("at `experiments[0]`"), "{err}");
+
+    std::fs::write(&exp_path, good.replacen("ccc-analysis/1", "ccc-analysis/2", 1)).unwrap();
+    let err = report_fails(tmp.path());
+    assert!(
+        err.contains(&format!("`{exp_name}` is format `ccc-analysis/2`; this ccc reads `ccc-analysis/1`")),
+        "{err}"
+    );
+
+    std::fs::write(&exp_path, good.replacen("\"fraction\":", "\"fraction\":\"high\",\"was\":", 1)).unwrap();
+    let err = report_fails(tmp.path());
+    assert!(err.contains("at `experiments[0].scores.fraction`: invalid type: string \"high\""), "{err}");
+
+    std::fs::write(&exp_path, good.replacen("\"status\":\"", "\"status\":\"x", 1)).unwrap();
+    let err = report_fails(tmp.path());
+    assert!(err.contains("at `experiments[0].status`: unknown variant"), "{err}");
+
+    // The summary and the figures' index are checked the same way.
+    std::fs::write(&exp_path, &good).unwrap();
+    let sum_path = tmp.path().join("summary.json");
+    let sum = std::fs::read_to_string(&sum_path).unwrap();
+    std::fs::write(&sum_path, sum.replacen("\"consensus\"", "\"agreement\"", 1)).unwrap();
+    let err = report_fails(tmp.path());
+    assert!(err.contains("summary.json`") && err.contains("missing field `consensus`"), "{err}");
+    std::fs::write(&sum_path, &sum).unwrap();
+    ccc().arg("report").arg(tmp.path()).assert().success();
+
+    // `plot sheet --experiment` reads through the same types.
+    std::fs::write(&exp_path, good.replacen("\"scores\":", "\"points\":", 1)).unwrap();
+    let out = ccc()
+        .args(["plot", "sheet"])
+        .arg(golden("synthetic-small.safetensors"))
+        .args(["--experiment", "0", "--analysis"])
+        .arg(tmp.path())
+        .arg("-o")
+        .arg(tmp.path().join("s.png"))
+        .assert()
+        .failure()
+        .get_output()
+        .clone();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("missing field `scores`") && err.contains("experiments.json"), "{err}");
 }
 
 #[test]

@@ -6,14 +6,9 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum FigureError {
-    /// An input file of the analysis output could not be read.
-    #[error("cannot read `{path}`: {source}")]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
+    /// An analysis file (`experiments.json`, `summary.json`, …) cannot be read, or is not of its format.
+    #[error(transparent)]
+    File(#[from] ccc_analyze::FilesError),
     /// An output directory could not be created.
     #[error("cannot create `{path}`: {source}")]
     CreateDir {
@@ -29,14 +24,6 @@ pub enum FigureError {
         path: PathBuf,
         /// The cause.
         source: std::io::Error,
-    },
-    /// An input JSON file does not have the expected structure.
-    #[error("`{path}` is not a valid analysis output: {message}")]
-    Json {
-        /// The file.
-        path: PathBuf,
-        /// What serde said.
-        message: String,
     },
     /// The analysis output does not match the tensor (shape, steps, components).
     #[error("analysis output does not match the tensor: {0}")]

@@ -8,8 +8,8 @@
 //! - per run: the [`scores`] scatter, the outlier and component [`memberships`] heatmaps with their Gram products,
 //!   the 1-D aggregate and one component ([`lines`]), and the classification [`overview`].
 //!
-//! [`render_analysis`] reads an analysis output directory (`experiments.json`, `summary.json`), draws the sheets
-//! in parallel and writes `figures/index.json` ([`FigureIndex`]). Every figure implements [`Figure`], so it can also
+//! [`render_analysis`] reads an analysis output directory (`experiments.json`, `summary.json`, through their owner
+//! types in `ccc_analyze::files`), draws the sheets in parallel and writes `figures/index.json` ([`FigureIndex`]). Every figure implements [`Figure`], so it can also
 //! be drawn alone with [`to_raster`], [`to_svg`] or [`save`].
 //!
 //! ```
@@ -41,7 +41,6 @@
 pub mod axis;
 pub mod error;
 pub mod grid;
-pub mod input;
 pub mod lines;
 pub mod memberships;
 pub mod names;

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use ccc_analyze::files::ImageFormat;
+
 use crate::error::FigureError;
 
 /// Which figures [`render_analysis`](crate::render_analysis) draws.
@@ -38,14 +40,14 @@ impl Format {
     pub fn svg(self) -> bool {
         matches!(self, Format::Svg | Format::Both)
     }
-    /// The format names, as listed in `index.json`.
-    pub fn names(self) -> Vec<String> {
+    /// The image formats written, as listed in `index.json`.
+    pub fn image_formats(self) -> Vec<ImageFormat> {
         let mut v = Vec::new();
         if self.png() {
-            v.push("png".to_string());
+            v.push(ImageFormat::Png);
         }
         if self.svg() {
-            v.push("svg".to_string());
+            v.push(ImageFormat::Svg);
         }
         v
     }
@@ -111,6 +113,6 @@ mod tests {
         }
         let e = "jpg".parse::<Format>().unwrap_err().to_string();
         assert!(e.contains("png, svg, both"), "{e}");
-        assert_eq!(Format::Both.names(), vec!["png", "svg"]);
+        assert_eq!(Format::Both.image_formats(), vec![ImageFormat::Png, ImageFormat::Svg]);
     }
 }

@@ -9,11 +9,12 @@ use plotters::style::text_anchor::{HPos, VPos};
 use rayon::prelude::*;
 
 use crate::error::{DrawResult, FigureError};
-use crate::input::Pipeline;
 use crate::names::short_method;
 use crate::output::Figure;
 use crate::panel::{self, text, wrap, Rect};
 use crate::style::{self, ColorMap};
+use ccc_analyze::files::summary::PipelineRecord;
+use ccc_analyze::files::Status;
 
 const W: u32 = 2400;
 const COLS: usize = 8;
@@ -88,7 +89,7 @@ impl std::fmt::Debug for OverviewFigure {
 
 impl OverviewFigure {
     /// Prepare the overview for the pipelines of an analysis of `t`.
-    pub fn new(t: &CccTensor, pipelines: &[Pipeline], title: String, subtitle: String) -> OverviewFigure {
+    pub fn new(t: &CccTensor, pipelines: &[PipelineRecord], title: String, subtitle: String) -> OverviewFigure {
         let (n_c, n_k) = (t.n_coord, t.n_comp());
         let values = median_log_ratio(t);
         let panels = pipelines
@@ -112,8 +113,8 @@ impl OverviewFigure {
                     }
                     _ => ((0..n_k).collect(), vec![]),
                 };
-                let failed = (p.status.as_deref() == Some("failed"))
-                    .then(|| p.error.clone().unwrap_or_else(|| "no groups".to_string()));
+                let failed =
+                    (p.status == Status::Failed).then(|| p.error.clone().unwrap_or_else(|| "no groups".to_string()));
                 let name = format!("{}. {}", p.index, short_method(&p.method));
                 PanelData {
                     title: wrap(&name, 40).into_iter().take(3).collect(),

@@ -3,13 +3,13 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use ccc_analyze::files::summary::{ComponentIndicator, OutlierIndicator};
+use ccc_analyze::files::{AnalysisFile, ExperimentRecord, ExperimentsFile, Status, SummaryFile};
 use ccc_analyze::{trajectories, Aggregation, Trajectories};
 use ccc_core::{CccTensor, Progress};
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::error::FigureError;
-use crate::input::{self, Experiment, Indicator, Summary};
 use crate::lines::CurvesFigure;
 use crate::memberships::{LabelledMatrix, MembershipFigure};
 use crate::names::{short_method, slug};
@@ -22,82 +22,27 @@ use crate::sheet::{Sheet, SheetInput};
 /// Width of the sheet thumbnails used by the HTML report.
 pub const THUMB_WIDTH: u32 = 360;
 
-/// One trajectory sheet in `index.json` (paths relative to `figures/`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SheetEntry {
-    /// Experiment id.
-    pub id: usize,
-    /// Experiment source.
-    pub source: String,
-    /// Experiment method.
-    pub method: String,
-    /// PNG file, when PNG was requested.
-    pub png: Option<String>,
-    /// SVG file, when SVG was requested.
-    pub svg: Option<String>,
-    /// A PNG thumbnail about [`THUMB_WIDTH`] pixels wide.
-    pub thumb: Option<String>,
-}
+// `figures/index.json` is defined by its owner in `ccc_analyze::files`; this stage writes it.
+pub use ccc_analyze::files::{FigureIndex, RunEntry, RunKind, SheetEntry};
 
-/// The kinds of per-run figures.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RunKind {
-    /// Scores scatter by source.
-    Scores,
-    /// Outlier indicator and its Gram products.
-    OutlierMemberships,
-    /// Component indicator and its Gram products.
-    ComponentMemberships,
-    /// `Σ_k mags` per coordinate against checkpoints.
-    Aggregate,
-    /// One panel per classification pipeline.
-    Overview,
-}
-
-impl RunKind {
-    fn file_stem(self) -> &'static str {
-        match self {
-            RunKind::Scores => "scores",
-            RunKind::OutlierMemberships => "outlier-memberships",
-            RunKind::ComponentMemberships => "component-memberships",
-            RunKind::Aggregate => "aggregate",
-            RunKind::Overview => "overview",
-        }
+/// The file stem of a per-run figure.
+fn file_stem(kind: RunKind) -> &'static str {
+    match kind {
+        RunKind::Scores => "scores",
+        RunKind::OutlierMemberships => "outlier-memberships",
+        RunKind::ComponentMemberships => "component-memberships",
+        RunKind::Aggregate => "aggregate",
+        RunKind::Overview => "overview",
     }
-}
-
-/// One per-run figure in `index.json`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RunEntry {
-    /// What it shows.
-    pub kind: RunKind,
-    /// Its title.
-    pub title: String,
-    /// PNG file, when PNG was requested.
-    pub png: Option<String>,
-    /// SVG file, when SVG was requested.
-    pub svg: Option<String>,
-}
-
-/// `figures/index.json`: every figure written, with paths relative to `figures/`.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct FigureIndex {
-    /// `["png"]`, `["svg"]` or `["png", "svg"]`.
-    pub formats: Vec<String>,
-    /// Trajectory sheets, by experiment id.
-    pub sheets: Vec<SheetEntry>,
-    /// Per-run figures.
-    pub run: Vec<RunEntry>,
 }
 
 /// An analysis output directory loaded for drawing, with the tensor restricted to the analysed checkpoints.
 #[derive(Debug, Clone)]
 pub struct Analysis {
     /// `experiments.json`.
-    pub experiments: Vec<Experiment>,
+    pub experiments: Vec<ExperimentRecord>,
     /// `summary.json`.
-    pub summary: Summary,
+    pub summary: SummaryFile,
     /// The tensor, only the checkpoints the analysis used.
     pub tensor: CccTensor,
     /// The analysis' aggregation.
@@ -109,13 +54,17 @@ pub struct Analysis {
 impl Analysis {
     /// Read `experiments.json` and `summary.json` from `dir` and check them against `tensor`.
     pub fn load(dir: &Path, tensor: &CccTensor) -> Result<Analysis, FigureError> {
-        let experiments = input::read_experiments(dir)?;
-        let summary = input::read_summary(dir)?;
+        let experiments = ExperimentsFile::read(dir)?.experiments;
+        let summary = SummaryFile::read(dir)?;
         Analysis::new(experiments, summary, tensor)
     }
 
     /// Check parsed inputs against `tensor` and select the analysed checkpoints.
-    pub fn new(experiments: Vec<Experiment>, summary: Summary, tensor: &CccTensor) -> Result<Analysis, FigureError> {
+    pub fn new(
+        experiments: Vec<ExperimentRecord>,
+        summary: SummaryFile,
+        tensor: &CccTensor,
+    ) -> Result<Analysis, FigureError> {
         let filled = tensor.filled_only();
         let tensor = if summary.steps.is_empty() {
             filled
@@ -131,28 +80,25 @@ impl Analysis {
             }
             filled.select_checkpoints(&keep)?
         };
-        if let [c, _, k] = summary.shape[..] {
-            if c != tensor.n_coord || k != tensor.n_comp() {
-                return Err(FigureError::Mismatch(format!(
-                    "summary.json has shape [{c}, _, {k}], the tensor has {} coordinates and {} components",
-                    tensor.n_coord,
-                    tensor.n_comp()
-                )));
-            }
+        let [c, _, k] = summary.shape;
+        if c != tensor.n_coord || k != tensor.n_comp() {
+            return Err(FigureError::Mismatch(format!(
+                "summary.json has shape [{c}, _, {k}], the tensor has {} coordinates and {} components",
+                tensor.n_coord,
+                tensor.n_comp()
+            )));
         }
         if !summary.components.is_empty() && summary.components != tensor.meta.component_names() {
             return Err(FigureError::Mismatch("summary.json lists other components than the tensor".into()));
         }
         for e in &experiments {
             e.groups
+                .to_groups()
                 .validate(tensor.n_coord, tensor.n_comp())
                 .map_err(|m| FigureError::Mismatch(format!("experiment {}: {m}", e.id)))?;
         }
-        let aggregation = match &summary.options.aggregation {
-            Some(a) => a.parse().map_err(|e: ccc_analyze::AnalyzeError| FigureError::Invalid(e.to_string()))?,
-            None => Aggregation::default(),
-        };
-        let grid = summary.options.grid.unwrap_or(ccc_analyze::score::DEFAULT_GRID);
+        let aggregation = summary.options.aggregation;
+        let grid = summary.options.grid;
         Ok(Analysis { experiments, summary, tensor, aggregation, grid })
     }
 
@@ -166,22 +112,20 @@ impl Analysis {
         let e = self.experiments.iter().find(|e| e.id == id).ok_or_else(|| {
             FigureError::Invalid(format!("no experiment with id {id} (there are {})", self.experiments.len()))
         })?;
-        let (g1, g2) = comps_of(e)?;
+        let (g1, g2) = comps_of(e);
         let tr = trajectories(&self.tensor, g1, g2, self.aggregation);
         self.sheet_with(e, &tr, smooth)
     }
 
-    fn sheet_with(&self, e: &Experiment, tr: &Trajectories, smooth: Option<usize>) -> Result<Sheet, FigureError> {
-        let (g1, g2) = comps_of(e)?;
-        let (cin, cout) = match (&e.groups.coords_in, &e.groups.coords_out) {
-            (Some(i), Some(o)) => (i.as_slice(), o.as_slice()),
-            _ => return Err(FigureError::Invalid(format!("experiment {} has no coordinate split", e.id))),
-        };
-        let sc = e.scores.unwrap_or(input::ScorePair { irregularity: None, fraction: None });
+    fn sheet_with(&self, e: &ExperimentRecord, tr: &Trajectories, smooth: Option<usize>) -> Result<Sheet, FigureError> {
+        let (g1, g2) = comps_of(e);
+        let (cin, cout) = (e.groups.coords_in.as_slice(), e.groups.coords_out.as_slice());
+        let sc = e.scores;
         let fraction = sc.fraction.unwrap_or(cout.len() as f64 / self.tensor.n_coord.max(1) as f64);
+        let source = e.source.to_string();
         Ok(Sheet::new(&SheetInput {
             id: Some(e.id),
-            source: &e.source,
+            source: &source,
             method: &e.method,
             context: self.context(),
             components: &self.tensor.meta.components,
@@ -198,11 +142,8 @@ impl Analysis {
     }
 }
 
-fn comps_of(e: &Experiment) -> Result<(&[usize], &[usize]), FigureError> {
-    match (&e.groups.comps_grp1, &e.groups.comps_grp2) {
-        (Some(a), Some(b)) => Ok((a, b)),
-        _ => Err(FigureError::Invalid(format!("experiment {} has no component groups", e.id))),
-    }
+fn comps_of(e: &ExperimentRecord) -> (&[usize], &[usize]) {
+    (&e.groups.comps_grp1, &e.groups.comps_grp2)
 }
 
 /// `model (architecture, mode) · C coordinates × T checkpoints (steps a–b) × K components[ · aggregation]`.
@@ -226,16 +167,32 @@ pub fn context_line(t: &CccTensor, agg: Option<Aggregation>) -> String {
     s
 }
 
-fn indicator_matrix(ind: &Indicator, col_label: impl Fn(usize) -> String) -> LabelledMatrix {
-    let n_rows = ind.matrix.len();
-    let n_cols = ind.matrix.first().map_or(0, Vec::len);
+/// An indicator matrix (rows of experiments, `columns` labels its columns) as a labelled `f64` matrix.
+fn indicator_matrix(
+    experiments: &[usize],
+    columns: &[usize],
+    matrix: &[Vec<i8>],
+    col_label: impl Fn(usize) -> String,
+) -> LabelledMatrix {
+    let n_rows = matrix.len();
+    let n_cols = matrix.first().map_or(0, Vec::len);
     let mut values = Vec::with_capacity(n_rows * n_cols);
-    for row in &ind.matrix {
-        values.extend((0..n_cols).map(|c| row.get(c).copied().unwrap_or(0.0)));
+    for row in matrix {
+        values.extend((0..n_cols).map(|c| row.get(c).map_or(0.0, |&v| f64::from(v))));
     }
-    let row_labels = (0..n_rows).map(|r| ind.experiments.get(r).map_or(r.to_string(), |e| e.to_string())).collect();
-    let col_labels = (0..n_cols).map(|c| col_label(ind.coords.get(c).copied().unwrap_or(c))).collect();
+    let row_labels = (0..n_rows).map(|r| experiments.get(r).map_or(r.to_string(), |e| e.to_string())).collect();
+    let col_labels = (0..n_cols).map(|c| col_label(columns.get(c).copied().unwrap_or(c))).collect();
     LabelledMatrix { n_rows, n_cols, values, row_labels, col_labels }
+}
+
+fn outlier_matrix(ind: &OutlierIndicator) -> LabelledMatrix {
+    indicator_matrix(&ind.experiments, &ind.coords, &ind.matrix, |c| c.to_string())
+}
+
+fn component_matrix(ind: &ComponentIndicator, names: &[String]) -> LabelledMatrix {
+    indicator_matrix(&ind.experiments, &ind.comps, &ind.matrix, |k| {
+        names.get(k).cloned().unwrap_or_else(|| k.to_string())
+    })
 }
 
 enum RunFigure {
@@ -288,38 +245,38 @@ pub fn render_analysis(
     opts: &FigureOptions,
     progress: &dyn Progress,
 ) -> Result<FigureIndex, FigureError> {
-    let mut index = FigureIndex { formats: opts.format.names(), ..Default::default() };
+    let mut index = FigureIndex { formats: opts.format.image_formats(), ..Default::default() };
     if opts.figures == FigureSet::None {
         return Ok(index);
     }
     let analysis = Analysis::load(out_dir, tensor)?;
-    let figures = out_dir.join("figures");
-    create_dir(&figures)?;
+    create_dir(&figures_dir(out_dir))?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(opts.threads)
         .build()
         .map_err(|e| FigureError::Invalid(format!("cannot start drawing threads: {e}")))?;
-    pool.install(|| render_all(&analysis, &figures, opts, progress, &mut index))?;
+    pool.install(|| render_all(&analysis, out_dir, opts, progress, &mut index))?;
     Ok(index)
 }
 
 fn render_all(
     a: &Analysis,
-    figures: &Path,
+    out_dir: &Path,
     opts: &FigureOptions,
     progress: &dyn Progress,
     index: &mut FigureIndex,
 ) -> Result<(), FigureError> {
-    let drawable: Vec<&Experiment> = if opts.figures == FigureSet::All {
-        a.experiments.iter().filter(|e| e.groups.is_complete() && e.status.as_deref() != Some("failed")).collect()
+    let drawable: Vec<&ExperimentRecord> = if opts.figures == FigureSet::All {
+        a.experiments.iter().filter(|e| e.status != Status::Failed).collect()
     } else {
         vec![]
     };
     let skipped = if opts.figures == FigureSet::All { a.experiments.len() - drawable.len() } else { 0 };
     if skipped > 0 {
-        progress.warn(&format!("{skipped} experiments without complete groups get no trajectory sheet"));
+        progress.warn(&format!("{skipped} failed experiments get no trajectory sheet"));
     }
     progress.start("figures", (drawable.len() + 5) as u64, "figures");
+    let figures = &figures_dir(out_dir);
     let mut first_err: Option<FigureError> = None;
 
     if !drawable.is_empty() {
@@ -327,7 +284,7 @@ fn render_all(
         create_dir(&figures.join("thumbs"))?;
         // Experiments share component groups (one grouping, several outlier methods): compute each grouping's
         // trajectories once.
-        let mut keys: Vec<(&[usize], &[usize])> = drawable.iter().filter_map(|e| comps_of(e).ok()).collect();
+        let mut keys: Vec<(&[usize], &[usize])> = drawable.iter().map(|e| comps_of(e)).collect();
         keys.sort();
         keys.dedup();
         let trajs: HashMap<(&[usize], &[usize]), Trajectories> =
@@ -335,21 +292,14 @@ fn render_all(
         let results: Vec<Result<SheetEntry, FigureError>> = drawable
             .par_iter()
             .map(|e| {
-                let (g1, g2) = comps_of(e)?;
+                let (g1, g2) = comps_of(e);
                 let tr = trajs.get(&(g1, g2)).ok_or_else(|| FigureError::Invalid("missing trajectories".into()))?;
                 let sheet = a.sheet_with(e, tr, opts.smooth)?;
                 let stem = format!("{:04}-{}", e.id, slug(&short_method(&e.method), 60));
                 let thumb = format!("thumbs/{stem}.png");
                 let (png, svg) = write_figure(&sheet, figures, &format!("sheets/{stem}"), opts, Some(&thumb))?;
                 progress.advance(1);
-                Ok(SheetEntry {
-                    id: e.id,
-                    source: e.source.clone(),
-                    method: e.method.clone(),
-                    png,
-                    svg,
-                    thumb: Some(thumb),
-                })
+                Ok(SheetEntry { id: e.id, source: e.source, method: e.method.clone(), png, svg, thumb: Some(thumb) })
             })
             .collect();
         for r in results {
@@ -369,22 +319,21 @@ fn render_all(
         .experiments
         .iter()
         .filter_map(|e| {
-            let s = e.scores?;
-            Some(ScorePoint { source: e.source.clone(), irregularity: s.irregularity, fraction: s.fraction? })
+            let s = e.scores;
+            Some(ScorePoint { source: e.source.to_string(), irregularity: s.irregularity, fraction: s.fraction? })
         })
         .collect();
     let title = format!("Scores of {} experiments — {model}", points.len());
     run.push((RunKind::Scores, title.clone(), RunFigure::Scores(ScoresFigure::new(title, &points))));
-    if let Some(ind) = &a.summary.outlier_indicator {
-        let m = indicator_matrix(ind, |c| c.to_string());
+    {
+        let m = outlier_matrix(&a.summary.outlier_indicator);
         let title = format!("Outlier memberships of {} coordinates over {} experiments — {model}", m.n_cols, m.n_rows);
         let sub = format!("{ctx} · columns: coordinates ordered by how often they are called outliers");
         let fig = MembershipFigure::new(title.clone(), sub, "experiment", "coordinate", "+1 outlier, −1 inlier", m);
         run.push((RunKind::OutlierMemberships, title, RunFigure::Memberships(fig)));
     }
-    if let Some(ind) = &a.summary.component_indicator {
-        let names = a.tensor.meta.component_names();
-        let m = indicator_matrix(ind, |k| names.get(k).cloned().unwrap_or_else(|| k.to_string()));
+    {
+        let m = component_matrix(&a.summary.component_indicator, &a.tensor.meta.component_names());
         let title = format!("Component memberships of {} components over {} experiments — {model}", m.n_cols, m.n_rows);
         let fig = MembershipFigure::new(
             title.clone(),
@@ -406,7 +355,7 @@ fn render_all(
     let results: Vec<Result<RunEntry, FigureError>> = run
         .par_iter()
         .map(|(kind, title, fig)| {
-            let stem = kind.file_stem();
+            let stem = file_stem(*kind);
             let (png, svg) = match fig {
                 RunFigure::Scores(f) => write_figure(f, figures, stem, opts, None)?,
                 RunFigure::Memberships(f) => write_figure(f, figures, stem, opts, None)?,
@@ -426,8 +375,7 @@ fn render_all(
         }
     }
     progress.finish();
-    let json = serde_json::to_vec_pretty(&index).map_err(|e| FigureError::Invalid(e.to_string()))?;
-    ccc_core::atomic::write_bytes_atomic(&figures.join("index.json"), &json)?;
+    index.write(out_dir)?;
     match first_err {
         Some(e) => Err(e),
         None => Ok(()),
@@ -436,7 +384,7 @@ fn render_all(
 
 /// Where `render_analysis` writes for `out_dir`.
 pub fn figures_dir(out_dir: &Path) -> PathBuf {
-    out_dir.join("figures")
+    out_dir.join(ccc_analyze::files::FIGURES_DIR)
 }
 
 /// Component groups and a coordinate split chosen by the user rather than by the analysis (`ccc plot sheet --grp1

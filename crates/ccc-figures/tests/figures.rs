@@ -3,6 +3,7 @@
 
 mod common;
 
+use ccc_analyze::files::{AnalysisFile as _, ImageFormat};
 use ccc_analyze::{trajectories, Aggregation};
 use ccc_core::ComponentKind::*;
 use ccc_core::{CccMeta, CccTensor, Component, Mode, NoProgress, Summary};
@@ -213,9 +214,9 @@ fn render_analysis_writes_indexed_figures() {
     let opts = FigureOptions { figures: FigureSet::All, format: Format::Both, smooth: None, threads: 2 };
     let index = render_analysis(dir.path(), &t, &opts, &NoProgress).unwrap();
     let figs = dir.path().join("figures");
-    let on_disk: FigureIndex = serde_json::from_slice(&std::fs::read(figs.join("index.json")).unwrap()).unwrap();
+    let on_disk = FigureIndex::read(dir.path()).unwrap();
     assert_eq!(on_disk, index);
-    assert_eq!(index.formats, vec!["png", "svg"]);
+    assert_eq!(index.formats, vec![ImageFormat::Png, ImageFormat::Svg]);
     assert_eq!(index.sheets.len(), exps.len());
     for (s, e) in index.sheets.iter().zip(&exps) {
         assert_eq!(s.id as u64, e["id"].as_u64().unwrap());

@@ -22,28 +22,7 @@ use faer::Mat;
 
 use crate::pipeline::Pipeline;
 
-/// The outcome of a pipeline or an experiment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    /// Computed, nothing unusual.
-    Ok,
-    /// Computed, but degenerate (an empty group, fewer clusters than asked, undefined irregularity, …).
-    Degenerate,
-    /// Could not be computed; the reason is recorded.
-    Failed,
-}
-
-impl Status {
-    /// `ok`, `degenerate` or `failed`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Degenerate => "degenerate",
-            Status::Failed => "failed",
-        }
-    }
-}
+pub use crate::files::Status;
 
 /// What a pipeline produced.
 #[derive(Debug, Clone)]

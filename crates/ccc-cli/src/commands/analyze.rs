@@ -117,9 +117,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             "{} experiments from {} pipelines ({} ok, {} degenerate, {} failed) on {c}×{t}×{k} in {:.1} s → {}",
             analysis.experiments.len(),
             analysis.pipelines.len(),
-            counts["ok"],
-            counts["degenerate"],
-            counts["failed"],
+            counts.ok,
+            counts.degenerate,
+            counts.failed,
             analysis.run_time_s,
             args.out.display()
         );

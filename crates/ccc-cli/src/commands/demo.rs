@@ -63,7 +63,7 @@ fn check_out_dir(dir: &Path) -> anyhow::Result<()> {
     if dir.is_dir() {
         let mut entries = std::fs::read_dir(dir).with_context(|| format!("cannot read `{}`", dir.display()))?;
         let empty = entries.next().is_none();
-        if !empty && !dir.join("experiments.json").is_file() {
+        if !empty && !dir.join(ccc_analyze::files::EXPERIMENTS_JSON).is_file() {
             anyhow::bail!(
                 "`{}` is not empty and holds no earlier analysis: choose a new directory with `-o DIR`",
                 dir.display()

@@ -158,7 +158,7 @@ fn sheet(a: SheetArgs) -> anyhow::Result<()> {
                 Some(d) => d.clone(),
                 None => a.output.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf(),
             };
-            if !dir.join("experiments.json").is_file() {
+            if !dir.join(ccc_analyze::files::EXPERIMENTS_JSON).is_file() {
                 bail!(
                     "no experiments.json in `{}`: pass `--analysis DIR`, the output directory of `ccc analyze`",
                     dir.display()

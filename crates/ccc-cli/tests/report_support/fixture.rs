@@ -5,7 +5,21 @@
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{json, Value};
+use ccc_analyze::files::experiments::{ExperimentGroups, GroupNames, GroupRanges, ScorePair};
+use ccc_analyze::files::summary::{
+    CompConsensus, ComponentIndicator, Consensus, CoordConsensus, OutlierIndicator, Precision, StatusCounts,
+    SummaryOptions,
+};
+use ccc_analyze::files::{
+    AnalysisFile, ExperimentRecord, ExperimentsFile, FigureIndex, FormatVersion, ImageFormat, RunEntry, RunKind,
+    SheetEntry, Status, SummaryFile,
+};
+use ccc_analyze::Aggregation;
+use serde_json::Value;
+
+fn list(v: &Value) -> Vec<usize> {
+    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect()
+}
 
 /// Where the repository's test data lives.
 pub fn test_data() -> PathBuf {
@@ -101,59 +115,109 @@ pub fn build(dir: &Path, figures: bool) -> Fixture {
         let irr = e["scores"]["irregularity"].as_f64();
         let frac = e["scores"]["fraction"].as_f64();
         let method = e["method"].as_str().unwrap().to_string();
-        summary_rows.push(Exp { id, source: source.clone(), method, irr, frac });
-        experiments.push(json!({
-            "id": id, "source": source, "method": e["method"], "status": "ok",
-            "groups": groups, "scores": {"irregularity": irr, "fraction": frac}, "time_s": 0.001,
-        }));
+        summary_rows.push(Exp { id, source: source.clone(), method: method.clone(), irr, frac });
+        let groups = ExperimentGroups {
+            coords_in: list(&groups["coords_in"]),
+            coords_out: list(&groups["coords_out"]),
+            comps_grp1: list(&groups["comps_grp1"]),
+            comps_grp2: list(&groups["comps_grp2"]),
+        };
+        experiments.push(ExperimentRecord {
+            id: id as usize,
+            source: source.parse().unwrap(),
+            method,
+            status: Status::Ok,
+            error: None,
+            group_names: GroupNames::of(&groups, &comp_names),
+            group_ranges: GroupRanges::of(&groups),
+            groups,
+            scores: ScorePair { irregularity: irr, fraction: frac },
+            pipeline: None,
+            outlier_method: None,
+            time_s: Some(0.001),
+        });
     }
     let n = golden_exps.len() as f64;
-    let coords: Vec<Value> =
-        (0..n_coords).map(|c| json!({"coord": c, "outlier_fraction": out_count[c] as f64 / n})).collect();
+    let coords: Vec<CoordConsensus> =
+        (0..n_coords).map(|coord| CoordConsensus { coord, outlier_fraction: out_count[coord] as f64 / n }).collect();
     let top = (0..n_coords).max_by(|&a, &b| out_count[a].cmp(&out_count[b]).then(b.cmp(&a))).unwrap();
-    let comps: Vec<Value> = (0..n_comps)
+    let comps: Vec<CompConsensus> = (0..n_comps)
         .map(|k| {
             let (a, b) = (g1[k] as f64 / n, g2[k] as f64 / n);
-            json!({"name": comp_names[k], "grp1": a, "grp2": b, "discarded": (1.0 - a - b).max(0.0)})
+            CompConsensus { name: comp_names[k].clone(), grp1: a, grp2: b, discarded: (1.0 - a - b).max(0.0) }
         })
         .collect();
-    let summary = json!({
-        "model": tensor.meta.model, "architecture": tensor.meta.architecture, "mode": "full", "summary": "mean_sq",
-        "shape": [n_coords, n_steps, n_comps], "steps": tensor.steps, "seed": 0,
-        "options": {"aggregation": "sum", "grid": 100, "steps": "all", "pipelines": "all"},
-        "run_time_s": 1.25, "phase_times_s": {}, "components": comp_names, "sources": sources,
-        "consensus": {"coords": coords, "comps": comps},
-    });
+    let summary = SummaryFile {
+        format: FormatVersion,
+        model: tensor.meta.model.clone(),
+        architecture: tensor.meta.architecture.clone(),
+        mode: tensor.meta.mode,
+        summary: tensor.meta.summary,
+        shape: [n_coords, n_steps, n_comps],
+        steps: tensor.steps.clone(),
+        seed: 0,
+        options: SummaryOptions {
+            aggregation: Aggregation::Sum,
+            grid: 100,
+            steps: "all".into(),
+            pipelines: "*".into(),
+            pipelines_file: None,
+        },
+        precision: Precision {
+            prep: "f32".into(),
+            foldings: "f32".into(),
+            clusterers: "f64".into(),
+            trajectories: "f64".into(),
+        },
+        run_time_s: Some(1.25),
+        phase_times_s: None,
+        components: comp_names.clone(),
+        sources: sources.iter().map(|s| s.parse().unwrap()).collect(),
+        n_experiments: experiments.len(),
+        status_counts: StatusCounts::of(experiments.iter().map(|e| e.status)),
+        // The report does not show the indicators.
+        outlier_indicator: OutlierIndicator::default(),
+        component_indicator: ComponentIndicator::default(),
+        consensus: Consensus { coords, comps },
+        pipelines: Vec::new(),
+    };
     std::fs::create_dir_all(dir).unwrap();
-    std::fs::write(dir.join("experiments.json"), serde_json::to_vec(&json!({"experiments": experiments})).unwrap())
-        .unwrap();
-    std::fs::write(dir.join("summary.json"), serde_json::to_vec(&summary).unwrap()).unwrap();
+    ExperimentsFile { format: FormatVersion, experiments }.write(dir).unwrap();
+    summary.write(dir).unwrap();
 
     if figures {
         let fig = dir.join("figures");
         let mut sheets = Vec::new();
-        for Exp { id, .. } in &summary_rows {
+        for Exp { id, source, method, .. } in &summary_rows {
             let png = format!("sheets/{id:04}-exp.png");
             let thumb = format!("thumbs/{id:04}-exp.png");
             write_png(&fig.join(&png), 96, 72, sheet_colour(*id));
             write_png(&fig.join(&thumb), 24, 18, sheet_colour(*id));
-            sheets.push(json!({"id": id, "source": "", "method": "", "png": png, "svg": null, "thumb": thumb}));
+            sheets.push(SheetEntry {
+                id: *id as usize,
+                source: source.parse().unwrap(),
+                method: method.clone(),
+                png: Some(png),
+                svg: None,
+                thumb: Some(thumb),
+            });
         }
         let mut run = Vec::new();
         for (kind, title, rgb) in [
-            ("scores", "Scores of all experiments", [30u8, 90, 200]),
-            ("outlier_memberships", "Outlier memberships", [200, 60, 60]),
-            ("aggregate", "1-D aggregate", [60, 160, 90]),
+            (RunKind::Scores, "Scores of all experiments", [30u8, 90, 200]),
+            (RunKind::OutlierMemberships, "Outlier memberships", [200, 60, 60]),
+            (RunKind::Aggregate, "1-D aggregate", [60, 160, 90]),
         ] {
-            let png = format!("{kind}.png");
+            let png = format!("{}.png", kind.name());
             write_png(&fig.join(&png), 120, 80, rgb);
-            run.push(json!({"kind": kind, "title": title, "png": png, "svg": null}));
+            run.push(RunEntry { kind, title: title.into(), png: Some(png), svg: None });
         }
         // An entry that points outside `figures/` must be ignored by the report, as must a missing file.
-        run.push(json!({"kind": "evil", "title": "Outside", "png": "../summary.json", "svg": null}));
-        run.push(json!({"kind": "gone", "title": "Missing", "png": "gone.png", "svg": null}));
-        let index = json!({"formats": ["png"], "sheets": sheets, "run": run});
-        std::fs::write(fig.join("index.json"), serde_json::to_vec(&index).unwrap()).unwrap();
+        let entry =
+            |kind, title: &str, png: &str| RunEntry { kind, title: title.into(), png: Some(png.into()), svg: None };
+        run.push(entry(RunKind::ComponentMemberships, "Outside", "../summary.json"));
+        run.push(entry(RunKind::Overview, "Missing", "gone.png"));
+        FigureIndex { format: FormatVersion, formats: vec![ImageFormat::Png], sheets, run }.write(dir).unwrap();
     }
     Fixture {
         dir: dir.to_path_buf(),

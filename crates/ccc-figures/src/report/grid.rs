@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use ccc_core::{Component, ComponentKind};
 
 use super::html::escape;
-use super::input::CompConsensus;
+use ccc_analyze::files::summary::CompConsensus;
 
 /// The three shares of one component, normalized to sum to 1 (or all 0 when it was never classified).
 #[derive(Debug, Clone, PartialEq)]

@@ -62,7 +62,10 @@ pub enum ReportError {
         #[source]
         source: std::io::Error,
     },
-    /// An input file is not the JSON the report expects.
+    /// An analysis file cannot be read or is not of its format (names the file and the field).
+    #[error(transparent)]
+    File(#[from] ccc_analyze::FilesError),
+    /// The report's embedded data cannot be encoded.
     #[error("`{}` is not a valid analysis output: {source}", path.display())]
     Json {
         /// The file.
@@ -79,7 +82,8 @@ pub enum ReportError {
 /// Write `out_dir/report.html` (atomically) from the analysis outputs in `out_dir`; returns its path.
 ///
 /// # Errors
-/// [`ReportError::NotAnAnalysis`] when `out_dir` has no `experiments.json`; I/O and JSON errors naming the file.
+/// [`ReportError::NotAnAnalysis`] when `out_dir` has no `experiments.json`; [`ReportError::File`] when an analysis
+/// file cannot be read or is not of its format (naming the file and the field); I/O errors naming the file.
 pub fn write_report(out_dir: &Path, opts: &ReportOptions) -> Result<PathBuf, ReportError> {
     let page = render_report(out_dir, opts)?;
     let path = out_dir.join("report.html");

@@ -10,7 +10,9 @@ use serde::Serialize;
 
 use super::grid::Grid;
 use super::html::{escape, fill, json_for_script, url_path};
-use super::input::{Experiment, Inputs, RunFigure, Summary};
+use ccc_analyze::files::{ExperimentRecord, RunEntry, RunKind, SheetEntry, Source, Status, SummaryFile};
+
+use super::input::Inputs;
 use super::{ReportError, ReportOptions};
 
 const TEMPLATE: &str = include_str!("template.html");
@@ -26,9 +28,9 @@ const MAX_OUTLIERS_LISTED: usize = 64;
 #[derive(Debug, Serialize)]
 struct ExpData<'a> {
     id: usize,
-    source: &'a str,
+    source: Source,
     method: &'a str,
-    status: &'a str,
+    status: Status,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<&'a str>,
     irr: Option<f64>,
@@ -53,7 +55,7 @@ struct ExpData<'a> {
 #[derive(Debug, Serialize)]
 struct Payload<'a> {
     standalone: bool,
-    sources: Vec<&'a str>,
+    sources: Vec<Source>,
     experiments: Vec<ExpData<'a>>,
     /// The static scores figure, if rendered.
     scores_figure: Option<String>,
@@ -100,15 +102,15 @@ pub fn render_report(out_dir: &Path, opts: &ReportOptions) -> Result<String, Rep
     let figures_dir = out_dir.join("figures");
     let linker = Linker { figures_dir: &figures_dir, standalone: opts.standalone };
 
-    let sheets: HashMap<u64, &super::input::SheetEntry> = inputs.figures.sheets.iter().map(|s| (s.id, s)).collect();
-    let mut sources: Vec<&str> = Vec::new();
+    let sheets: HashMap<usize, &SheetEntry> = inputs.figures.sheets.iter().map(|s| (s.id, s)).collect();
+    let mut sources: Vec<Source> = Vec::new();
     let mut experiments = Vec::with_capacity(inputs.experiments.len());
     let mut inline_sheets = String::new();
     for e in &inputs.experiments {
-        if !sources.contains(&e.source.as_str()) {
-            sources.push(&e.source);
+        if !sources.contains(&e.source) {
+            sources.push(e.source);
         }
-        let entry = sheets.get(&(e.id as u64));
+        let entry = sheets.get(&e.id);
         let png = entry.and_then(|s| s.png.as_deref());
         let svg = entry.and_then(|s| s.svg.as_deref());
         let full = png.or(svg);
@@ -134,7 +136,7 @@ pub fn render_report(out_dir: &Path, opts: &ReportOptions) -> Result<String, Rep
         let svg = if opts.standalone { None } else { svg.map(|rel| linker.url(rel)) };
         experiments.push(exp_data(e, sheet, svg, thumb, inline));
     }
-    let scores_figure = match inputs.figures.run.iter().find(|r| r.kind == "scores") {
+    let scores_figure = match inputs.figures.run.iter().find(|r| r.kind == RunKind::Scores) {
         Some(r) => match r.png.as_deref().or(r.svg.as_deref()) {
             Some(rel) => Some(linker.src(rel)?),
             None => None,
@@ -145,8 +147,8 @@ pub fn render_report(out_dir: &Path, opts: &ReportOptions) -> Result<String, Rep
     let json = serde_json::to_string(&payload)
         .map_err(|source| ReportError::Json { path: out_dir.join("experiments.json"), source })?;
 
-    let s = &inputs.summary;
-    let model = s.model.as_deref().unwrap_or("(unnamed model)");
+    let s = inputs.summary.as_ref();
+    let model = s.map_or("(unnamed model)", |s| s.model.as_str());
     let title = format!("ccc report — {model}");
     let figures_html = summary_figures_html(&inputs.figures.run, &linker)?;
     let page = fill(
@@ -167,29 +169,28 @@ pub fn render_report(out_dir: &Path, opts: &ReportOptions) -> Result<String, Rep
 }
 
 fn exp_data(
-    e: &Experiment,
+    e: &ExperimentRecord,
     sheet: Option<String>,
     svg: Option<String>,
     thumb: Option<String>,
     inline: bool,
 ) -> ExpData<'_> {
     let finite = |v: Option<f64>| v.filter(|x| x.is_finite());
-    let scores = e.scores.unwrap_or_default();
+    let scores = e.scores;
     let g = &e.groups;
-    let len = |v: &Option<Vec<usize>>| v.as_ref().map_or(0, Vec::len);
     ExpData {
         id: e.id,
-        source: &e.source,
+        source: e.source,
         method: &e.method,
-        status: e.status.as_deref().unwrap_or("ok"),
+        status: e.status,
         error: e.error.as_deref(),
         irr: finite(scores.irregularity),
         frac: finite(scores.fraction),
-        n_in: len(&g.coords_in),
-        n_out: len(&g.coords_out),
-        n_g1: len(&g.comps_grp1),
-        n_g2: len(&g.comps_grp2),
-        out: g.coords_out.iter().flatten().copied().take(MAX_OUTLIERS_LISTED).collect(),
+        n_in: g.coords_in.len(),
+        n_out: g.coords_out.len(),
+        n_g1: g.comps_grp1.len(),
+        n_g2: g.comps_grp2.len(),
+        out: g.coords_out.iter().copied().take(MAX_OUTLIERS_LISTED).collect(),
         time_s: finite(e.time_s),
         sheet,
         svg,
@@ -198,56 +199,39 @@ fn exp_data(
     }
 }
 
-/// A compact display of a JSON option value.
-fn option_value(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => "—".into(),
-        serde_json::Value::Array(a) => a.iter().map(option_value).collect::<Vec<_>>().join(", "),
-        other => other.to_string(),
-    }
-}
-
-fn header_html(s: &Summary, experiments: &[Experiment], model: &str) -> String {
+fn header_html(s: Option<&SummaryFile>, experiments: &[ExperimentRecord], model: &str) -> String {
     let mut items: Vec<(&str, String)> = Vec::new();
-    if let Some(a) = &s.architecture {
-        items.push(("architecture", a.clone()));
-    }
-    match (&s.mode, &s.summary) {
-        (Some(m), Some(sum)) => items.push(("mode", format!("{m} · summary {sum}"))),
-        (Some(m), None) => items.push(("mode", m.clone())),
-        _ => {}
-    }
-    if let Some(shape) = &s.shape {
-        if let [c, t, k] = shape.as_slice() {
-            items.push(("shape", format!("{c} coordinates × {t} checkpoints × {k} components")));
-        } else {
-            items.push(("shape", format!("{shape:?}")));
-        }
-    }
-    if let Some(steps) = &s.steps {
+    if let Some(s) = s {
+        items.push(("architecture", s.architecture.clone()));
+        items.push(("mode", format!("{} · summary {}", s.mode, s.summary)));
+        let [c, t, k] = s.shape;
+        items.push(("shape", format!("{c} coordinates × {t} checkpoints × {k} components")));
+        let steps = &s.steps;
         let text = match (steps.first(), steps.last()) {
             (Some(a), Some(b)) if steps.len() > 1 => format!("{a} … {b} ({} checkpoints)", steps.len()),
             (Some(a), _) => format!("{a} (1 checkpoint)"),
             _ => "none".into(),
         };
         items.push(("steps", text));
-    }
-    if let Some(seed) = &s.seed {
-        items.push(("seed", option_value(seed)));
-    }
-    if let Some(opts) = &s.options {
-        let text = opts.iter().map(|(k, v)| format!("{k} {}", option_value(v))).collect::<Vec<_>>().join(" · ");
-        items.push(("options", text));
-    }
-    if let Some(t) = s.run_time_s {
-        items.push(("run time", format!("{t:.1} s")));
+        items.push(("seed", s.seed.to_string()));
+        let o = &s.options;
+        let mut opts = vec![format!("aggregation {}", o.aggregation), format!("grid {}", o.grid)];
+        opts.push(format!("pipelines {}", o.pipelines));
+        if let Some(f) = &o.pipelines_file {
+            opts.push(format!("pipelines_file {f}"));
+        }
+        opts.push(format!("steps {}", o.steps));
+        items.push(("options", opts.join(" · ")));
+        // Absent with `--no-timings`, so that the page is byte-identical between runs.
+        if let Some(t) = s.run_time_s {
+            items.push(("run time", format!("{t:.1} s")));
+        }
     }
     // Count each status by its own name: a degenerate experiment (e.g. an empty group) is not a failure.
     let n = experiments.len();
     let mut counts: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for e in experiments {
-        *counts.entry(e.status.as_deref().unwrap_or("ok")).or_default() += 1;
+        *counts.entry(e.status.name()).or_default() += 1;
     }
     let ok = counts.remove("ok").unwrap_or(0);
     let text = if ok == n {
@@ -268,8 +252,8 @@ fn header_html(s: &Summary, experiments: &[Experiment], model: &str) -> String {
     h
 }
 
-fn consensus_html(s: &Summary) -> String {
-    let Some(c) = &s.consensus else {
+fn consensus_html(s: Option<&SummaryFile>) -> String {
+    let Some(c) = s.map(|s| &s.consensus) else {
         return "<p class=\"note\">This output has no consensus (no <code>summary.json</code>).</p>".into();
     };
     let mut h = String::new();
@@ -319,8 +303,8 @@ fn consensus_html(s: &Summary) -> String {
     h
 }
 
-fn summary_figures_html(run: &[RunFigure], linker: &Linker<'_>) -> Result<String, ReportError> {
-    let figs: Vec<&RunFigure> = run.iter().filter(|r| r.kind != "scores").collect();
+fn summary_figures_html(run: &[RunEntry], linker: &Linker<'_>) -> Result<String, ReportError> {
+    let figs: Vec<&RunEntry> = run.iter().filter(|r| r.kind != RunKind::Scores).collect();
     if figs.is_empty() {
         return Ok("<p class=\"note\">No summary figures in this output (rendered with <code>--figures none</code>, \
                    or figures not rendered yet).</p>"
@@ -330,7 +314,7 @@ fn summary_figures_html(run: &[RunFigure], linker: &Linker<'_>) -> Result<String
     for r in figs {
         let Some(rel) = r.png.as_deref().or(r.svg.as_deref()) else { continue };
         let src = linker.src(rel)?;
-        let title = if r.title.is_empty() { r.kind.clone() } else { r.title.clone() };
+        let title = if r.title.is_empty() { r.kind.name().to_string() } else { r.title.clone() };
         let svg_link = match (&r.svg, linker.standalone) {
             (Some(svg), false) if r.png.is_some() => {
                 format!(" · <a href=\"{}\">SVG</a>", escape(&linker.url(svg)))
@@ -342,7 +326,7 @@ fn summary_figures_html(run: &[RunFigure], linker: &Linker<'_>) -> Result<String
             "<figure class=\"run-figure\" data-kind=\"{kind}\"><button type=\"button\" class=\"figure-open\" \
              aria-label=\"Enlarge: {title}\"><img src=\"{src}\" alt=\"{title}\" loading=\"lazy\" decoding=\"async\">\
              </button><figcaption>{title}{svg_link}</figcaption></figure>",
-            kind = escape(&r.kind),
+            kind = escape(r.kind.name()),
             title = escape(&title),
             src = escape(&src),
         );
@@ -366,12 +350,37 @@ mod tests {
         serde_json::from_str(&page[start..end]).unwrap()
     }
 
-    const EXPERIMENTS: &str = r#"{"experiments": [
-        {"id": 0, "source": "a</script>", "method": "m0", "status": "ok",
+    const EXPERIMENTS: &str = r#"{"format": "ccc-analysis/1", "experiments": [
+        {"id": 0, "source": "TCI-comps-coords", "method": "m0</script>", "status": "ok",
          "groups": {"coords_in": [0, 1], "coords_out": [2], "comps_grp1": [0], "comps_grp2": [1]},
-         "scores": {"irregularity": 0.25, "fraction": 0.5}},
-        {"id": 1, "source": "b", "method": "m1", "status": "failed", "error": "boom",
-         "scores": {"irregularity": null, "fraction": 0.0}}]}"#;
+         "group_names": {"comps_grp1": ["emb_in"], "comps_grp2": ["L0.H0.Q"]},
+         "group_ranges": {"comps_grp1": "0", "comps_grp2": "1", "coords_in": "0-1", "coords_out": "2"},
+         "scores": {"irregularity": 0.25, "fraction": 0.5}, "pipeline": 1, "outlier_method": null},
+        {"id": 1, "source": "comps_grps:wte|find_outliers_traj2d", "method": "|MAD-last-sum", "status": "failed",
+         "error": "boom", "groups": {"coords_in": [], "coords_out": [], "comps_grp1": [], "comps_grp2": []},
+         "group_names": {"comps_grp1": [], "comps_grp2": []},
+         "group_ranges": {"comps_grp1": "", "comps_grp2": "", "coords_in": "", "coords_out": ""},
+         "scores": {"irregularity": null, "fraction": null}, "pipeline": null, "outlier_method": "MAD-last-sum"}]}"#;
+
+    fn summary(run_time_s: Option<f64>) -> String {
+        let mut v = serde_json::json!({
+            "format": "ccc-analysis/1", "model": "m<1>", "architecture": "gpt_neox", "mode": "full",
+            "summary": "mean_sq", "shape": [4, 3, 2], "steps": [0, 10, 100], "seed": 7,
+            "options": {"aggregation": "sum", "grid": 100, "steps": "all", "pipelines": "*"},
+            "precision": {"prep": "f32", "foldings": "f32", "clusterers": "f64", "trajectories": "f64"},
+            "components": ["emb_in", "L0.H0.Q"], "sources": ["TCI-comps-coords"], "n_experiments": 2,
+            "status_counts": {"degenerate": 0, "failed": 1, "ok": 1},
+            "outlier_indicator": {"experiments": [0], "coords": [2, 0, 1, 3], "matrix": [[1, -1, -1, -1]]},
+            "component_indicator": {"experiments": [0], "comps": [0, 1], "matrix": [[-1, 1]]},
+            "consensus": {"coords": [{"coord": 2, "outlier_fraction": 0.5}, {"coord": 3, "outlier_fraction": 0.75}],
+                          "comps": [{"name": "emb_in", "grp1": 1, "grp2": 0, "discarded": 0}]},
+            "pipelines": []
+        });
+        if let Some(t) = run_time_s {
+            v["run_time_s"] = t.into();
+        }
+        v.to_string()
+    }
 
     #[test]
     fn only_experiments_json_is_required() {
@@ -381,41 +390,67 @@ mod tests {
         write(dir.path(), "experiments.json", EXPERIMENTS);
         let page = render_report(dir.path(), &ReportOptions::default()).unwrap();
         let data = embedded_data(&page);
-        assert_eq!(data["sources"], serde_json::json!(["a</script>", "b"]));
+        assert_eq!(data["sources"], serde_json::json!(["TCI-comps-coords", "comps_grps:wte|find_outliers_traj2d"]));
         assert_eq!(data["experiments"][0]["n_out"], 1);
+        assert_eq!(data["experiments"][0]["method"], "m0</script>");
         assert_eq!(data["experiments"][1]["irr"], serde_json::Value::Null);
+        assert_eq!(data["experiments"][1]["status"], "failed");
         assert_eq!(data["experiments"][1]["error"], "boom");
         assert_eq!(page.matches("</script>").count(), 2, "the data cannot close its script element");
         assert!(page.contains("2 (1 ok, 1 failed)"));
         assert!(page.contains("No summary figures"));
+        assert!(page.contains("no <code>summary.json</code>"));
+    }
+
+    #[test]
+    fn a_file_present_must_be_of_its_format() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "experiments.json", &EXPERIMENTS.replacen("\"scores\"", "\"score\"", 1));
+        let err = render_report(dir.path(), &ReportOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("experiments.json") && err.contains("missing field `scores`"), "{err}");
+        write(dir.path(), "experiments.json", EXPERIMENTS);
+        write(dir.path(), "summary.json", &summary(None).replace("ccc-analysis/1", "ccc-analysis/9"));
+        let err = render_report(dir.path(), &ReportOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("summary.json` is format `ccc-analysis/9`; this ccc reads `ccc-analysis/1`"), "{err}");
+        write(dir.path(), "summary.json", &summary(None));
+        write(dir.path(), "figures/index.json", r#"{"formats": ["png"], "sheets": [], "run": [{"kind": "pie"}]}"#);
+        let err = render_report(dir.path(), &ReportOptions::default()).unwrap_err().to_string();
+        assert!(err.contains("index.json") && err.contains("at `run[0].kind`: unknown variant `pie`"), "{err}");
+    }
+
+    #[test]
+    fn run_time_shows_only_when_recorded() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "experiments.json", EXPERIMENTS);
+        write(dir.path(), "summary.json", &summary(Some(1.234)));
+        let page = render_report(dir.path(), &ReportOptions::default()).unwrap();
+        assert!(page.contains("<dt>run time</dt><dd>1.2 s</dd>"));
+        write(dir.path(), "summary.json", &summary(None));
+        let page = render_report(dir.path(), &ReportOptions::default()).unwrap();
+        assert!(!page.contains("run time"));
+        assert!(page.contains("<dt>seed</dt><dd>7</dd>"));
     }
 
     #[test]
     fn header_and_figures_come_from_summary_and_index() {
         let dir = tempfile::tempdir().unwrap();
         write(dir.path(), "experiments.json", EXPERIMENTS);
-        write(
-            dir.path(),
-            "summary.json",
-            r#"{"model": "m<1>", "architecture": "gpt_neox", "mode": "full", "summary": "mean_sq",
-                "shape": [4, 3, 2], "steps": [0, 10, 100], "seed": 7, "options": {"aggregation": "sum", "grid": 100},
-                "run_time_s": 1.234, "consensus": {"coords": [{"coord": 2, "outlier_fraction": 0.5},
-                {"coord": 3, "outlier_fraction": 0.75}], "comps": [{"name": "emb_in", "grp1": 1, "grp2": 0,
-                "discarded": 0}]}}"#,
-        );
+        write(dir.path(), "summary.json", &summary(Some(1.234)));
         write(dir.path(), "figures/sheets/0000-m0.png", "png bytes");
         write(dir.path(), "figures/agg.png", "png bytes");
         write(
             dir.path(),
             "figures/index.json",
-            r#"{"sheets": [{"id": 0, "png": "sheets/0000-m0.png", "svg": null, "thumb": null}],
+            r#"{"format": "ccc-analysis/1", "formats": ["png"],
+                "sheets": [{"id": 0, "source": "TCI-comps-coords", "method": "m0", "png": "sheets/0000-m0.png",
+                            "svg": null, "thumb": null}],
                 "run": [{"kind": "aggregate", "title": "Sum", "png": "agg.png", "svg": null}]}"#,
         );
         let page = render_report(dir.path(), &ReportOptions::default()).unwrap();
         assert!(page.contains("<title>ccc report — m&lt;1&gt;</title>"));
         assert!(page.contains("0 … 100 (3 checkpoints)"));
         assert!(page.contains("4 coordinates × 3 checkpoints × 2 components"));
-        assert!(page.contains("aggregation sum · grid 100"));
+        assert!(page.contains("aggregation sum · grid 100 · pipelines * · steps all"));
         // Consensus: the most frequent outlier first.
         let first = page.find("data-coord=\"3\"").unwrap();
         assert!(first < page.find("data-coord=\"2\"").unwrap());
