@@ -4,13 +4,11 @@
 //! shared storage at offsets, one shard in protocol 2 as an OrderedDict and one in protocol 4 — must give the
 //! same CCC tensors, bit for bit, as the safetensors files, and the same duplicate report.
 
-mod torch_support;
-
 use std::path::{Path, PathBuf};
 
 use ccc_core::{file, CccTensor, Mode, NoProgress, StepSelection};
 use ccc_summarize::{local, run, Checkpoint};
-use torch_support::*;
+use ccc_torch_testkit::*;
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/fixtures/tiny-neox")

@@ -1,16 +1,14 @@
-//! `.bin` checkpoints built in the test, byte by byte (see `torch_support` for the layout and how it mirrors
+//! `.bin` checkpoints built in the test, byte by byte (see `ccc-torch-testkit` for the layout and how it mirrors
 //! `torch.save`): strided views, shared storages, every float dtype, non-float buffers, nested state dicts,
 //! protocols 2–5, parameters and tensor subclasses, zip64 and big-endian archives. Each tensor's streamed bytes are
 //! checked against an independent element-by-element computation from the storage bytes.
-
-mod torch_support;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use ccc_summarize::torch::{self, TorchSource};
 use ccc_summarize::{DType, SummarizeError, TensorInfo, TensorSink, WeightSource};
-use torch_support::*;
+use ccc_torch_testkit::*;
 
 #[derive(Default)]
 struct Collect {

@@ -25,10 +25,6 @@ pub mod pickle;
 mod source;
 pub mod zip;
 
-#[cfg(test)]
-#[path = "../../tests/torch_support/mod.rs"]
-pub(crate) mod testsupport;
-
 use std::path::Path;
 
 pub use source::{TorchSource, DEFAULT_GATHER_WINDOW};

@@ -988,7 +988,7 @@ fn opname(op: u8) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::torch::testsupport::{op, Pickler};
+    use ccc_torch_testkit::{op, Pickler};
 
     fn err(p: &Pickler, limits: &PickleLimits) -> String {
         load_state_dict(&p.finish(), limits).unwrap_err().to_string()

@@ -336,7 +336,7 @@ mod tests {
     /// A minimal stored archive, written the way `torch.save` writes it (zip64 EOCD, sizes in the central
     /// directory only, a data descriptor after each record).
     pub(crate) fn archive(records: &[(&str, &[u8])]) -> Vec<u8> {
-        crate::torch::testsupport::write_zip(records)
+        ccc_torch_testkit::write_zip(records)
     }
 
     #[test]
