@@ -23,9 +23,11 @@ use crate::assemble::Assembler;
 use crate::buffer::ZeroBuf;
 use crate::error::SummarizeError;
 use crate::kernels::{reduce_block, with_f32, BlockOut, Op};
-use crate::plan::{Plan, TensorPlan};
+use crate::plan::Plan;
 use crate::read_at::Mapped;
-use crate::source::{StoredRows, TensorInfo, TensorSink};
+use crate::source::{StoredRows, TensorSink};
+use crate::tensor::TensorInfo;
+use crate::tensor_plan::TensorPlan;
 
 /// Target input bytes per parallel block.
 const BLOCK_BYTES: usize = 256 << 10;

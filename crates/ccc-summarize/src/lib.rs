@@ -49,6 +49,8 @@ pub mod safetensors;
 pub mod shard;
 pub mod sharded;
 pub mod source;
+mod tensor;
+mod tensor_plan;
 pub mod torch;
 
 pub use arch::Mapping;
@@ -59,4 +61,5 @@ pub use read_at::{FileAt, Mapped, ReadAt, ReadMethod};
 pub use run::{run, Output, RunOptions, RunReport};
 pub use safetensors::{SafetensorsFile, SafetensorsHeader, SafetensorsStream};
 pub use shard::{shard, ShardSpec};
-pub use source::{DType, StoredRows, TensorInfo, TensorSink, WeightSource};
+pub use source::{StoredRows, TensorSink, WeightSource};
+pub use tensor::{DType, TensorInfo};

@@ -8,7 +8,8 @@ use ccc_core::{Component, ComponentKind};
 
 use crate::arch::{match_pattern, Layout, Mapping, RuleKind};
 use crate::error::SummarizeError;
-use crate::source::TensorInfo;
+use crate::tensor::TensorInfo;
+use crate::tensor_plan::{CoordAxis, Segment, TensorPlan};
 
 /// Model dimensions read from config.json.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,43 +102,6 @@ impl Dims {
             norm_affine: flag(&m.config.norm_affine, true)?,
         })
     }
-}
-
-/// Which axis of a 2-D weight is the residual coordinate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CoordAxis {
-    /// Rows are coordinates; each row's entries are split into segments.
-    Rows,
-    /// Columns are coordinates; each row (an entry) belongs to one segment.
-    Cols,
-}
-
-/// A run `[start, end)` of entries (along the non-coordinate axis) that belongs to one component.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Segment {
-    /// First entry.
-    pub start: usize,
-    /// One past the last entry.
-    pub end: usize,
-    /// The component's index in [`Plan::components`].
-    pub slot: usize,
-}
-
-/// How one tensor is summarized.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TensorPlan {
-    /// A weight matrix.
-    Matrix {
-        /// The coordinate axis.
-        axis: CoordAxis,
-        /// The segments, sorted, covering every entry.
-        segments: Vec<Segment>,
-    },
-    /// A norm gain vector, summarized as `(w - median)²` into one component.
-    Norm {
-        /// The component's index.
-        slot: usize,
-    },
 }
 
 /// A tensor of the checkpoint that is not summarized.

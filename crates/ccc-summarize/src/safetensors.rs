@@ -19,7 +19,8 @@ use serde_json::Value;
 
 use crate::error::SummarizeError;
 use crate::read_at::{FileAt, ReadAt, ReadMethod};
-use crate::source::{DType, StoredRows, TensorInfo, TensorSink, WeightSource};
+use crate::source::{StoredRows, TensorSink, WeightSource};
+use crate::tensor::{DType, TensorInfo};
 
 /// Largest JSON header accepted (the format's own limit is 100 MB).
 pub const MAX_HEADER_LEN: u64 = 100 << 20;

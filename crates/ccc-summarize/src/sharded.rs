@@ -8,7 +8,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::error::SummarizeError;
-use crate::source::{TensorInfo, TensorSink, WeightSource};
+use crate::source::{TensorSink, WeightSource};
+use crate::tensor::TensorInfo;
 
 /// Several weight sources streamed one after the other, as one.
 pub struct ChainSource {

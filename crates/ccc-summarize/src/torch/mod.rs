@@ -30,58 +30,9 @@ use std::path::Path;
 pub use source::{TorchSource, DEFAULT_GATHER_WINDOW};
 
 use crate::error::SummarizeError;
+pub use crate::error::TorchError;
 use crate::read_at::ReadMethod;
-use crate::source::{DType, WeightSource};
-
-/// What can go wrong while reading a PyTorch checkpoint.
-#[derive(Debug, thiserror::Error)]
-pub enum TorchError {
-    /// The file is not in a supported format.
-    #[error("{0}")]
-    Unsupported(String),
-    /// A checkpoint written by torch < 1.6.
-    #[error(
-        "legacy PyTorch format ({0}, written by torch < 1.6) is not supported: re-save the checkpoint with \
-         torch ≥ 1.6, e.g. `torch.save(torch.load(f, weights_only=True), f)`"
-    )]
-    Legacy(&'static str),
-    /// Not a zip archive at all.
-    #[error("not a PyTorch checkpoint: the file does not start with a zip record")]
-    NotZip,
-    /// The zip container is corrupt or refused.
-    #[error(transparent)]
-    Zip(#[from] zip::ZipError),
-    /// The pickle is refused or describes no state dict.
-    #[error(transparent)]
-    Pickle(#[from] pickle::PickleError),
-    /// No `<top>/data.pkl` record.
-    #[error("the archive has no `<dir>/data.pkl` record: not a torch.save checkpoint")]
-    NoDataPkl,
-    /// More than one `<top>/data.pkl` record.
-    #[error("the archive has several data.pkl records (`{0}`)")]
-    AmbiguousDataPkl(String),
-    /// A storage whose record is absent.
-    #[error("record `{0}` (the bytes of a storage) is missing from the archive")]
-    MissingRecord(String),
-    /// A storage record holding fewer bytes than the storage's declared size.
-    #[error("record `{record}` holds {have} bytes, fewer than its storage of {numel} × {dtype} needs")]
-    RecordTooShort {
-        /// The record.
-        record: String,
-        /// Bytes in the record.
-        have: u64,
-        /// Declared element count.
-        numel: u64,
-        /// Element type.
-        dtype: DType,
-    },
-    /// An unknown `byteorder` record.
-    #[error("unsupported byte order: {0}")]
-    ByteOrder(String),
-    /// Reading failed.
-    #[error("i/o error: {0}")]
-    Io(#[from] std::io::Error),
-}
+use crate::source::WeightSource;
 
 /// Open one PyTorch `.bin` / `.pt` / `.pth` file as a weight source (validated, nothing executed).
 pub fn open_source(path: &Path) -> Result<Box<dyn WeightSource>, SummarizeError> {

@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::SummarizeError;
 use crate::read_at::ReadMethod;
-use crate::source::{DType, StoredRows, TensorInfo, TensorSink, WeightSource};
+use crate::source::{StoredRows, TensorSink, WeightSource};
+use crate::tensor::{DType, TensorInfo};
 
 use super::pickle::{load_state_dict, PickleLimits, StateDict};
 use super::zip::{FileAt, ReadAt, ZipIndex};
