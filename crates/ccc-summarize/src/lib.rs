@@ -35,12 +35,9 @@
 #![deny(missing_docs)]
 
 pub mod arch;
-mod assemble;
-pub mod buffer;
 pub mod checkpoint;
 pub mod column;
 pub mod error;
-mod kernels;
 pub mod local;
 pub mod plan;
 pub mod read_at;

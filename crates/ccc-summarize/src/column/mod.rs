@@ -10,6 +10,10 @@
 //! pool without waiting (see [`ColumnSink::in_scope`]): the pool works across tensor boundaries while the thread
 //! driving the source combines results in order.
 
+mod assemble;
+pub mod buffer;
+mod kernels;
+
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -19,10 +23,10 @@ use ccc_core::layout::Banded;
 use ccc_core::{Progress, Summary};
 use rayon::prelude::*;
 
-use crate::assemble::Assembler;
-use crate::buffer::ZeroBuf;
+use self::assemble::Assembler;
+use self::buffer::ZeroBuf;
+use self::kernels::{reduce_block, with_f32, BlockOut, Op};
 use crate::error::SummarizeError;
-use crate::kernels::{reduce_block, with_f32, BlockOut, Op};
 use crate::plan::Plan;
 use crate::read_at::Mapped;
 use crate::source::{StoredRows, TensorSink};

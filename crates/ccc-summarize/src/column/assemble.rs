@@ -17,7 +17,7 @@
 use ccc_core::layout::Banded;
 use ccc_core::Summary;
 
-use crate::buffer::ZeroBuf;
+use super::buffer::ZeroBuf;
 use crate::plan::Plan;
 use crate::tensor_plan::TensorPlan;
 
