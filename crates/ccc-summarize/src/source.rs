@@ -53,7 +53,7 @@ pub struct StoredRows<'a> {
 
 impl<'a> StoredRows<'a> {
     /// `len` bytes at `offset` of `src`; `path` names the source in errors.
-    pub fn new(src: &'a dyn ReadAt, offset: u64, len: usize, path: &'a Path) -> Self {
+    pub(crate) fn new(src: &'a dyn ReadAt, offset: u64, len: usize, path: &'a Path) -> Self {
         StoredRows { src, offset, len, path }
     }
 
@@ -75,7 +75,7 @@ impl<'a> StoredRows<'a> {
 
     /// The whole run mapped into memory, when the source maps (see [`ReadAt::map`]); else read it with
     /// [`StoredRows::read`].
-    pub fn map(&self) -> Option<Mapped> {
+    pub(crate) fn map(&self) -> Option<Mapped> {
         self.src.map(self.offset, self.len)
     }
 

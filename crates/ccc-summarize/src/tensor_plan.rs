@@ -3,7 +3,7 @@
 
 /// Which axis of a 2-D weight is the residual coordinate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CoordAxis {
+pub(crate) enum CoordAxis {
     /// Rows are coordinates; each row's entries are split into segments.
     Rows,
     /// Columns are coordinates; each row (an entry) belongs to one segment.
@@ -12,18 +12,18 @@ pub enum CoordAxis {
 
 /// A run `[start, end)` of entries (along the non-coordinate axis) that belongs to one component.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Segment {
+pub(crate) struct Segment {
     /// First entry.
-    pub start: usize,
+    pub(crate) start: usize,
     /// One past the last entry.
-    pub end: usize,
+    pub(crate) end: usize,
     /// The component's index in [`Plan::components`](crate::Plan::components).
-    pub slot: usize,
+    pub(crate) slot: usize,
 }
 
 /// How one tensor is summarized.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TensorPlan {
+pub(crate) enum TensorPlan {
     /// A weight matrix.
     Matrix {
         /// The coordinate axis.

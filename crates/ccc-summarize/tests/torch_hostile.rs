@@ -11,7 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ccc_summarize::torch;
+use ccc_summarize::local::WeightFiles;
 use ccc_summarize::{SummarizeError, TensorInfo, TensorSink};
 use ccc_torch_testkit::*;
 
@@ -164,7 +164,7 @@ impl TensorSink for All {
 }
 
 fn load(path: &Path) -> Result<(), SummarizeError> {
-    let mut source = torch::open_source(path)?;
+    let mut source = WeightFiles::Torch(path.to_path_buf()).open()?;
     source.stream(&mut All, 1 << 16)
 }
 

@@ -12,34 +12,26 @@
 //! 3. [`TorchSource`] checks every tensor view against its record and streams tensors as whole rows with
 //!    mapped or positioned reads, gathering strided views (a transposed or sliced tensor) in bounded windows.
 //!
-//! ```no_run
-//! use ccc_summarize::torch;
-//! let source = torch::open_source(std::path::Path::new("step1000/pytorch_model.bin"))?;
-//! for t in source.tensors() {
-//!     println!("{} {} {:?}", t.name, t.dtype, t.shape);
-//! }
-//! # Ok::<(), ccc_summarize::SummarizeError>(())
-//! ```
+//! Users open a `.bin` through [`crate::local::WeightFiles`] (`WeightFiles::Torch(path).open()`), which
+//! [`open_source_with`] serves.
 
-pub mod pickle;
+pub(crate) mod pickle;
 mod source;
-pub mod zip;
+pub(crate) mod zip;
 
 use std::path::Path;
 
-pub use source::{TorchSource, DEFAULT_GATHER_WINDOW};
+pub use source::TorchSource;
+
+#[cfg(test)]
+mod tests;
 
 use crate::error::SummarizeError;
-pub use crate::error::TorchError;
 use crate::read_at::ReadMethod;
 use crate::source::WeightSource;
 
-/// Open one PyTorch `.bin` / `.pt` / `.pth` file as a weight source (validated, nothing executed).
-pub fn open_source(path: &Path) -> Result<Box<dyn WeightSource>, SummarizeError> {
-    open_source_with(path, ReadMethod::default())
-}
-
-/// [`open_source`], with the tensors read by `method`.
-pub fn open_source_with(path: &Path, method: ReadMethod) -> Result<Box<dyn WeightSource>, SummarizeError> {
+/// Open one PyTorch `.bin` / `.pt` / `.pth` file as a weight source, read by `method` (validated, nothing
+/// executed).
+pub(crate) fn open_source_with(path: &Path, method: ReadMethod) -> Result<Box<dyn WeightSource>, SummarizeError> {
     Ok(Box::new(TorchSource::open_with(path, method)?))
 }

@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
-pub use crate::error::PickleError;
+use crate::error::PickleError;
 use crate::tensor::DType;
 
 /// Bounds on the resources a pickle may use.

@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-pub use crate::error::ZipError;
+use crate::error::ZipError;
 pub use crate::read_at::{FileAt, ReadAt};
 
 fn corrupt(msg: impl Into<String>) -> ZipError {
