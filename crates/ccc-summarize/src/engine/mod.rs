@@ -22,6 +22,7 @@ mod outputs;
 mod schedule;
 mod write;
 
+use std::collections::BTreeMap;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -68,8 +69,9 @@ pub struct RunOptions {
     pub chunk_bytes: usize,
     /// Checkpoints summarized at once; `None`: as many as cores, at most 4, within `memory_budget`.
     pub jobs: Option<NonZeroUsize>,
-    /// Bytes the checkpoints in flight may hold together when `jobs` is automatic (the memory model's estimate
-    /// of a job, see `engine::memory`); at least one checkpoint is always summarized, whatever its size.
+    /// Bytes the checkpoints in flight may hold together when `jobs` is automatic, by the engine's estimate of
+    /// what one checkpoint in flight holds (its column in both modes, the components being read, the mapped
+    /// chunks); at least one checkpoint is always summarized, whatever its size.
     pub memory_budget: u64,
 }
 
@@ -127,7 +129,7 @@ pub fn run(
     if checkpoints.is_empty() {
         return Err(SummarizeError::InvalidOption("no checkpoints to summarize".into()));
     }
-    let mut by_step: std::collections::BTreeMap<i64, usize> = std::collections::BTreeMap::new();
+    let mut by_step: BTreeMap<i64, usize> = BTreeMap::new();
     for (i, c) in checkpoints.iter().enumerate() {
         if let Some(j) = by_step.insert(c.step(), i) {
             return Err(SummarizeError::InvalidOption(format!(
