@@ -1,8 +1,7 @@
 //! The safetensors reader (header parser and streaming source) on arbitrary bytes.
 #![no_main]
 
-use ccc_summarize::safetensors::SafetensorsStream;
-use ccc_summarize::WeightSource;
+use ccc_summarize::{SafetensorsStream, WeightSource};
 use libfuzzer_sys::fuzz_target;
 
 mod common;

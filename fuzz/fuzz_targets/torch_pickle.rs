@@ -2,7 +2,7 @@
 //! panic, a hang or unbounded memory.
 #![no_main]
 
-use ccc_summarize::torch::pickle::{load_state_dict, PickleLimits};
+use ccc_summarize::internals::{load_state_dict, PickleLimits};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

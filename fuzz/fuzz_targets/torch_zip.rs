@@ -3,8 +3,7 @@
 //! allocate beyond the file's size.
 #![no_main]
 
-use ccc_summarize::torch::zip::ZipIndex;
-use ccc_summarize::torch::TorchSource;
+use ccc_summarize::internals::{TorchSource, ZipIndex};
 use ccc_summarize::WeightSource;
 use libfuzzer_sys::fuzz_target;
 

@@ -9,6 +9,7 @@ mod signals;
 
 use std::process::ExitCode;
 
+use clap::error::ErrorKind;
 use clap::{Parser, Subcommand};
 
 /// ccc — which residual-stream coordinates behave as outliers, and which components move together, across
@@ -45,7 +46,16 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // A value that does not parse (`--mode fast`, `--shard 3/2`) is an error in what the user gave, like a
+        // missing file: one `error:` line, exit code 1. Help, version and usage errors are clap's own.
+        Err(e) if matches!(e.kind(), ErrorKind::ValueValidation | ErrorKind::InvalidValue) => {
+            let _ = e.print();
+            return ExitCode::FAILURE;
+        }
+        Err(e) => e.exit(),
+    };
     signals::install();
     let result = match cli.command {
         Command::Inspect(a) => commands::inspect::run(a),

@@ -5,11 +5,15 @@
 //! `mags` (F32) and `filled` (U8), contiguous. Any valid safetensors layout is accepted on reading.
 //!
 //! [`CccFile`] fills a column in place and then flips its `filled` byte, each synced to disk, so a run killed at
-//! any point leaves a valid file that loses at most the checkpoint in flight.
+//! any point leaves a valid file that loses at most the checkpoint in flight. This module is the format and its
+//! primitives (header, read, write, fill and mark, what merging needs); how a writer schedules its writes and
+//! syncs, or claims a new file's disk space, is the writer's own policy (the summarizer's is in `ccc-summarize`).
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::ops::Range;
+use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
@@ -17,7 +21,6 @@ use serde_json::{Map, Value};
 
 use crate::atomic::{write_atomic, write_atomic_file};
 use crate::error::{CoreError, Result};
-use crate::layout::Banded;
 use crate::meta::CccMeta;
 use crate::tensor::CccTensor;
 
@@ -58,8 +61,13 @@ impl CccHeader {
         8 + self.header_len
     }
 
-    /// Where in the file coordinate `c`'s values of checkpoint `t` start (`n_comp` f32 follow).
-    fn row_pos(&self, c: usize, t: usize) -> u64 {
+    /// Where in the file the values (`mags`) are.
+    pub fn values_range(&self) -> Range<u64> {
+        self.data_start() + self.mags.start..self.data_start() + self.mags.end
+    }
+
+    /// Where in the file coordinate `c`'s values of checkpoint `t` start (`n_comp` little-endian f32 follow).
+    pub fn row_pos(&self, c: usize, t: usize) -> u64 {
         let [_, t_n, k_n] = self.shape();
         self.data_start() + self.mags.start + (((c * t_n + t) * k_n) as u64) * 4
     }
@@ -322,46 +330,6 @@ pub(crate) fn write_head(f: &File, t: &CccTensor, header: &[u8]) -> std::io::Res
     f.write_all_at(&filled, filled_start)
 }
 
-/// Up to this many bytes of a new file's values are written as zeros; beyond, their space is allocated instead
-/// (see [`claim_zeros`]).
-const ZEROS_WRITTEN_MAX: u64 = 64 << 20;
-
-/// Claim disk space for the `len` bytes at `start` (a hole of the file), which read as zeros. Up to `write_max`
-/// bytes the zeros are written, so that a column later written over them syncs as a plain overwrite (a 15 MB
-/// column: 20 ms on a virtio disk, against 28 where blocks are allocated at the sync). A larger tensor — many
-/// checkpoints of a large model, tens of GB — is allocated with `fallocate` in milliseconds, where writing its
-/// zeros would take minutes (2.9 s per GB here); a filesystem without `fallocate` gets the zeros written.
-fn claim_zeros(f: &File, start: u64, len: u64, write_max: u64) -> std::io::Result<()> {
-    if len > write_max {
-        #[cfg(target_os = "linux")]
-        match allocate(f, start, len) {
-            Ok(()) => return Ok(()),
-            Err(e) if matches!(e.raw_os_error(), Some(libc::EOPNOTSUPP | libc::ENOSYS)) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    write_zeros(f, start, len)
-}
-
-/// `fallocate(2)` of `len` bytes at `start`: allocated blocks that read as zeros; out of space is an error now.
-#[cfg(target_os = "linux")]
-fn allocate(f: &File, start: u64, len: u64) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
-    let too_big = || std::io::Error::new(std::io::ErrorKind::InvalidInput, "file too large to allocate");
-    let (start, len) =
-        (libc::off_t::try_from(start).map_err(|_| too_big())?, libc::off_t::try_from(len).map_err(|_| too_big())?);
-    loop {
-        // SAFETY: a plain system call on an open descriptor; no memory is passed.
-        if unsafe { libc::fallocate(f.as_raw_fd(), 0, start, len) } == 0 {
-            return Ok(());
-        }
-        let e = std::io::Error::last_os_error();
-        if e.kind() != std::io::ErrorKind::Interrupted {
-            return Err(e);
-        }
-    }
-}
-
 /// A safetensors header's `__metadata__` value as a map of strings; the reason, if it is anything else.
 pub fn metadata_map(v: &Value) -> std::result::Result<BTreeMap<String, String>, String> {
     let m = v.as_object().ok_or("`__metadata__` is not a JSON object")?;
@@ -370,18 +338,6 @@ pub fn metadata_map(v: &Value) -> std::result::Result<BTreeMap<String, String>, 
             v.as_str().map(|s| (k.clone(), s.to_string())).ok_or_else(|| format!("metadata `{k}` is not a string"))
         })
         .collect()
-}
-
-/// Write `len` zero bytes at `start`, a MiB at a time.
-fn write_zeros(f: &File, start: u64, len: u64) -> std::io::Result<()> {
-    let zeros = vec![0u8; (1usize << 20).min(len as usize)];
-    let mut at = 0;
-    while at < len {
-        let n = (len - at).min(zeros.len() as u64) as usize;
-        f.write_all_at(&zeros[..n], start + at)?;
-        at += n as u64;
-    }
-    Ok(())
 }
 
 /// Write checkpoint `t`'s column (`n_coord × n_comp`, row-major) into `mags` of a file laid out as `header`
@@ -409,55 +365,6 @@ fn write_rows(
         f.write_all_at(le_bytes(row, buf), header.row_pos(c, t))?;
     }
     Ok(())
-}
-
-/// [`write_values`] for a column built in the [`Banded`] layout: each band is put in the file's order in a
-/// buffer of about 256 KiB and written, so no second copy of the column is made. Two threads take alternate
-/// bands, so one puts a band in order while the other writes (writes into one file take turns anyway).
-pub(crate) fn write_values_banded(f: &File, header: &CccHeader, t: usize, built: &[f32]) -> std::io::Result<()> {
-    const THREADS: usize = 2;
-    let [c_n, _, k_n] = header.shape();
-    let layout = Banded::new(c_n, k_n);
-    let write_bands = |first: usize| -> std::io::Result<()> {
-        let (mut band, mut buf) = (Vec::new(), Vec::new());
-        for rows in layout.bands().skip(first).step_by(THREADS) {
-            band.resize(rows.len() * k_n, 0.0);
-            layout.band_rows_into(built, rows.clone(), &mut band);
-            write_rows(f, header, t, rows.start, &band, &mut buf)?;
-            start_writeback(f, header, t, rows);
-        }
-        Ok(())
-    };
-    std::thread::scope(|s| {
-        let others: Vec<_> = (1..THREADS).map(|i| s.spawn(move || write_bands(i))).collect();
-        let mine = write_bands(0);
-        others
-            .into_iter()
-            .try_for_each(|h| h.join().unwrap_or_else(|_| Err(std::io::Error::other("a writer panicked"))))?;
-        mine
-    })
-}
-
-/// Ask the kernel to start writing the bytes just written for coordinates `rows` of checkpoint `t` to the disk
-/// now (`sync_file_range(SYNC_FILE_RANGE_WRITE)`), so the disk works while later bands are put in order and the
-/// final sync waits only for the tail. Only a hint: errors surface at the sync.
-fn start_writeback(f: &File, header: &CccHeader, t: usize, rows: std::ops::Range<usize>) {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        if rows.is_empty() {
-            return;
-        }
-        let k_n = header.shape()[2];
-        let first = header.row_pos(rows.start, t);
-        let end = header.row_pos(rows.end - 1, t) + (k_n as u64) * 4;
-        if let (Ok(off), Ok(len)) = (libc::off64_t::try_from(first), libc::off64_t::try_from(end - first)) {
-            // SAFETY: a plain system call on an open descriptor; no memory is passed.
-            unsafe { libc::sync_file_range(f.as_raw_fd(), off, len, libc::SYNC_FILE_RANGE_WRITE) };
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (f, header, t, rows);
 }
 
 /// `vals` as little-endian bytes: the values' own memory on a little-endian machine (no copy of a column of
@@ -514,12 +421,11 @@ impl CccFile {
     }
 
     /// Create `path` (atomically) holding a tensor with no values yet — every checkpoint unfilled, `mags` zeros —
-    /// and open it. Memory is the header's (and a MiB of zeros), whatever the tensor's size.
+    /// and open it. Memory is the header's, whatever the tensor's size.
     ///
-    /// The values are not left as a hole: the run's disk space is claimed before any work is done, by writing
-    /// the zeros for a tensor of up to 64 MiB (each column written later then overwrites allocated blocks, so its
-    /// sync is a plain data write: a 15 MB column syncs in 20 ms instead of 28 on a virtio disk) and with
-    /// `fallocate` for a larger one (writing gigabytes of zeros would take minutes).
+    /// The values are left a hole of the file (which reads as zeros): whether to claim their disk space, and how,
+    /// is the writer's choice ([`CccHeader::values_range`] says where they are; the file's descriptor is
+    /// [`AsFd::as_fd`]).
     pub fn create_empty(
         path: &Path,
         meta: CccMeta,
@@ -532,15 +438,7 @@ impl CccFile {
         check_shape(&shape)?;
         let header = header_bytes(&shape, HEADER_RESERVE);
         write_atomic_file(path, |f| write_head(f, &shape, &header))?;
-        let file = Self::open(path)?;
-        // The zeros go in after the rename: the file is already valid (a hole reads as zeros), so an interrupted
-        // run leaves no temporary file however long they take to write.
-        let (start, end) =
-            (file.header.data_start() + file.header.mags.start, file.header.data_start() + file.header.mags.end);
-        claim_zeros(&file.file, start, end - start, ZEROS_WRITTEN_MAX)
-            .and_then(|()| file.file.sync_data())
-            .map_err(|e| CoreError::io(path, e))?;
-        Ok(file)
+        Self::open(path)
     }
 
     /// Add checkpoints `steps` (those not in the file yet) by rewriting the file atomically with the union of
@@ -622,11 +520,21 @@ impl CccFile {
         write_values(&self.file, &self.header, t, col).map_err(|e| CoreError::io(&self.path, e))
     }
 
-    /// [`CccFile::write_column_values`] for a column built in the layout [`Banded::new`]`(n_coord, n_comp)`, as
-    /// a summarizer builds it.
-    pub fn write_column_values_banded(&mut self, t: usize, built: &[f32]) -> Result<()> {
-        self.check_column(t, built.len())?;
-        write_values_banded(&self.file, &self.header, t, built).map_err(|e| CoreError::io(&self.path, e))
+    /// Write whole rows of checkpoint `t` — the values of coordinates `first_coord..`, `n_comp` each, row-major —
+    /// without syncing (as [`CccFile::write_column_values`] does for a whole column). Takes `&self`, so that
+    /// several threads can write different rows of one file at once.
+    pub fn write_rows(&self, t: usize, first_coord: usize, rows: &[f32]) -> Result<()> {
+        let [c_n, t_n, k_n] = self.header.shape();
+        let n_rows = rows.len().checked_div(k_n).unwrap_or(0);
+        if t >= t_n || n_rows * k_n != rows.len() || first_coord.saturating_add(n_rows) > c_n {
+            return Err(CoreError::Shape(format!(
+                "{} values from coordinate {first_coord} for checkpoint {t} of {t_n}: not whole rows of {k_n} \
+                 within {c_n} coordinates",
+                rows.len()
+            )));
+        }
+        write_rows(&self.file, &self.header, t, first_coord, rows, &mut Vec::new())
+            .map_err(|e| CoreError::io(&self.path, e))
     }
 
     /// Sync the values written so far to the disk: before [`CccFile::mark_filled`].
@@ -712,34 +620,9 @@ impl CccFile {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::fs::MetadataExt;
-
-    /// Both ways of claiming the space of a hole (written zeros, and `fallocate` or its fallback) leave it
-    /// allocated and reading as zeros, and leave the bytes around it alone.
-    #[test]
-    fn claimed_space_is_allocated_and_zero() {
-        for write_max in [0, u64::MAX] {
-            let mut tmp = tempfile::NamedTempFile::new().unwrap();
-            tmp.write_all(&[7u8; 4096]).unwrap();
-            let f = tmp.as_file();
-            let len = 3 << 20;
-            f.set_len(4096 + len + 4096).unwrap();
-            f.write_all_at(&[9u8; 4096], 4096 + len).unwrap();
-            f.sync_all().unwrap();
-            let before = f.metadata().unwrap().blocks() * 512;
-            assert!(before < len, "the file starts with a hole ({before} bytes allocated)");
-            claim_zeros(f, 4096, len, write_max).unwrap();
-            f.sync_all().unwrap();
-            let after = f.metadata().unwrap().blocks() * 512;
-            assert!(after >= len + 8192, "write_max {write_max}: {after} bytes allocated");
-            let mut all = Vec::new();
-            std::fs::File::open(tmp.path()).unwrap().read_to_end(&mut all).unwrap();
-            assert!(all[..4096].iter().all(|&b| b == 7));
-            assert!(all[4096..4096 + len as usize].iter().all(|&b| b == 0));
-            assert!(all[4096 + len as usize..].iter().all(|&b| b == 9));
-        }
+/// The open file, for a writer's own calls on it (e.g. claiming disk space, starting writeback early).
+impl AsFd for CccFile {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.file.as_fd()
     }
 }

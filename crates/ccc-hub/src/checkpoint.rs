@@ -8,8 +8,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use ccc_core::{Progress, StepSelection};
 use ccc_summarize::local::WeightFiles;
-use ccc_summarize::safetensors::SafetensorsStream;
-use ccc_summarize::{Checkpoint, SummarizeError, TensorInfo, TensorSink, WeightSource};
+use ccc_summarize::{Checkpoint, SafetensorsStream, SummarizeError, TensorInfo, TensorSink, WeightSource};
 
 use crate::client::HubClient;
 use crate::download::{cached_snapshot, download_file, hub_error, repo_cache_dir, snapshot_dir};

@@ -230,9 +230,9 @@ fn run_stream(s: &Setup, dir: &Path) -> Result<ccc_core::CccTensor, SummarizeErr
     let cks = checkpoints(s, "hf:org/tiny-neox", "32,1000", &opts(FetchMode::Stream, s)).unwrap();
     let cks: Vec<Box<dyn Checkpoint>> = cks.into_iter().map(|c| Box::new(c) as Box<dyn Checkpoint>).collect();
     let out = dir.join("x.full.safetensors");
-    let o = ccc_summarize::run::Output { mode: ccc_core::Mode::Full, path: out.clone() };
+    let o = ccc_summarize::Output { mode: ccc_core::Mode::Full, path: out.clone() };
     let mut ro = ccc_summarize::RunOptions::new(vec![o], "tiny-neox");
-    ro.jobs = 1;
+    ro.jobs = std::num::NonZeroUsize::new(1);
     ccc_summarize::run(&cks, &ro, &NoProgress)?;
     Ok(ccc_core::file::read(&out).unwrap())
 }

@@ -2,9 +2,8 @@
 //! named by size. End to end (a 1.6 GB checkpoint against `cat`): `scripts/bench-summarize.sh`.
 
 use ccc_core::Summary;
-use ccc_summarize::column::ColumnSink;
-use ccc_summarize::plan::Plan;
-use ccc_summarize::{DType, Mapping, TensorInfo, TensorSink};
+use ccc_summarize::internals::{ColumnSink, SafetensorsHeader};
+use ccc_summarize::{DType, Mapping, Plan, TensorInfo, TensorSink};
 use divan::Bencher;
 use rand::{Rng, SeedableRng};
 
@@ -121,7 +120,7 @@ fn neox_header(layers: usize) -> String {
 fn header_parse_52_layers(b: Bencher) {
     let json = neox_header(52);
     b.counter(divan::counter::BytesCount::new(json.len()))
-        .bench(|| ccc_summarize::SafetensorsHeader::parse(divan::black_box(json.as_bytes())).unwrap());
+        .bench(|| SafetensorsHeader::parse(divan::black_box(json.as_bytes())).unwrap());
 }
 
 /// Planning a checkpoint with 52 layers (3,538 components) from its tensor list.

@@ -281,7 +281,7 @@ impl Mapping {
 const LAYER: &str = "{layer}";
 
 /// Match a tensor name against a pattern; `Some(None)` for a layer-less match, `Some(Some(l))` for layer `l`.
-pub fn match_pattern(pattern: &str, name: &str) -> Option<Option<usize>> {
+pub(crate) fn match_pattern(pattern: &str, name: &str) -> Option<Option<usize>> {
     // Found through its `{` (a byte search): `split_once("{layer}")` builds a substring searcher on every call, and
     // a plan matches every tensor against every pattern.
     let split = pattern

@@ -1,6 +1,11 @@
-//! The error type of checkpoint loading and summarizing.
+//! The error types of checkpoint loading and summarizing. They depend on no reader: a reader's errors are
+//! defined here, beside the one they are wrapped into.
+
+mod pytorch;
 
 use std::path::PathBuf;
+
+pub use pytorch::{PickleError, TorchError, ZipError};
 
 /// What can go wrong while reading checkpoints and summarizing them.
 #[derive(Debug, thiserror::Error)]
@@ -62,7 +67,7 @@ pub enum SummarizeError {
         path: PathBuf,
         /// What is wrong.
         #[source]
-        source: crate::torch::TorchError,
+        source: TorchError,
     },
     /// An error from the tensor file layer.
     #[error(transparent)]

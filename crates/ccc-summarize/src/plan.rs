@@ -1,14 +1,16 @@
 //! A summarizing plan: a mapping applied to one checkpoint's config and tensor list. It says, for every weight
 //! tensor used, which axis is the residual coordinate and which runs of the other axis belong to which
-//! component, and lists the tensors ignored and why.
+//! component (a [`TensorPlan`]), and lists the tensors ignored and why. Its public face is what `ccc inspect`
+//! shows: the architecture, the dimensions, the components of both modes, the tensors used and those ignored.
 
 use std::collections::{BTreeMap, HashMap};
 
-use ccc_core::{Component, ComponentKind};
+use ccc_core::{Component, ComponentKind, Mode};
 
 use crate::arch::{match_pattern, Layout, Mapping, RuleKind};
 use crate::error::SummarizeError;
-use crate::source::TensorInfo;
+use crate::tensor::TensorInfo;
+use crate::tensor_plan::{CoordAxis, Segment, TensorPlan};
 
 /// Model dimensions read from config.json.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,7 +35,7 @@ pub struct Dims {
 
 impl Dims {
     /// Read the dimensions a mapping names from a config.
-    pub fn from_config(m: &Mapping, config: &serde_json::Value) -> Result<Dims, SummarizeError> {
+    pub(crate) fn from_config(m: &Mapping, config: &serde_json::Value) -> Result<Dims, SummarizeError> {
         let get = |keys: &[String]| -> Result<Option<usize>, SummarizeError> {
             for k in keys {
                 match config.get(k) {
@@ -103,43 +105,6 @@ impl Dims {
     }
 }
 
-/// Which axis of a 2-D weight is the residual coordinate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CoordAxis {
-    /// Rows are coordinates; each row's entries are split into segments.
-    Rows,
-    /// Columns are coordinates; each row (an entry) belongs to one segment.
-    Cols,
-}
-
-/// A run `[start, end)` of entries (along the non-coordinate axis) that belongs to one component.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Segment {
-    /// First entry.
-    pub start: usize,
-    /// One past the last entry.
-    pub end: usize,
-    /// The component's index in [`Plan::components`].
-    pub slot: usize,
-}
-
-/// How one tensor is summarized.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TensorPlan {
-    /// A weight matrix.
-    Matrix {
-        /// The coordinate axis.
-        axis: CoordAxis,
-        /// The segments, sorted, covering every entry.
-        segments: Vec<Segment>,
-    },
-    /// A norm gain vector, summarized as `(w - median)²` into one component.
-    Norm {
-        /// The component's index.
-        slot: usize,
-    },
-}
-
 /// A tensor of the checkpoint that is not summarized.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ignored {
@@ -149,27 +114,27 @@ pub struct Ignored {
     pub reason: String,
 }
 
-/// Everything needed to summarize checkpoints of one model.
+/// Everything needed to summarize checkpoints of one model (see the module docs).
 #[derive(Debug, Clone)]
 pub struct Plan {
     /// Architecture name (the mapping's).
-    pub architecture: String,
+    pub(crate) architecture: String,
     /// Dimensions.
-    pub dims: Dims,
+    pub(crate) dims: Dims,
     /// Full-mode components, in canonical order.
-    pub components: Vec<Component>,
+    pub(crate) components: Vec<Component>,
     /// Their row lengths.
-    pub lengths: Vec<i64>,
+    pub(crate) lengths: Vec<i64>,
     /// Compact-mode components.
-    pub compact: Vec<Component>,
+    pub(crate) compact: Vec<Component>,
     /// Their row lengths (sums of the full lengths).
-    pub compact_lengths: Vec<i64>,
+    pub(crate) compact_lengths: Vec<i64>,
     /// For every full component, its compact component's index.
-    pub compact_of: Vec<usize>,
+    pub(crate) compact_of: Vec<usize>,
     /// The summarized tensors, by name.
-    pub tensors: HashMap<String, TensorPlan>,
+    pub(crate) tensors: HashMap<String, TensorPlan>,
     /// The tensors not summarized, with reasons, in storage order.
-    pub ignored: Vec<Ignored>,
+    pub(crate) ignored: Vec<Ignored>,
 }
 
 struct Found<'a> {
@@ -450,41 +415,112 @@ impl Plan {
         })
     }
 
-    /// The number of coordinates.
+    /// The plan of a checkpoint with this `config` and these `tensors`: by `mapping`, or by the built-in mapping
+    /// that handles the config (see [`Mapping::detect`]). `norms = false` leaves the norm gains out.
+    pub fn for_checkpoint(
+        config: &serde_json::Value,
+        tensors: &[TensorInfo],
+        mapping: Option<&Mapping>,
+        norms: bool,
+    ) -> Result<Plan, SummarizeError> {
+        let detected;
+        let m = match mapping {
+            Some(m) => m,
+            None => {
+                detected = Mapping::detect(config)?;
+                &detected
+            }
+        };
+        Plan::new(m, config, tensors, norms)
+    }
+
+    /// The architecture's name (the mapping's), stored as the `architecture` metadata.
+    pub fn architecture(&self) -> &str {
+        &self.architecture
+    }
+
+    /// The model's dimensions, read from config.json.
+    pub fn dims(&self) -> Dims {
+        self.dims
+    }
+
+    /// The number of coordinates (the hidden size).
     pub fn n_coord(&self) -> usize {
         self.dims.hidden
     }
 
-    /// Bytes of a finished column: its values in both modes.
-    pub fn column_bytes(&self) -> u64 {
-        (self.n_coord() as u64) * ((self.components.len() + self.compact.len()) as u64) * 4
+    /// The components of a `mode` file, in canonical order.
+    pub fn components(&self, mode: Mode) -> &[Component] {
+        match mode {
+            Mode::Full => &self.components,
+            Mode::Compact => &self.compact,
+        }
     }
 
-    /// Bytes one checkpoint in flight holds while it is summarized with this plan, reading `chunk_bytes` at a time
-    /// (an estimate, used to decide how many checkpoints to summarize at once): the column in both modes, the
-    /// compact sums, the components in flight (the largest tensor's), and the read buffers.
-    pub fn job_memory(&self, chunk_bytes: usize) -> u64 {
-        let c_n = self.n_coord() as u64;
-        let kc_n = self.compact.len() as u64;
-        let in_flight = self
-            .tensors
-            .values()
-            .map(|tp| match tp {
-                TensorPlan::Norm { .. } => 1,
-                TensorPlan::Matrix { segments, .. } => segments.len() as u64,
-            })
-            .max()
-            .unwrap_or(0);
-        let column = self.column_bytes() + c_n * kc_n * 8;
-        // Components of a tensor, finished ones waiting to be added in order, and the bands being written.
-        let assembling = (in_flight * c_n * 8).max(4 << 20) * 2;
-        // The chunk being handed over (mapped with up to `MAP_ALIGN` more on each side), and the mapped chunks
-        // still in flight behind it.
-        column + assembling + chunk_bytes as u64 + 2 * crate::read_at::MAP_ALIGN + crate::column::AHEAD_BYTES as u64
+    /// The row lengths of the components of a `mode` file (a compact component's is the sum of its members').
+    pub fn lengths(&self, mode: Mode) -> &[i64] {
+        match mode {
+            Mode::Full => &self.lengths,
+            Mode::Compact => &self.compact_lengths,
+        }
+    }
+
+    /// The names of the tensors summarized, sorted.
+    pub fn tensors_used(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.tensors.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        names
+    }
+
+    /// The tensors not summarized, with the reason, in storage order.
+    pub fn ignored(&self) -> &[Ignored] {
+        &self.ignored
     }
 
     /// Whether another checkpoint's plan produces the same tensor layout (components, lengths, coordinates).
-    pub fn same_layout(&self, other: &Plan) -> bool {
+    pub(crate) fn same_layout(&self, other: &Plan) -> bool {
         self.components == other.components && self.lengths == other.lengths && self.dims == other.dims
+    }
+}
+
+/// Tensor lists of model shapes, for the unit tests that need a plan.
+#[cfg(test)]
+pub(crate) mod test_models {
+    use crate::tensor::{DType, TensorInfo};
+
+    /// The weight tensors of a Llama-family checkpoint (GQA, gate + up, norm gains, untied `lm_head`), in
+    /// canonical order, with the config they come with.
+    pub(crate) fn llama_tensors(
+        layers: usize,
+        heads: usize,
+        kv: usize,
+        c: usize,
+        f: usize,
+        vocab: usize,
+        dtype: DType,
+    ) -> (serde_json::Value, Vec<TensorInfo>) {
+        let cfg = serde_json::json!({"model_type": "llama", "hidden_size": c, "num_attention_heads": heads,
+            "num_key_value_heads": kv, "num_hidden_layers": layers, "intermediate_size": f, "vocab_size": vocab,
+            "tie_word_embeddings": false});
+        let r = c / heads;
+        let t = |name: String, shape: Vec<usize>| TensorInfo { name, dtype, shape };
+        let mut tensors = vec![t("model.embed_tokens.weight".into(), vec![vocab, c])];
+        for l in 0..layers {
+            let p = format!("model.layers.{l}");
+            tensors.extend([
+                t(format!("{p}.self_attn.q_proj.weight"), vec![heads * r, c]),
+                t(format!("{p}.self_attn.k_proj.weight"), vec![kv * r, c]),
+                t(format!("{p}.self_attn.v_proj.weight"), vec![kv * r, c]),
+                t(format!("{p}.self_attn.o_proj.weight"), vec![c, heads * r]),
+                t(format!("{p}.mlp.gate_proj.weight"), vec![f, c]),
+                t(format!("{p}.mlp.up_proj.weight"), vec![f, c]),
+                t(format!("{p}.mlp.down_proj.weight"), vec![c, f]),
+                t(format!("{p}.input_layernorm.weight"), vec![c]),
+                t(format!("{p}.post_attention_layernorm.weight"), vec![c]),
+            ]);
+        }
+        tensors.push(t("model.norm.weight".into(), vec![c]));
+        tensors.push(t("lm_head.weight".into(), vec![vocab, c]));
+        (cfg, tensors)
     }
 }

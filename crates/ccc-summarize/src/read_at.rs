@@ -18,11 +18,6 @@ pub trait ReadAt: Sync {
     /// Total length in bytes.
     fn len(&self) -> u64;
 
-    /// Whether the source is empty.
-    fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// Fill `buf` with the bytes starting at `offset`; an error if the source ends first.
     fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
 

@@ -19,10 +19,11 @@ use serde_json::Value;
 
 use crate::error::SummarizeError;
 use crate::read_at::{FileAt, ReadAt, ReadMethod};
-use crate::source::{DType, StoredRows, TensorInfo, TensorSink, WeightSource};
+use crate::source::{StoredRows, TensorSink, WeightSource};
+use crate::tensor::{DType, TensorInfo};
 
 /// Largest JSON header accepted (the format's own limit is 100 MB).
-pub const MAX_HEADER_LEN: u64 = 100 << 20;
+pub(crate) const MAX_HEADER_LEN: u64 = 100 << 20;
 
 /// One tensor of a safetensors header: what it is, and where its bytes are relative to the data buffer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,7 +135,7 @@ impl SafetensorsHeader {
 }
 
 /// The dtype names of the format, mapped to [`DType`].
-pub fn parse_dtype(s: &str) -> Option<DType> {
+pub(crate) fn parse_dtype(s: &str) -> Option<DType> {
     Some(match s {
         "F64" => DType::F64,
         "F32" => DType::F32,
@@ -277,11 +278,6 @@ impl SafetensorsFile {
         let infos = header.tensors.iter().map(|t| t.info.clone()).collect();
         Ok(SafetensorsFile { path: path.to_path_buf(), file, header, infos })
     }
-
-    /// The validated header.
-    pub fn header(&self) -> &SafetensorsHeader {
-        &self.header
-    }
 }
 
 impl WeightSource for SafetensorsFile {
@@ -377,11 +373,6 @@ impl<R: BufRead + Send> SafetensorsStream<R> {
         let header = SafetensorsHeader::parse(&json).map_err(bad)?;
         let infos = header.tensors.iter().map(|t| t.info.clone()).collect();
         Ok(SafetensorsStream { reader, label, header, infos, consumed: false })
-    }
-
-    /// The validated header.
-    pub fn header(&self) -> &SafetensorsHeader {
-        &self.header
     }
 
     /// The reader, e.g. to read what follows the data once the tensors are streamed.

@@ -8,10 +8,11 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::error::SummarizeError;
-use crate::source::{TensorInfo, TensorSink, WeightSource};
+use crate::source::{TensorSink, WeightSource};
+use crate::tensor::TensorInfo;
 
 /// Several weight sources streamed one after the other, as one.
-pub struct ChainSource {
+pub(crate) struct ChainSource {
     label: String,
     parts: Vec<Box<dyn WeightSource>>,
     infos: Vec<TensorInfo>,
@@ -19,7 +20,7 @@ pub struct ChainSource {
 
 impl ChainSource {
     /// Chain `parts`; a tensor name present in two parts is an error.
-    pub fn new(label: impl Into<String>, parts: Vec<Box<dyn WeightSource>>) -> Result<Self, SummarizeError> {
+    pub(crate) fn new(label: impl Into<String>, parts: Vec<Box<dyn WeightSource>>) -> Result<Self, SummarizeError> {
         let label = label.into();
         let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
         for (i, p) in parts.iter().enumerate() {
@@ -64,12 +65,12 @@ impl WeightSource for ChainSource {
 }
 
 /// Opens one shard file as a weight source.
-pub type OpenShard = dyn Fn(&Path) -> Result<Box<dyn WeightSource>, SummarizeError>;
+pub(crate) type OpenShard = dyn Fn(&Path) -> Result<Box<dyn WeightSource>, SummarizeError>;
 
 /// Read a shard index (`*.index.json` with a `weight_map` of tensor name → shard file name) and open its shards,
 /// in file-name order, with `open_one`. Errors name the index and the problem: invalid JSON, a shard file that
 /// is missing or outside the directory, a tensor the index puts in a shard that does not hold it.
-pub fn open_index(index: &Path, open_one: &OpenShard) -> Result<ChainSource, SummarizeError> {
+pub(crate) fn open_index(index: &Path, open_one: &OpenShard) -> Result<ChainSource, SummarizeError> {
     let bad = |reason: String| SummarizeError::BadWeights { path: index.to_path_buf(), reason };
     let text = std::fs::read_to_string(index).map_err(|source| SummarizeError::Io { path: index.into(), source })?;
     let files = index_shards(&text).map_err(bad)?;

@@ -7,7 +7,8 @@ use std::path::Path;
 
 use ccc_core::{Mode, NoProgress, StepSelection};
 use ccc_summarize::{
-    local, run, SafetensorsFile, SafetensorsStream, SummarizeError, TensorInfo, TensorSink, WeightSource,
+    local, run, Output, RunOptions, SafetensorsFile, SafetensorsStream, SummarizeError, TensorInfo, TensorSink,
+    WeightSource,
 };
 use common::*;
 use proptest::prelude::*;
@@ -80,8 +81,8 @@ fn corpus_checkpoints_give_clear_errors() {
         let err = (|| -> Result<(), SummarizeError> {
             let found = local::discover(&[bad_dir().join(&name)], &StepSelection::all())?;
             let cks = boxed(found.checkpoints);
-            let opts = run::RunOptions::new(vec![run::Output { mode: Mode::Full, path: out.clone() }], "bad");
-            run::run(&cks, &opts, &NoProgress).map(|_| ())
+            let opts = RunOptions::new(vec![Output { mode: Mode::Full, path: out.clone() }], "bad");
+            run(&cks, &opts, &NoProgress).map(|_| ())
         })()
         .expect_err(&name)
         .to_string();
@@ -100,9 +101,9 @@ fn nonfinite_can_be_allowed() {
     let out = dir.path().join("o.safetensors");
     let found = local::discover(&[bad_dir().join("ckpt-nonfinite")], &StepSelection::all()).unwrap();
     let cks = boxed(found.checkpoints);
-    let mut opts = run::RunOptions::new(vec![run::Output { mode: Mode::Full, path: out.clone() }], "bad");
+    let mut opts = RunOptions::new(vec![Output { mode: Mode::Full, path: out.clone() }], "bad");
     opts.allow_nonfinite = true;
-    let report = run::run(&cks, &opts, &NoProgress).unwrap();
+    let report = run(&cks, &opts, &NoProgress).unwrap();
     assert_eq!(report.nonfinite, vec![(0, "gpt_neox.layers.0.mlp.dense_4h_to_h.weight".to_string())]);
     let t = ccc_core::file::read(&out).unwrap();
     let k = t.meta.components.iter().position(|c| c.name() == "L0.mlp_out").unwrap();

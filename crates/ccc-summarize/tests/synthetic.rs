@@ -9,8 +9,10 @@ use std::path::Path;
 use ccc_core::file::{self, CccFile};
 use ccc_core::progress::RecordingProgress;
 use ccc_core::{CccMeta, CccTensor, Component, Mode, NoProgress, StepSelection, Summary};
-use ccc_summarize::run::{self, summarize_source, Output, RunOptions};
-use ccc_summarize::{local, Checkpoint, Mapping, SafetensorsFile, SafetensorsStream, WeightSource};
+use ccc_summarize::{
+    local, run, summarize_source, Checkpoint, Mapping, Output, Plan, RunOptions, SafetensorsFile, SafetensorsStream,
+    WeightSource,
+};
 use common::*;
 use safetensors::tensor::TensorView;
 use safetensors::Dtype;
@@ -188,7 +190,7 @@ fn custom_mapping_file() {
     let out = d.path().join("m.safetensors");
     let mut opts = RunOptions::new(vec![Output { mode: Mode::Full, path: out.clone() }], "m");
     opts.mapping = Some(mapping);
-    run::run(&cks, &opts, &NoProgress).unwrap();
+    run(&cks, &opts, &NoProgress).unwrap();
     let t = file::read(&out).unwrap();
     assert_eq!(t.meta.architecture, "my_neox");
     assert!(!t.meta.components.iter().any(|c| c.kind.is_norm()));
@@ -213,7 +215,7 @@ fn stream_and_sharded_sources_match_the_file() {
     let ck = local::LocalCheckpoint::open(&fixtures().join("tiny-neox/step2000"), None).unwrap();
     let config = ck.config().unwrap();
     let mut file_src = SafetensorsFile::open(&st).unwrap();
-    let plan = run::plan_for(&config, &file_src, None, true).unwrap();
+    let plan = Plan::for_checkpoint(&config, file_src.tensors(), None, true).unwrap();
     let want = summarize_source(&mut file_src, &plan, Summary::MeanSq, false, 1000, None).unwrap();
 
     let bytes = std::fs::read(&st).unwrap();
@@ -266,12 +268,12 @@ fn chunk_size_and_summaries() {
     let (c_n, f) = (64, 176);
     for summary in Summary::ALL {
         let mut a = ck.open().unwrap();
-        let plan = run::plan_for(&config, a.as_ref(), None, true).unwrap();
+        let plan = Plan::for_checkpoint(&config, a.tensors(), None, true).unwrap();
         let x = summarize_source(a.as_mut(), &plan, summary, false, 1, None).unwrap();
         let mut b = ck.open().unwrap();
         let y = summarize_source(b.as_mut(), &plan, summary, false, 1 << 30, None).unwrap();
         assert_eq!(x, y, "{summary}");
-        let k = plan.components.iter().position(|c| c.name() == "L1.mlp_out").unwrap();
+        let k = plan.components(Mode::Full).iter().position(|c| c.name() == "L1.mlp_out").unwrap();
         let full = x.full_row_major();
         for c in 0..c_n {
             let row = &w[c * f..(c + 1) * f];
@@ -283,7 +285,7 @@ fn chunk_size_and_summaries() {
                 Summary::L1 => row.iter().map(|&v| (v as f64).abs()).sum(),
                 Summary::MaxAbs => row.iter().map(|&v| v.abs() as f64).fold(0.0, f64::max),
             };
-            let got = full[c * plan.components.len() + k] as f64;
+            let got = full[c * plan.components(Mode::Full).len() + k] as f64;
             assert!((got - want).abs() <= 1e-6 * want, "{summary} c={c}: {got} vs {want}");
         }
     }
@@ -309,7 +311,7 @@ fn resume_fills_only_missing_steps() {
     f.write_column(5, &sentinel).unwrap();
     drop(f);
     let opts = RunOptions::new(vec![Output { mode: Mode::Full, path: out.clone() }], "tiny-neox");
-    let report = run::run(&neox_checkpoints("all"), &opts, &NoProgress).unwrap();
+    let report = run(&neox_checkpoints("all"), &opts, &NoProgress).unwrap();
     assert_eq!(report.already, vec![0, 16]);
     assert_eq!(report.computed.len(), 12);
     let got = file::read(&out).unwrap();
@@ -322,7 +324,7 @@ fn resume_fills_only_missing_steps() {
         }
     }
     // Nothing left to do: nothing is opened.
-    let again = run::run(&neox_checkpoints("all"), &opts, &NoProgress).unwrap();
+    let again = run(&neox_checkpoints("all"), &opts, &NoProgress).unwrap();
     assert!(again.computed.is_empty() && again.already.len() == 14);
 }
 
@@ -345,15 +347,15 @@ fn columns_finished_before_an_error_are_kept() {
         std::fs::OpenOptions::new().write(true).open(&bad).unwrap().set_len(len / 2).unwrap();
         let out = d.path().join("k.safetensors");
         let mut opts = RunOptions::new(vec![Output { mode: Mode::Full, path: out.clone() }], "tiny-neox");
-        opts.jobs = jobs;
+        opts.jobs = std::num::NonZeroUsize::new(jobs);
         let found = local::discover(std::slice::from_ref(&run_dir), &StepSelection::all()).unwrap();
-        let err = run::run(&boxed(found.checkpoints), &opts, &NoProgress).unwrap_err().to_string();
+        let err = run(&boxed(found.checkpoints), &opts, &NoProgress).unwrap_err().to_string();
         assert!(err.contains("step4") && err.contains("truncated"), "{err}");
         let h = file::read_header(&out).unwrap();
         assert_eq!(h.steps, [0, 1, 2, 4]);
         assert_eq!(h.filled, [true, true, true, false], "jobs {jobs}");
         let found = local::discover(&[run_dir], &"..2".parse().unwrap()).unwrap();
-        let again = run::run(&boxed(found.checkpoints), &opts, &NoProgress).unwrap();
+        let again = run(&boxed(found.checkpoints), &opts, &NoProgress).unwrap();
         assert!(again.computed.is_empty() && again.already == [0, 1, 2], "jobs {jobs}: {again:?}");
     }
 }
@@ -363,9 +365,9 @@ fn incremental_adds_new_steps() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("i.safetensors");
     let opts = RunOptions::new(vec![Output { mode: Mode::Full, path: out.clone() }], "tiny-neox");
-    run::run(&neox_checkpoints("0,4,16"), &opts, &NoProgress).unwrap();
+    run(&neox_checkpoints("0,4,16"), &opts, &NoProgress).unwrap();
     assert_eq!(file::read_header(&out).unwrap().steps, vec![0, 4, 16]);
-    let report = run::run(&neox_checkpoints("..64"), &opts, &NoProgress).unwrap();
+    let report = run(&neox_checkpoints("..64"), &opts, &NoProgress).unwrap();
     assert_eq!(report.already, vec![0, 4, 16]);
     assert_eq!(report.computed, vec![1, 2, 8, 32, 64]);
     let got = file::read(&out).unwrap();
@@ -375,7 +377,7 @@ fn incremental_adds_new_steps() {
     assert_eq!(got.mags, fresh.mags);
     // A file of another model cannot be extended.
     let found = local::discover(&[fixtures().join("tiny-llama")], &StepSelection::all()).unwrap();
-    let err = run::run(&boxed(found.checkpoints), &opts, &NoProgress).unwrap_err().to_string();
+    let err = run(&boxed(found.checkpoints), &opts, &NoProgress).unwrap_err().to_string();
     assert!(err.contains("cannot add these checkpoints"), "{err}");
 }
 
@@ -396,7 +398,7 @@ fn duplicates_are_reported_and_recorded() {
     let out = d.path().join("d.safetensors");
     let opts = RunOptions::new(vec![Output { mode: Mode::Compact, path: out.clone() }], "dup");
     let progress = RecordingProgress::default();
-    let report = run::run(&boxed(found.checkpoints), &opts, &progress).unwrap();
+    let report = run(&boxed(found.checkpoints), &opts, &progress).unwrap();
     let dups: Vec<(i64, i64)> = report.duplicates.iter().map(|d| (d.step, d.same_as)).collect();
     assert_eq!(dups, vec![(20, 10), (30, 0)]);
     let warnings = progress.warnings.lock().unwrap();
@@ -428,8 +430,8 @@ fn duplicates_of_steps_from_an_earlier_run_are_found() {
     for mode in [Mode::Full, Mode::Compact] {
         let out = d.path().join(format!("{mode}.safetensors"));
         let opts = RunOptions::new(vec![Output { mode, path: out.clone() }], "dup");
-        assert!(run::run(&first, &opts, &NoProgress).unwrap().duplicates.is_empty());
-        let report = run::run(&second, &opts, &NoProgress).unwrap();
+        assert!(run(&first, &opts, &NoProgress).unwrap().duplicates.is_empty());
+        let report = run(&second, &opts, &NoProgress).unwrap();
         assert_eq!(report.computed, vec![20], "{mode}");
         let dups: Vec<(i64, i64)> = report.duplicates.iter().map(|d| (d.step, d.same_as)).collect();
         assert_eq!(dups, vec![(20, 10)], "{mode}");
@@ -452,7 +454,7 @@ fn shards_cover_the_run() {
         let cks = ccc_summarize::shard(neox_checkpoints("all"), |c| c.size_hint(), format!("{i}/3").parse().unwrap());
         let out = d.path().join(format!("s{i}.safetensors"));
         let opts = RunOptions::new(vec![Output { mode: Mode::Full, path: out.clone() }], "tiny-neox");
-        run::run(&cks, &opts, &NoProgress).unwrap();
+        run(&cks, &opts, &NoProgress).unwrap();
         parts.push(file::read(&out).unwrap());
     }
     let names: Vec<String> = (1..=3).map(|i| format!("s{i}")).collect();

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use ccc_summarize::torch;
+use ccc_summarize::local::WeightFiles;
 use ccc_summarize::{DType, SummarizeError, TensorInfo, TensorSink};
 
 fn fixture(rel: &str) -> PathBuf {
@@ -47,7 +47,7 @@ fn st_dtype(d: safetensors::Dtype) -> DType {
 
 fn compare(step: &str, chunk: usize) {
     let bin = fixture(&format!("variants/{step}-bin/pytorch_model.bin"));
-    let mut source = torch::open_source(&bin).unwrap();
+    let mut source = WeightFiles::Torch(bin).open().unwrap();
     let st_bytes = std::fs::read(fixture(&format!("{step}/model.safetensors"))).unwrap();
     let st = safetensors::SafeTensors::deserialize(&st_bytes).unwrap();
 
@@ -89,8 +89,7 @@ fn small_chunks_give_the_same_bytes() {
 
 #[test]
 fn tensors_are_listed_in_file_order() {
-    let source = torch::TorchSource::open(&fixture("variants/step0-bin/pytorch_model.bin")).unwrap();
-    use ccc_summarize::WeightSource;
+    let source = WeightFiles::Torch(fixture("variants/step0-bin/pytorch_model.bin")).open().unwrap();
     let names: Vec<&str> = source.tensors().iter().map(|t| t.name.as_str()).collect();
     // torch.save writes storages in the order the pickle first meets them, numbered 0, 1, 2, … — the dict order.
     assert_eq!(names.first(), Some(&"embed_out.weight"));

@@ -2,20 +2,18 @@
 //! problem, without a panic and without executing anything.
 //!
 //! This file is also the corpus's generator: [`corpus`] builds every file from opcodes and zip records (see
-//! `torch_support`), and `corpus_matches_its_generator` checks the committed bytes against it. To regenerate
+//! `ccc-torch-testkit`), and `corpus_matches_its_generator` checks the committed bytes against it. To regenerate
 //! after changing the generator:
 //!
 //! ```text
 //! CCC_WRITE_BAD_TORCH=1 cargo test --release -p ccc-summarize --test torch_hostile
 //! ```
 
-mod torch_support;
-
 use std::path::{Path, PathBuf};
 
-use ccc_summarize::torch;
+use ccc_summarize::local::WeightFiles;
 use ccc_summarize::{SummarizeError, TensorInfo, TensorSink};
-use torch_support::*;
+use ccc_torch_testkit::*;
 
 fn corpus_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/bad/torch")
@@ -166,7 +164,7 @@ impl TensorSink for All {
 }
 
 fn load(path: &Path) -> Result<(), SummarizeError> {
-    let mut source = torch::open_source(path)?;
+    let mut source = WeightFiles::Torch(path.to_path_buf()).open()?;
     source.stream(&mut All, 1 << 16)
 }
 

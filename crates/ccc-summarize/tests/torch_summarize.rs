@@ -4,13 +4,11 @@
 //! shared storage at offsets, one shard in protocol 2 as an OrderedDict and one in protocol 4 — must give the
 //! same CCC tensors, bit for bit, as the safetensors files, and the same duplicate report.
 
-mod torch_support;
-
 use std::path::{Path, PathBuf};
 
 use ccc_core::{file, CccTensor, Mode, NoProgress, StepSelection};
-use ccc_summarize::{local, run, Checkpoint};
-use torch_support::*;
+use ccc_summarize::{local, run, Checkpoint, Output, RunOptions, RunReport};
+use ccc_torch_testkit::*;
 
 fn fixtures() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/fixtures/tiny-neox")
@@ -89,21 +87,18 @@ fn write_sharded_bin(safetensors_file: &Path, config: &Path, dir: &Path) {
     std::fs::write(dir.join("pytorch_model.bin.index.json"), serde_json::to_vec_pretty(&index).unwrap()).unwrap();
 }
 
-fn summarize(input: &Path, out: &Path) -> (CccTensor, CccTensor, run::RunReport) {
+fn summarize(input: &Path, out: &Path) -> (CccTensor, CccTensor, RunReport) {
     let found = local::discover(&[input.to_path_buf()], &"all".parse::<StepSelection>().unwrap()).unwrap();
     let cks: Vec<Box<dyn Checkpoint>> =
         found.checkpoints.into_iter().map(|c| Box::new(c) as Box<dyn Checkpoint>).collect();
     std::fs::create_dir_all(out).unwrap();
     let full = out.join("x.full.safetensors");
     let compact = out.join("x.compact.safetensors");
-    let opts = run::RunOptions::new(
-        vec![
-            run::Output { mode: Mode::Full, path: full.clone() },
-            run::Output { mode: Mode::Compact, path: compact.clone() },
-        ],
+    let opts = RunOptions::new(
+        vec![Output { mode: Mode::Full, path: full.clone() }, Output { mode: Mode::Compact, path: compact.clone() }],
         "test",
     );
-    let report = run::run(&cks, &opts, &NoProgress).unwrap();
+    let report = run(&cks, &opts, &NoProgress).unwrap();
     (file::read(&full).unwrap(), file::read(&compact).unwrap(), report)
 }
 
@@ -134,7 +129,7 @@ fn sharded_strided_bin_series_summarizes_like_safetensors() {
     assert!(bin_compact.mags.iter().zip(&st_compact.mags).all(|(a, b)| a.to_bits() == b.to_bits()), "compact differs");
     assert_eq!(bin_full.mags.len(), st_full.mags.len());
     // Duplicate detection works the same for .bin.
-    let dup = |r: &run::RunReport| r.duplicates.iter().map(|d| (d.step, d.same_as)).collect::<Vec<_>>();
+    let dup = |r: &RunReport| r.duplicates.iter().map(|d| (d.step, d.same_as)).collect::<Vec<_>>();
     assert_eq!(dup(&bin_report), vec![(3, 0)]);
     assert_eq!(dup(&bin_report), dup(&st_report));
     assert_eq!(bin_full.meta.duplicates, st_full.meta.duplicates);

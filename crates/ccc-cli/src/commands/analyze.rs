@@ -47,11 +47,11 @@ pub struct Args {
     /// Figures to draw into DIR/figures: `all` (a sheet per experiment + the run figures), `summary` (only the
     /// run figures) or `none`.
     #[arg(long, value_name = "SET", default_value = "all")]
-    pub figures: String,
+    pub figures: FigureSet,
 
     /// Figure file format: `png`, `svg` or `both`.
     #[arg(long, value_name = "FORMAT", default_value = "png")]
-    pub format: String,
+    pub format: Format,
 
     /// Display-only moving average of the drawn trajectories (window in checkpoints); never used for scores.
     #[arg(long, value_name = "N")]
@@ -72,8 +72,7 @@ pub struct Args {
 
 /// The figure options of the flags, checked before any work.
 fn figure_options(args: &Args) -> anyhow::Result<FigureOptions> {
-    let figures: FigureSet = args.figures.parse().context("bad --figures")?;
-    let format: Format = args.format.parse().context("bad --format")?;
+    let (figures, format) = (args.figures, args.format);
     if args.smooth == Some(0) {
         anyhow::bail!("`--smooth 0` is not a window; use 1 (no smoothing) or more");
     }

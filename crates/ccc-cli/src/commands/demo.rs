@@ -29,7 +29,7 @@ pub struct Args {
     pub out: PathBuf,
     /// Analyze the full tensor (one component per head and layer, 301 experiments) or the compact one.
     #[arg(long, value_name = "MODE", default_value = "full")]
-    pub mode: String,
+    pub mode: Mode,
     /// Do not open the report in a browser (it is opened only when stdout is a terminal).
     #[arg(long)]
     pub no_open: bool,
@@ -49,9 +49,13 @@ struct Demo {
 
 impl Demo {
     fn from_args(args: Args) -> anyhow::Result<Demo> {
-        let mode: Mode = args.mode.parse().with_context(|| "bad `--mode`".to_string())?;
         check_out_dir(&args.out)?;
-        Ok(Demo { out: args.out, mode, open: !args.no_open && std::io::stdout().is_terminal(), quiet: args.quiet })
+        Ok(Demo {
+            out: args.out,
+            mode: args.mode,
+            open: !args.no_open && std::io::stdout().is_terminal(),
+            quiet: args.quiet,
+        })
     }
 }
 

@@ -56,7 +56,7 @@ pub struct HubArgs {
     /// How steps map to revision names in repositories outside the known families (Pythia `step{step}`, OLMo
     /// `step{step}-tokens…`, Amber `ckpt_{step:03}`), e.g. `iter_{step:07}`.
     #[arg(long, value_name = "TEMPLATE")]
-    pub revision_template: Option<String>,
+    pub revision_template: Option<RevisionTemplate>,
     /// Stream single-file safetensors checkpoints into the summarizer without writing them to disk (the default).
     #[arg(long, overrides_with = "no_stream")]
     pub stream: bool,
@@ -88,12 +88,7 @@ impl HubArgs {
                 RevisionSelector::Named(names)
             }
         };
-        let template = self
-            .revision_template
-            .as_deref()
-            .map(str::parse::<RevisionTemplate>)
-            .transpose()
-            .context("--revision-template")?;
+        let template = self.revision_template.clone();
         let mode = if self.no_stream {
             FetchMode::Download
         } else if self.stream {

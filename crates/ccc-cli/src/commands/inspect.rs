@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use anyhow::Context;
-use ccc_core::{Component, StepSelection};
-use ccc_summarize::run as driver;
-use ccc_summarize::{local, Checkpoint, Mapping};
+use ccc_core::{Component, Mode, StepSelection};
+use ccc_summarize::{local, Checkpoint, Mapping, Plan};
 
 /// Flags of `ccc inspect`.
 #[derive(Debug, clap::Args)]
@@ -70,9 +69,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mapping = args.arch.as_deref().map(Mapping::load).transpose()?;
     let config = ckpt.config()?;
     let source = ckpt.open()?;
-    let plan = driver::plan_for(&config, source.as_ref(), mapping.as_ref(), !args.no_norms)
+    let plan = Plan::for_checkpoint(&config, source.tensors(), mapping.as_ref(), !args.no_norms)
         .map_err(|e| anyhow::anyhow!("{}: {e}", ckpt.label()))?;
-    let d = plan.dims;
+    let d = plan.dims();
     println!("checkpoint    {} (step {})", ckpt.label(), ckpt.step());
     println!(
         "weights       {} ({} tensors, {:.1} MB)",
@@ -80,7 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         source.tensors().len(),
         source.total_bytes() as f64 / 1e6
     );
-    println!("architecture  {}", plan.architecture);
+    println!("architecture  {}", plan.architecture());
     println!(
         "dimensions    hidden {}, layers {}, heads {}, kv heads {}, head dim {}{}{}",
         d.hidden,
@@ -91,26 +90,24 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         d.vocab.map(|v| format!(", vocab {v}")).unwrap_or_default(),
         if d.tied { ", tied embeddings" } else { "" }
     );
-    println!("components    {} full, {} compact", plan.components.len(), plan.compact.len());
-    for line in group_components(&plan.components, &plan.lengths) {
+    let (full, lengths) = (plan.components(Mode::Full), plan.lengths(Mode::Full));
+    println!("components    {} full, {} compact", full.len(), plan.components(Mode::Compact).len());
+    for line in group_components(full, lengths) {
         println!("  {line}");
     }
+    let used = plan.tensors_used();
+    println!("tensors used  {}", used.len());
     if args.verbose {
-        println!("tensors used  {}", plan.tensors.len());
-        let mut used: Vec<&String> = plan.tensors.keys().collect();
-        used.sort();
         for t in used {
             println!("  {t}");
         }
         println!("components (in order):");
-        for (c, l) in plan.components.iter().zip(&plan.lengths) {
+        for (c, l) in full.iter().zip(lengths) {
             println!("  {c} ({l})");
         }
-    } else {
-        println!("tensors used  {}", plan.tensors.len());
     }
-    println!("ignored       {}", plan.ignored.len());
-    for i in &plan.ignored {
+    println!("ignored       {}", plan.ignored().len());
+    for i in plan.ignored() {
         println!("  {}: {}", i.name, i.reason);
     }
     Ok(())

@@ -49,10 +49,10 @@ pub struct SheetArgs {
     pub grp2: Option<String>,
     /// Split the coordinates with this trajectory outlier method (e.g. `MAD-last-sum`); default: no split.
     #[arg(long, value_name = "METHOD")]
-    pub outliers: Option<String>,
+    pub outliers: Option<OutlierMethod>,
     /// How a group's components are combined: sum, inverse_length or pooled.
     #[arg(long, default_value = "sum")]
-    pub aggregation: String,
+    pub aggregation: Aggregation,
     /// Seed of the random generator (used by `MAD-union-lincomb`).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -147,8 +147,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 fn sheet(a: SheetArgs) -> anyhow::Result<()> {
     check_output(&a.output)?;
-    let aggregation: Aggregation = a.aggregation.parse()?;
-    let outliers: Option<OutlierMethod> = a.outliers.as_deref().map(str::parse).transpose()?;
+    let (aggregation, outliers) = (a.aggregation, a.outliers);
     if a.smooth == Some(0) {
         bail!("`--smooth 0` is not a window; use 1 (no smoothing) or more");
     }

@@ -18,10 +18,10 @@ pub struct Args {
     pub repo: String,
     /// Only these steps: a list (`0,1000`), ranges (`1000..5000`), a modulo filter (`%1000==0`).
     #[arg(long, default_value = "all")]
-    pub steps: String,
+    pub steps: StepSelection,
     /// How steps map to revision names outside the known conventions, e.g. `iter_{step:07}`.
     #[arg(long, value_name = "TEMPLATE")]
-    pub revision_template: Option<String>,
+    pub revision_template: Option<RevisionTemplate>,
     /// Print JSON (one object per revision) instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -53,13 +53,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if spec.revision.is_some() {
         anyhow::bail!("`ccc revisions` lists a whole repository: drop `@{}`", spec.revision.unwrap_or_default());
     }
-    let steps: StepSelection = args.steps.parse().context("--steps")?;
-    let template = args
-        .revision_template
-        .as_deref()
-        .map(str::parse::<RevisionTemplate>)
-        .transpose()
-        .context("--revision-template")?;
+    let (steps, template) = (args.steps, args.revision_template);
     let progress = CliProgress::new(args.quiet);
     let client = Arc::new(args.conn.client()?);
     let opts = Arc::new(HubOptions { revisions: RevisionSelector::All, template, ..HubOptions::default() });

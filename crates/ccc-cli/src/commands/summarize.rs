@@ -1,11 +1,12 @@
 //! `ccc summarize`: checkpoints (local directories or `hf:` repositories) → `ccc/1` files.
 
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use ccc_core::{Mode, Progress, StepSelection, Summary};
-use ccc_summarize::run as driver;
-use ccc_summarize::{local, shard, Checkpoint, Mapping, ReadMethod, ShardSpec};
+use ccc_summarize::{local, shard, Checkpoint, Mapping, Output, ReadMethod, RunOptions, ShardSpec};
 
 use crate::progress::CliProgress;
 
@@ -23,15 +24,15 @@ pub struct Args {
 
     /// Modes: `full` (per head and layer), `compact` (per kind), or `full,compact` (one pass).
     #[arg(long, default_value = "full", value_name = "MODES")]
-    pub mode: String,
+    pub mode: Modes,
 
     /// Row summary: mean_sq, l2sq, l2, l1, max_abs.
     #[arg(long, default_value = "mean_sq", value_name = "NAME")]
-    pub summary: String,
+    pub summary: Summary,
 
     /// Steps to summarize: `0,1000,2000`, `1000..5000`, `%1000==0`, combined with commas (default: all).
     #[arg(long, value_name = "SEL")]
-    pub steps: Option<String>,
+    pub steps: Option<StepSelection>,
 
     /// Leave out the norm gains (ln_1, ln_2).
     #[arg(long)]
@@ -47,7 +48,7 @@ pub struct Args {
 
     /// Summarize only shard i of N of the selected checkpoints (balanced by size; combine with `ccc merge`).
     #[arg(long, value_name = "i/N")]
-    pub shard: Option<String>,
+    pub shard: Option<ShardSpec>,
 
     /// The `model` name stored in the file (default: the input's name).
     #[arg(long, value_name = "NAME")]
@@ -55,8 +56,8 @@ pub struct Args {
 
     /// Checkpoints summarized at once (default: one per core, at most 4, as many as --max-memory holds; 1 for
     /// hub inputs).
-    #[arg(long, value_name = "N")]
-    pub jobs: Option<usize>,
+    #[arg(long, value_name = "N", value_parser = parse_jobs)]
+    pub jobs: Option<NonZeroUsize>,
 
     /// Memory the checkpoints in flight may hold together when --jobs is not given, e.g. 448M or 8G (one
     /// checkpoint is always summarized, however large its column).
@@ -83,49 +84,56 @@ pub struct Args {
 
 /// The validated options of a run.
 struct Options {
-    outputs: Vec<driver::Output>,
+    outputs: Vec<Output>,
     steps: StepSelection,
-    shard: Option<ShardSpec>,
-    run: driver::RunOptions,
+    run: RunOptions,
 }
 
-/// Parse `--mode` into distinct modes in canonical order.
-pub fn parse_modes(s: &str) -> anyhow::Result<Vec<Mode>> {
-    let mut modes = Vec::new();
-    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let m: Mode = part.parse().with_context(|| format!("--mode {s}"))?;
-        if !modes.contains(&m) {
-            modes.push(m);
+/// The modes of `--mode`: distinct, in canonical order (`full` before `compact`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Modes(Vec<Mode>);
+
+impl FromStr for Modes {
+    type Err = String;
+
+    /// A comma-separated list of modes (`full`, `compact`, `full,compact`); repeats and empty items are ignored.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let mut modes = Vec::new();
+        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let m: Mode = part.parse().map_err(|e: ccc_core::CoreError| e.to_string())?;
+            if !modes.contains(&m) {
+                modes.push(m);
+            }
         }
+        if modes.is_empty() {
+            return Err("no mode given: use `full`, `compact` or `full,compact`".into());
+        }
+        modes.sort_by_key(|m| Mode::ALL.iter().position(|x| x == m));
+        Ok(Modes(modes))
     }
-    if modes.is_empty() {
-        bail!("--mode is empty: use `full`, `compact` or `full,compact`");
-    }
-    modes.sort_by_key(|m| Mode::ALL.iter().position(|x| x == m));
-    Ok(modes)
+}
+
+/// `--jobs N`: at least one (without the flag, the number is chosen from the cores and the memory budget).
+fn parse_jobs(s: &str) -> Result<NonZeroUsize, String> {
+    let n: usize = s.trim().parse().map_err(|_| format!("`{s}` is not a number of checkpoints (e.g. 2)"))?;
+    NonZeroUsize::new(n).ok_or_else(|| "must be at least 1 (leave --jobs out to choose automatically)".into())
 }
 
 /// The output file of each mode: `-o` itself for one mode; `X.full.safetensors`, `X.compact.safetensors` for two.
-pub fn output_paths(output: &Path, modes: &[Mode]) -> Vec<driver::Output> {
+pub fn output_paths(output: &Path, modes: &[Mode]) -> Vec<Output> {
     if let [mode] = modes {
-        return vec![driver::Output { mode: *mode, path: output.to_path_buf() }];
+        return vec![Output { mode: *mode, path: output.to_path_buf() }];
     }
     let name = output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let stem = name.strip_suffix(".safetensors").unwrap_or(&name);
     modes
         .iter()
-        .map(|&mode| driver::Output { mode, path: output.with_file_name(format!("{stem}.{mode}.safetensors")) })
+        .map(|&mode| Output { mode, path: output.with_file_name(format!("{stem}.{mode}.safetensors")) })
         .collect()
 }
 
 fn validate(args: &Args) -> anyhow::Result<Options> {
-    let modes = parse_modes(&args.mode)?;
-    let summary: Summary = args.summary.parse().context("--summary")?;
-    let steps = match &args.steps {
-        Some(s) => s.parse::<StepSelection>().context("--steps")?,
-        None => StepSelection::all(),
-    };
-    let shard = args.shard.as_deref().map(str::parse::<ShardSpec>).transpose()?;
+    let steps = args.steps.clone().unwrap_or_else(StepSelection::all);
     if args.output.is_dir() {
         bail!("-o {}: is a directory; give a file name such as run.safetensors", args.output.display());
     }
@@ -134,20 +142,17 @@ fn validate(args: &Args) -> anyhow::Result<Options> {
             bail!("-o {}: the directory {} does not exist", args.output.display(), parent.display());
         }
     }
-    if args.jobs == Some(0) {
-        bail!("--jobs must be at least 1");
-    }
     let mapping = args.arch.as_deref().map(Mapping::load).transpose()?;
-    let outputs = output_paths(&args.output, &modes);
+    let outputs = output_paths(&args.output, &args.mode.0);
     let model = args.model.clone().unwrap_or_else(|| default_model_name(&args.inputs));
-    let mut run = driver::RunOptions::new(outputs.clone(), model);
-    run.summary = summary;
+    let mut run = RunOptions::new(outputs.clone(), model);
+    run.summary = args.summary;
     run.norms = !args.no_norms;
     run.allow_nonfinite = args.allow_nonfinite;
     run.mapping = mapping;
-    run.jobs = args.jobs.unwrap_or(0);
+    run.jobs = args.jobs;
     run.memory_budget = args.max_memory;
-    Ok(Options { outputs, steps, shard, run })
+    Ok(Options { outputs, steps, run })
 }
 
 /// A size in bytes: a number with an optional binary unit, `K`, `M`, `G` or `T` (`KiB`, `MB`, … are read the
@@ -196,7 +201,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let (hf, paths): (Vec<&String>, Vec<&String>) = args.inputs.iter().partition(|i| i.starts_with("hf:"));
     if !hf.is_empty() && args.jobs.is_none() {
         // Remote checkpoints are fetched one at a time: disk and bandwidth, not cores, are the limit there.
-        opts.run.jobs = 1;
+        opts.run.jobs = Some(NonZeroUsize::MIN);
     }
     let mut checkpoints: Vec<Box<dyn Checkpoint>> = Vec::new();
     if !paths.is_empty() {
@@ -227,7 +232,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         bail!("no checkpoints selected (check the inputs and --steps)");
     }
     checkpoints.sort_by_key(|c| c.step());
-    if let Some(spec) = opts.shard {
+    if let Some(spec) = args.shard {
         let n = checkpoints.len();
         checkpoints = shard(checkpoints, |c| c.size_hint(), spec);
         progress.message(&format!("shard {spec}: {} of {n} checkpoints", checkpoints.len()));
@@ -236,7 +241,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             return Ok(());
         }
     }
-    let report = driver::run(&checkpoints, &opts.run, &progress)?;
+    let report = ccc_summarize::run(&checkpoints, &opts.run, &progress)?;
     let names: Vec<String> = opts.outputs.iter().map(|o| o.path.display().to_string()).collect();
     if report.computed.is_empty() {
         progress.message(&format!(
@@ -282,7 +287,16 @@ mod tests {
         let two = output_paths(Path::new("out/p.safetensors"), &[Mode::Full, Mode::Compact]);
         assert_eq!(two[0].path, Path::new("out/p.full.safetensors"));
         assert_eq!(two[1].path, Path::new("out/p.compact.safetensors"));
-        assert_eq!(parse_modes("compact, full").unwrap(), vec![Mode::Full, Mode::Compact]);
-        assert!(parse_modes("fast").is_err());
+        assert_eq!("compact, full".parse::<Modes>().unwrap(), Modes(vec![Mode::Full, Mode::Compact]));
+        assert_eq!("full,,full".parse::<Modes>().unwrap(), Modes(vec![Mode::Full]));
+        assert!("fast".parse::<Modes>().unwrap_err().contains("unknown mode `fast`"));
+        assert!(" , ".parse::<Modes>().is_err());
+    }
+
+    #[test]
+    fn jobs() {
+        assert_eq!(parse_jobs("3"), Ok(NonZeroUsize::new(3).unwrap()));
+        assert!(parse_jobs("0").unwrap_err().contains("at least 1"));
+        assert!(parse_jobs("-1").is_err() && parse_jobs("two").is_err());
     }
 }

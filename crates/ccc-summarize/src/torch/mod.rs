@@ -12,87 +12,26 @@
 //! 3. [`TorchSource`] checks every tensor view against its record and streams tensors as whole rows with
 //!    mapped or positioned reads, gathering strided views (a transposed or sliced tensor) in bounded windows.
 //!
-//! ```no_run
-//! use ccc_summarize::torch;
-//! let source = torch::open_source(std::path::Path::new("step1000/pytorch_model.bin"))?;
-//! for t in source.tensors() {
-//!     println!("{} {} {:?}", t.name, t.dtype, t.shape);
-//! }
-//! # Ok::<(), ccc_summarize::SummarizeError>(())
-//! ```
+//! Users open a `.bin` through [`crate::local::WeightFiles`] (`WeightFiles::Torch(path).open()`), which
+//! [`open_source_with`] serves.
 
-pub mod pickle;
+pub(crate) mod pickle;
 mod source;
-pub mod zip;
-
-#[cfg(test)]
-#[path = "../../tests/torch_support/mod.rs"]
-pub(crate) mod testsupport;
+pub(crate) mod zip;
 
 use std::path::Path;
 
-pub use source::{TorchSource, DEFAULT_GATHER_WINDOW};
+pub use source::TorchSource;
+
+#[cfg(test)]
+mod tests;
 
 use crate::error::SummarizeError;
 use crate::read_at::ReadMethod;
-use crate::source::{DType, WeightSource};
+use crate::source::WeightSource;
 
-/// What can go wrong while reading a PyTorch checkpoint.
-#[derive(Debug, thiserror::Error)]
-pub enum TorchError {
-    /// The file is not in a supported format.
-    #[error("{0}")]
-    Unsupported(String),
-    /// A checkpoint written by torch < 1.6.
-    #[error(
-        "legacy PyTorch format ({0}, written by torch < 1.6) is not supported: re-save the checkpoint with \
-         torch ≥ 1.6, e.g. `torch.save(torch.load(f, weights_only=True), f)`"
-    )]
-    Legacy(&'static str),
-    /// Not a zip archive at all.
-    #[error("not a PyTorch checkpoint: the file does not start with a zip record")]
-    NotZip,
-    /// The zip container is corrupt or refused.
-    #[error(transparent)]
-    Zip(#[from] zip::ZipError),
-    /// The pickle is refused or describes no state dict.
-    #[error(transparent)]
-    Pickle(#[from] pickle::PickleError),
-    /// No `<top>/data.pkl` record.
-    #[error("the archive has no `<dir>/data.pkl` record: not a torch.save checkpoint")]
-    NoDataPkl,
-    /// More than one `<top>/data.pkl` record.
-    #[error("the archive has several data.pkl records (`{0}`)")]
-    AmbiguousDataPkl(String),
-    /// A storage whose record is absent.
-    #[error("record `{0}` (the bytes of a storage) is missing from the archive")]
-    MissingRecord(String),
-    /// A storage record holding fewer bytes than the storage's declared size.
-    #[error("record `{record}` holds {have} bytes, fewer than its storage of {numel} × {dtype} needs")]
-    RecordTooShort {
-        /// The record.
-        record: String,
-        /// Bytes in the record.
-        have: u64,
-        /// Declared element count.
-        numel: u64,
-        /// Element type.
-        dtype: DType,
-    },
-    /// An unknown `byteorder` record.
-    #[error("unsupported byte order: {0}")]
-    ByteOrder(String),
-    /// Reading failed.
-    #[error("i/o error: {0}")]
-    Io(#[from] std::io::Error),
-}
-
-/// Open one PyTorch `.bin` / `.pt` / `.pth` file as a weight source (validated, nothing executed).
-pub fn open_source(path: &Path) -> Result<Box<dyn WeightSource>, SummarizeError> {
-    open_source_with(path, ReadMethod::default())
-}
-
-/// [`open_source`], with the tensors read by `method`.
-pub fn open_source_with(path: &Path, method: ReadMethod) -> Result<Box<dyn WeightSource>, SummarizeError> {
+/// Open one PyTorch `.bin` / `.pt` / `.pth` file as a weight source, read by `method` (validated, nothing
+/// executed).
+pub(crate) fn open_source_with(path: &Path, method: ReadMethod) -> Result<Box<dyn WeightSource>, SummarizeError> {
     Ok(Box::new(TorchSource::open_with(path, method)?))
 }

@@ -13,44 +13,8 @@
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use crate::source::DType;
-
-/// Why a pickle was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PickleError {
-    /// A global outside the whitelist (`os.system`, `builtins.exec`, an unknown class, …).
-    #[error(
-        "refusing to load global `{module}.{name}` (data.pkl byte {at}): only the tensor-rebuilding globals \
-         written by torch.save are allowed"
-    )]
-    ForbiddenGlobal {
-        /// The module part.
-        module: String,
-        /// The attribute part.
-        name: String,
-        /// Byte offset of the opcode.
-        at: usize,
-    },
-    /// The pickle is malformed, truncated, exceeds a limit, or uses a construct this reader refuses.
-    #[error("data.pkl byte {at}: {reason}")]
-    Malformed {
-        /// Byte offset of the opcode.
-        at: usize,
-        /// What is wrong.
-        reason: String,
-    },
-    /// The pickle is valid but holds no state dict of tensors.
-    #[error("data.pkl holds no state dict: {0}")]
-    NoStateDict(String),
-    /// A tensor whose view does not fit its storage.
-    #[error("tensor `{name}`: {reason}")]
-    BadTensor {
-        /// The tensor's name in the state dict.
-        name: String,
-        /// What is wrong.
-        reason: String,
-    },
-}
+use crate::error::PickleError;
+use crate::tensor::DType;
 
 /// Bounds on the resources a pickle may use.
 #[derive(Debug, Clone, Copy)]
@@ -988,7 +952,7 @@ fn opname(op: u8) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::torch::testsupport::{op, Pickler};
+    use ccc_torch_testkit::{op, Pickler};
 
     fn err(p: &Pickler, limits: &PickleLimits) -> String {
         load_state_dict(&p.finish(), limits).unwrap_err().to_string()

@@ -4,11 +4,12 @@ use std::path::{Path, PathBuf};
 
 use crate::error::SummarizeError;
 use crate::read_at::ReadMethod;
-use crate::source::{DType, StoredRows, TensorInfo, TensorSink, WeightSource};
+use crate::source::{StoredRows, TensorSink, WeightSource};
+use crate::tensor::{DType, TensorInfo};
 
 use super::pickle::{load_state_dict, PickleLimits, StateDict};
 use super::zip::{FileAt, ReadAt, ZipIndex};
-use super::TorchError;
+use crate::error::TorchError;
 
 /// Default size of the window used to gather a strided view (see [`TorchSource::with_gather_window`]).
 pub const DEFAULT_GATHER_WINDOW: usize = 16 << 20;
@@ -41,12 +42,7 @@ pub struct TorchSource<R: ReadAt = FileAt> {
 }
 
 impl TorchSource<FileAt> {
-    /// Open a `.bin` / `.pt` / `.pth` file; its tensors will be mapped (see [`TorchSource::open_with`]).
-    pub fn open(path: &Path) -> Result<Self, SummarizeError> {
-        Self::open_with(path, ReadMethod::default())
-    }
-
-    /// [`TorchSource::open`], with the tensors read by `method`.
+    /// Open a `.bin` / `.pt` / `.pth` file, its tensors to be read by `method`.
     pub fn open_with(path: &Path, method: ReadMethod) -> Result<Self, SummarizeError> {
         let io = |source| SummarizeError::Io { path: path.to_path_buf(), source };
         let file = std::fs::File::open(path).map_err(io)?;
@@ -73,7 +69,7 @@ impl<R: ReadAt> TorchSource<R> {
         let entry = zip.get(&pkl).ok_or_else(|| TorchError::MissingRecord(pkl.clone()))?;
         let (at, len) = zip.data_range(&reader, entry)?;
         if len > limits.max_bytes as u64 {
-            return Err(TorchError::Pickle(super::pickle::PickleError::Malformed {
+            return Err(TorchError::Pickle(crate::error::PickleError::Malformed {
                 at: 0,
                 reason: format!("pickle of {len} bytes exceeds the limit of {}", limits.max_bytes),
             }));
@@ -89,7 +85,9 @@ impl<R: ReadAt> TorchSource<R> {
 
     /// Set the size of the storage window read at a time to gather a non-contiguous view (a transposed or
     /// sliced tensor), [`DEFAULT_GATHER_WINDOW`] by default. Memory use while streaming is at most this plus the
-    /// chunk size; a smaller window means more passes over a transposed tensor's storage.
+    /// chunk size; a smaller window means more passes over a transposed tensor's storage. (A knob for the tests
+    /// and the fuzz targets, which use tiny windows.)
+    #[cfg(any(test, feature = "internals"))]
     pub fn with_gather_window(mut self, bytes: usize) -> Self {
         self.gather_window = bytes.max(1);
         self

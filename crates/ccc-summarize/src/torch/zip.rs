@@ -10,31 +10,9 @@
 //! are zero in torch files: the sizes come from the central directory, bit 3 of the flags being set).
 
 use std::collections::HashMap;
-use std::io;
 
+use crate::error::ZipError;
 pub use crate::read_at::{FileAt, ReadAt};
-
-/// Why a zip archive cannot be read.
-#[derive(Debug, thiserror::Error)]
-pub enum ZipError {
-    /// Reading failed.
-    #[error("i/o error: {0}")]
-    Io(#[from] io::Error),
-    /// The structure is invalid or outside the supported subset.
-    #[error("corrupt zip archive: {0}")]
-    Corrupt(String),
-    /// The archive is larger than this reader accepts.
-    #[error("zip archive refused: {0}")]
-    TooLarge(String),
-    /// A record that is compressed or encrypted (torch writes stored records only).
-    #[error("record `{name}` is {what}; PyTorch writes uncompressed records — re-save the checkpoint with torch.save")]
-    NotStored {
-        /// The record name.
-        name: String,
-        /// "compressed with method N" or "encrypted".
-        what: String,
-    },
-}
 
 fn corrupt(msg: impl Into<String>) -> ZipError {
     ZipError::Corrupt(msg.into())
@@ -336,7 +314,7 @@ mod tests {
     /// A minimal stored archive, written the way `torch.save` writes it (zip64 EOCD, sizes in the central
     /// directory only, a data descriptor after each record).
     pub(crate) fn archive(records: &[(&str, &[u8])]) -> Vec<u8> {
-        crate::torch::testsupport::write_zip(records)
+        ccc_torch_testkit::write_zip(records)
     }
 
     #[test]

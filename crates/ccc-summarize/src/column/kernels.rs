@@ -13,8 +13,8 @@ use std::ops::Range;
 
 use ccc_core::Summary;
 
-use crate::plan::{CoordAxis, Segment, TensorPlan};
-use crate::source::DType;
+use crate::tensor::DType;
+use crate::tensor_plan::{CoordAxis, Segment, TensorPlan};
 
 thread_local! {
     /// Per-thread buffer that weights are decoded into.

@@ -1,16 +1,20 @@
-//! `.bin` checkpoints built in the test, byte by byte (see `torch_support` for the layout and how it mirrors
+//! `.bin` checkpoints built in the test, byte by byte (see `ccc-torch-testkit` for the layout and how it mirrors
 //! `torch.save`): strided views, shared storages, every float dtype, non-float buffers, nested state dicts,
 //! protocols 2–5, parameters and tensor subclasses, zip64 and big-endian archives. Each tensor's streamed bytes are
 //! checked against an independent element-by-element computation from the storage bytes.
 
-mod torch_support;
-
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use ccc_summarize::torch::{self, TorchSource};
-use ccc_summarize::{DType, SummarizeError, TensorInfo, TensorSink, WeightSource};
-use torch_support::*;
+use ccc_torch_testkit::*;
+
+use crate::error::SummarizeError;
+use crate::read_at::ReadMethod;
+use crate::source::{TensorSink, WeightSource};
+use crate::tensor::{DType, TensorInfo};
+use crate::torch::pickle::storage_dtype;
+use crate::torch::source::DEFAULT_GATHER_WINDOW;
+use crate::torch::{open_source_with, TorchSource};
 
 #[derive(Default)]
 struct Collect {
@@ -64,7 +68,7 @@ fn write(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> PathBuf {
 
 /// Write a checkpoint, stream it with several chunk sizes, and compare every tensor with [`expected`].
 fn check(specs: &[TensorSpec], storages: &[(&str, Vec<u8>)], proto: u8, container: &Container) {
-    let windows = [1usize, 12, 4096, torch::DEFAULT_GATHER_WINDOW];
+    let windows = [1usize, 12, 4096, DEFAULT_GATHER_WINDOW];
     check_with(specs, storages, proto, container, &[1, 7, 64, 4096, 1 << 20], &windows)
 }
 
@@ -81,7 +85,7 @@ fn check_with(
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, "pytorch_model.bin", &torch_zip("pytorch_model", &pickle, storages));
     for (&chunk, &window) in chunks.iter().flat_map(|c| windows.iter().map(move |w| (c, w))) {
-        let mut source = TorchSource::open(&path).unwrap().with_gather_window(window);
+        let mut source = TorchSource::open_with(&path, ReadMethod::Map).unwrap().with_gather_window(window);
         assert_eq!(source.tensors().len(), specs.len());
         let mut sink = Collect::default();
         source.stream(&mut sink, chunk).unwrap();
@@ -99,7 +103,7 @@ fn check_with(
 }
 
 fn dtype_of(class: &str) -> DType {
-    torch::pickle::storage_dtype(class).unwrap()
+    storage_dtype(class).unwrap()
 }
 
 /// 0, 1, 2, … as f32.
@@ -147,7 +151,7 @@ fn transposed_matrix_larger_than_the_gather_window() {
     let specs =
         vec![view("t", "0", 90_000, 0, &[300, 300], &[1, 300]), view("w", "1", 90_000, 0, &[300, 300], &[300, 1])];
     let storages = [("0", iota(90_000)), ("1", iota(90_000))];
-    check_with(&specs, &storages, 2, &Container::Dict, &[4096, 1 << 20], &[64 << 10, torch::DEFAULT_GATHER_WINDOW]);
+    check_with(&specs, &storages, 2, &Container::Dict, &[4096, 1 << 20], &[64 << 10, DEFAULT_GATHER_WINDOW]);
 }
 
 #[test]
@@ -178,7 +182,7 @@ fn every_float_dtype_and_non_float_buffers() {
     // A sink that wants only float tensors never receives the others, but they are listed with their dtype.
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, "m.bin", &torch_zip("m", &state_dict_pickle(2, &specs, &Container::Dict), &storages));
-    let mut source = torch::open_source(&path).unwrap();
+    let mut source = open_source_with(&path, ReadMethod::Map).unwrap();
     let listed: Vec<DType> = source.tensors().iter().map(|t| t.dtype).collect();
     assert_eq!(listed.len(), 10);
     assert!(listed.contains(&DType::I64) && listed.contains(&DType::Bool) && listed.contains(&DType::BF16));
@@ -240,7 +244,7 @@ fn archive_top_directory_and_zip64_fields() {
     let refs: Vec<(&str, &[u8])> = records.iter().map(|(n, d)| (n.as_str(), d.as_slice())).collect();
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, "x.pt", &write_zip_with(&refs, ZipOpts { force_zip64: true, ..Default::default() }));
-    let mut source = TorchSource::open(&path).unwrap();
+    let mut source = TorchSource::open_with(&path, ReadMethod::Map).unwrap();
     let mut sink = Collect::default();
     source.stream(&mut sink, 1 << 10).unwrap();
     assert_eq!(sink.got["layers.0.bias"].1, storages[1].1);
@@ -263,7 +267,7 @@ fn big_endian_archives_are_delivered_little_endian() {
         vec![("be/data.pkl", &pickle), ("be/byteorder", b"big"), ("be/data/0", &w_be), ("be/data/1", &h_be)];
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, "be.bin", &write_zip(&recs));
-    let mut source = torch::open_source(&path).unwrap();
+    let mut source = open_source_with(&path, ReadMethod::Map).unwrap();
     let mut sink = Collect::default();
     source.stream(&mut sink, 8).unwrap();
     assert_eq!(sink.got["w"].1, f32_bytes(&w));

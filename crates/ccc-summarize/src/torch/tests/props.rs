@@ -1,14 +1,15 @@
 //! Property tests of the `.bin` readers: arbitrary and mutated bytes never panic (an error or a valid result),
 //! and random strided views of random storages stream exactly the bytes an element-by-element computation gives.
 
-mod torch_support;
-
-use ccc_summarize::torch::pickle::{load_state_dict, PickleLimits};
-use ccc_summarize::torch::zip::ZipIndex;
-use ccc_summarize::torch::TorchSource;
-use ccc_summarize::{SummarizeError, TensorInfo, TensorSink, WeightSource};
+use ccc_torch_testkit::*;
 use proptest::prelude::*;
-use torch_support::*;
+
+use crate::error::SummarizeError;
+use crate::source::{TensorSink, WeightSource};
+use crate::tensor::TensorInfo;
+use crate::torch::pickle::{load_state_dict, PickleLimits};
+use crate::torch::zip::ZipIndex;
+use crate::torch::TorchSource;
 
 /// Collects all rows and checks the sink contract.
 #[derive(Default)]

@@ -1,15 +1,23 @@
 //! The summarizer's result does not depend on how a source chunks a tensor, nor on whether the bytes come in
-//! memory, are read by the sink, or are mapped and handed to the pool (`rows` vs `rows_at`), nor on the dtype's kernel path: the block partition is
-//! fixed by the tensor, and kernels add in a fixed order.
+//! memory, are read by the sink, or are mapped and handed to the pool (`rows` vs `rows_at`), nor on how much is
+//! in flight, nor on the dtype's kernel path: the block partition is fixed by the tensor, and kernels add in a
+//! fixed order.
 
-mod common;
+use std::path::Path;
 
 use ccc_core::Summary;
-use ccc_summarize::column::{Column, ColumnSink};
-use ccc_summarize::plan::Plan;
-use ccc_summarize::{DType, FileAt, Mapping, ReadAt, StoredRows, TensorInfo, TensorSink};
 use proptest::prelude::*;
-use std::path::Path;
+
+use super::{Column, ColumnSink};
+use crate::arch::Mapping;
+use crate::plan::test_models::llama_tensors;
+use crate::plan::Plan;
+use crate::read_at::{FileAt, ReadAt};
+use crate::source::{StoredRows, TensorSink};
+use crate::tensor::{DType, TensorInfo};
+
+/// The bound on mapped bytes in flight that the run engine gives (`engine::memory::AHEAD_BYTES`).
+const AHEAD_BYTES: usize = 32 << 20;
 
 /// A one-layer GPT-NeoX plan of hidden size `c` with 4 heads, and its tensors in `dtype`.
 fn plan(c: usize, dtype: DType) -> (Plan, Vec<TensorInfo>) {
@@ -62,6 +70,17 @@ fn delivery() -> impl Strategy<Value = Delivery> {
 
 /// Summarize with each tensor delivered in chunks of the given row counts (cycled).
 fn summarize(plan: &Plan, tensors: &[(TensorInfo, Vec<u8>)], chunks: &[usize], how: Delivery) -> Column {
+    summarize_ahead(plan, tensors, chunks, how, AHEAD_BYTES)
+}
+
+/// [`summarize`], with at most `ahead` bytes of mapped blocks in flight.
+fn summarize_ahead(
+    plan: &Plan,
+    tensors: &[(TensorInfo, Vec<u8>)],
+    chunks: &[usize],
+    how: Delivery,
+    ahead: usize,
+) -> Column {
     // One file per tensor, its bytes after an 8-byte prefix, for mapped delivery.
     let dir = tempfile::tempdir().unwrap();
     let files: Vec<FileAt> = match how {
@@ -79,7 +98,7 @@ fn summarize(plan: &Plan, tensors: &[(TensorInfo, Vec<u8>)], chunks: &[usize], h
         _ => Vec::new(),
     };
     rayon::scope_fifo(|scope| {
-        let mut sink = ColumnSink::new(plan, Summary::MeanSq, false, "test", None).in_scope(scope);
+        let mut sink = ColumnSink::new(plan, Summary::MeanSq, false, "test", None).in_scope(scope, ahead);
         for (t, (info, bytes)) in tensors.iter().enumerate() {
             let rb = bytes.len() / info.shape[0];
             let (mut row, mut k) = (0, 0);
@@ -119,6 +138,8 @@ proptest! {
         chunks in proptest::collection::vec(1usize..2000, 1..6),
         dtype in prop_oneof![Just(DType::F32), Just(DType::BF16), Just(DType::F16)],
         how in delivery(),
+        // Blocks in flight: none ahead (every handed-over run waits), a few, the engine's bound.
+        ahead in prop_oneof![Just(0usize), Just(1usize << 20), Just(AHEAD_BYTES)],
         seed in any::<u64>(),
     ) {
         // Hidden size 96: rows of 96 or 384 elements, blocks of hundreds of rows (not powers of two); the
@@ -127,7 +148,7 @@ proptest! {
         let tensors: Vec<(TensorInfo, Vec<u8>)> =
             infos.iter().enumerate().map(|(i, t)| (t.clone(), weights(t.numel(), seed + i as u64, dtype))).collect();
         let whole = summarize(&plan, &tensors, &[usize::MAX], Delivery::Mem);
-        let chunked = summarize(&plan, &tensors, &chunks, how);
+        let chunked = summarize_ahead(&plan, &tensors, &chunks, how, ahead);
         let bits = |c: &Column| c.full.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
         prop_assert_eq!(bits(&whole), bits(&chunked));
         prop_assert_eq!(&whole.compact[..], &chunked.compact[..]);
@@ -136,7 +157,7 @@ proptest! {
 
 /// A 12-layer Llama plan (GQA; mlp_in from two tensors, gate and up; norms), and its tensors in canonical order.
 fn llama_plan(c: usize, dtype: DType) -> (Plan, Vec<TensorInfo>) {
-    let (cfg, tensors) = common::llama_tensors(12, 4, 2, c, 3 * c, 50, dtype);
+    let (cfg, tensors) = llama_tensors(12, 4, 2, c, 3 * c, 50, dtype);
     let plan = Plan::new(&Mapping::detect(&cfg).unwrap(), &cfg, &tensors, true).unwrap();
     (plan, tensors)
 }

@@ -17,8 +17,9 @@
 use ccc_core::layout::Banded;
 use ccc_core::Summary;
 
-use crate::buffer::ZeroBuf;
-use crate::plan::{Plan, TensorPlan};
+use super::buffer::ZeroBuf;
+use crate::plan::Plan;
+use crate::tensor_plan::TensorPlan;
 
 /// The column being assembled (see the module docs).
 pub(crate) struct Assembler<'a> {
@@ -264,7 +265,7 @@ fn finish_values(summary: Summary, len: usize, vals: &mut [f64]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::{DType, TensorInfo};
+    use crate::tensor::{DType, TensorInfo};
     use crate::Mapping;
 
     /// The streaming stores give the bits of `as f32`, at any alignment and length, for values that round,

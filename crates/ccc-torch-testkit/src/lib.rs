@@ -1,5 +1,6 @@
-//! Writers for PyTorch checkpoints, byte by byte, without PyTorch: used by the unit tests of `crate::torch`,
-//! the `torch_*` integration tests, and the generator of the hostile corpus in `tests/data/bad/torch/`.
+//! Writers for PyTorch checkpoints, byte by byte, without PyTorch: used by the unit tests of `ccc-summarize`'s
+//! `.bin` reader, its `torch_*` integration tests, and the generator of the hostile corpus in
+//! `tests/data/bad/torch/`. A dev-dependency only: nothing here is compiled into `ccc`.
 //!
 //! What `torch.save(obj, f)` (torch ≥ 1.6, `_use_new_zipfile_serialization=True`) writes, and what these
 //! functions reproduce:
@@ -21,7 +22,7 @@
 //! Compare with `python -m pickletools` on `data.pkl` of any torch.save output (the committed
 //! `tests/data/fixtures/tiny-neox/variants/step0-bin/pytorch_model.bin` is one).
 
-#![allow(dead_code)]
+#![deny(missing_docs)]
 
 /// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), as zip uses.
 pub fn crc32(data: &[u8]) -> u32 {
@@ -175,6 +176,7 @@ pub fn torch_zip(top: &str, pickle: &[u8], storages: &[(&str, Vec<u8>)]) -> Vec<
 }
 
 /// Pickle opcodes (names and bytes as in CPython's `Lib/pickle.py`).
+#[allow(missing_docs)]
 pub mod op {
     pub const MARK: u8 = b'(';
     pub const STOP: u8 = b'.';

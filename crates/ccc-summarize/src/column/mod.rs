@@ -10,6 +10,10 @@
 //! pool without waiting (see [`ColumnSink::in_scope`]): the pool works across tensor boundaries while the thread
 //! driving the source combines results in order.
 
+mod assemble;
+mod buffer;
+mod kernels;
+
 use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -19,13 +23,15 @@ use ccc_core::layout::Banded;
 use ccc_core::{Progress, Summary};
 use rayon::prelude::*;
 
-use crate::assemble::Assembler;
-use crate::buffer::ZeroBuf;
+use self::assemble::Assembler;
+use self::buffer::ZeroBuf;
+use self::kernels::{reduce_block, with_f32, BlockOut, Op};
 use crate::error::SummarizeError;
-use crate::kernels::{reduce_block, with_f32, BlockOut, Op};
-use crate::plan::{Plan, TensorPlan};
+use crate::plan::Plan;
 use crate::read_at::Mapped;
-use crate::source::{StoredRows, TensorInfo, TensorSink};
+use crate::source::{StoredRows, TensorSink};
+use crate::tensor::TensorInfo;
+use crate::tensor_plan::TensorPlan;
 
 /// Target input bytes per parallel block.
 const BLOCK_BYTES: usize = 256 << 10;
@@ -33,22 +39,38 @@ const BLOCK_BYTES: usize = 256 << 10;
 /// One column of the CCC tensor, in both modes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {
-    /// Full mode, in the layout [`Column::layout`] (component-major in bands of rows), not a file's order.
-    pub full: ZeroBuf<f32>,
-    /// The layout of [`Column::full`].
-    pub layout: Banded,
+    /// Full mode, in the layout `layout` (component-major in bands of rows), not a file's order.
+    pub(crate) full: ZeroBuf<f32>,
+    /// The layout of `full`.
+    pub(crate) layout: Banded,
     /// Compact mode, `n_coord × n_compact` row-major.
-    pub compact: ZeroBuf<f32>,
+    pub(crate) compact: ZeroBuf<f32>,
     /// Tensors that held NaN or Inf (only with `allow_nonfinite`; otherwise that is an error).
-    pub nonfinite: Vec<String>,
+    pub(crate) nonfinite: Vec<String>,
     /// Bytes of weights summarized.
-    pub bytes: u64,
+    pub(crate) bytes: u64,
 }
 
 impl Column {
-    /// Full mode in a file's order: `n_coord × n_comp`, row-major.
+    /// Full mode in a file's order: `n_coord × n_comp`, row-major (components as [`Plan::components`] lists
+    /// them).
     pub fn full_row_major(&self) -> Vec<f32> {
         self.layout.to_row_major(&self.full)
+    }
+
+    /// Compact mode in a file's order: `n_coord × n_compact`, row-major.
+    pub fn compact(&self) -> &[f32] {
+        &self.compact
+    }
+
+    /// Tensors that held NaN or Inf (only when summarized with `allow_nonfinite`; otherwise that is an error).
+    pub fn nonfinite(&self) -> &[String] {
+        &self.nonfinite
+    }
+
+    /// Bytes of weights summarized.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
     }
 }
 
@@ -78,6 +100,9 @@ pub struct ColumnSink<'a, 's> {
     queue: VecDeque<Queued<'a>>,
     /// Bytes of the blocks in `queue`.
     ahead: usize,
+    /// Bytes of mapped weights whose blocks may be in `queue` before the oldest are combined (see
+    /// [`ColumnSink::in_scope`]).
+    ahead_max: usize,
 }
 
 thread_local! {
@@ -154,13 +179,17 @@ impl<'a, 's> ColumnSink<'a, 's> {
             scope: None,
             queue: VecDeque::new(),
             ahead: 0,
+            ahead_max: 0,
         }
     }
 
     /// Hand blocks that need not be read (mapped chunks, blocks gathered across chunks) to tasks of `scope`, and
-    /// combine their results in order as they come (see the type's docs).
-    pub fn in_scope(mut self, scope: &'s rayon::ScopeFifo<'a>) -> Self {
+    /// combine their results in order as they come (see the type's docs). The pool works ahead while the thread
+    /// driving the source combines in order; at most `ahead_bytes` of the file are mapped (and resident) at once
+    /// beyond the chunk being handed over, counting each window's widening to 2 MiB boundaries.
+    pub fn in_scope(mut self, scope: &'s rayon::ScopeFifo<'a>, ahead_bytes: usize) -> Self {
         self.scope = Some(scope);
+        self.ahead_max = ahead_bytes;
         self
     }
 
@@ -235,11 +264,6 @@ impl std::ops::Deref for Owned {
         }
     }
 }
-
-/// Bytes of mapped weights whose blocks may be handed to the pool before the oldest are combined. The pool works
-/// ahead while the driving thread combines in order; at most this much of the file is mapped (and resident) at
-/// once, counting each window's widening to 2 MiB boundaries, beyond the chunk being handed over.
-pub(crate) const AHEAD_BYTES: usize = 32 << 20;
 
 impl<'a> ColumnSink<'a, '_> {
     /// Reduce a run of whole rows of a tensor.
@@ -339,7 +363,7 @@ impl<'a> ColumnSink<'a, '_> {
     }
 
     /// Hand the whole blocks in `range` of `src` (from tensor row `first_row`) to the pool, then combine what is
-    /// ready; wait only when more than [`AHEAD_BYTES`] are in flight.
+    /// ready; wait only when more than `ahead_max` bytes are in flight.
     fn hand_over(
         &mut self,
         scope: &rayon::ScopeFifo<'a>,
@@ -375,7 +399,7 @@ impl<'a> ColumnSink<'a, '_> {
     }
 
     /// Combine the finished work at the front of the queue, in order. With `all`, until the queue is empty;
-    /// else until the work still in flight is within [`AHEAD_BYTES`]. While waiting, this thread runs the
+    /// else until the work still in flight is within `ahead_max` bytes. While waiting, this thread runs the
     /// pool's pending blocks.
     fn drain(&mut self, all: bool) -> Result<(), SummarizeError> {
         loop {
@@ -400,7 +424,7 @@ impl<'a> ColumnSink<'a, '_> {
                     if let Some(Queued::Blocks { next, .. }) = self.queue.front_mut() {
                         *next = k;
                     }
-                    if !all && self.ahead <= AHEAD_BYTES {
+                    if !all && self.ahead <= self.ahead_max {
                         return Ok(());
                     }
                     // Run a pending block here (perhaps the one waited for); if none is left to start, the
@@ -573,7 +597,7 @@ fn all_finite(xs: &[f64]) -> bool {
 
 /// NumPy's median: the middle value, or the mean of the two middle values for an even count (in f64).
 /// NaN values make the median NaN.
-pub fn median(xs: &[f32]) -> f64 {
+pub(crate) fn median(xs: &[f32]) -> f64 {
     if xs.is_empty() {
         return f64::NAN;
     }
@@ -589,6 +613,9 @@ pub fn median(xs: &[f32]) -> f64 {
         (v[n / 2 - 1] as f64 + v[n / 2] as f64) / 2.0
     }
 }
+
+#[cfg(test)]
+mod chunking_tests;
 
 #[cfg(test)]
 mod tests {
