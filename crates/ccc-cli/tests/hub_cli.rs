@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 
 use assert_cmd::Command;
-use ccc_hub::testing::{Faults, HubServer, TestRepo};
+use ccc_hub_testing::{Faults, HubServer, TestRepo};
 use predicates::prelude::*;
 
 const TOKEN: &str = "hf_cli_secret_token";

@@ -7,11 +7,12 @@
 //! the user's hub cache are read there. The hub's conventions are followed: `HF_ENDPOINT`, `HF_TOKEN` or the token
 //! file under `HF_HOME`, `HF_HUB_CACHE` ([`config::HubConfig`]).
 //!
-//! [`testing::HubServer`] is a small hub on loopback for tests, with fault injection.
+//! The tests run against a small hub on loopback with fault injection, `ccc_hub_testing::HubServer` (a
+//! dev-only crate, so that no build of the library or of `ccc` compiles it):
 //!
 //! ```
 //! use std::sync::Arc;
-//! use ccc_hub::testing::{HubServer, TestRepo};
+//! use ccc_hub_testing::{HubServer, TestRepo};
 //! use ccc_hub::{HubClient, HubConfig};
 //!
 //! let mut repo = TestRepo::new("org/tiny");
@@ -35,7 +36,6 @@ pub mod error;
 pub mod files;
 pub mod revision;
 pub mod stream;
-pub mod testing;
 
 pub use checkpoint::{resolve, FetchMode, HubCheckpoint, HubOptions, RevisionSelector};
 pub use client::HubClient;

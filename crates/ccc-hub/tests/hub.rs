@@ -1,4 +1,4 @@
-//! The hub client against a real HTTP hub on loopback (`ccc_hub::testing::HubServer`): streamed and downloaded
+//! The hub client against a real HTTP hub on loopback (`ccc_hub_testing::HubServer`): streamed and downloaded
 //! weights equal the files on disk, every injected fault is survived or reported clearly.
 
 use std::collections::BTreeMap;
@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ccc_core::{NoProgress, StepSelection};
-use ccc_hub::testing::{Corrupt, Faults, HubServer, TestRepo};
+use ccc_hub_testing::{Corrupt, Faults, HubServer, TestRepo};
 use ccc_hub::{FetchMode, HubCheckpoint, HubClient, HubConfig, HubError, HubOptions, RepoSpec, RetryPolicy, Token};
 use ccc_summarize::{Checkpoint, SafetensorsFile, SummarizeError, TensorInfo, TensorSink, WeightSource};
 
@@ -85,7 +85,7 @@ fn checkpoints(s: &Setup, spec: &str, steps: &str, o: &Arc<HubOptions>) -> Resul
     ccc_hub::resolve(&s.client, &spec, o, &steps.parse::<StepSelection>().unwrap(), &NoProgress)
 }
 
-fn content_requests(s: &Setup) -> Vec<ccc_hub::testing::RequestLog> {
+fn content_requests(s: &Setup) -> Vec<ccc_hub_testing::RequestLog> {
     s.server.requests().into_iter().filter(|r| r.path.starts_with("/cdn/")).collect()
 }
 

@@ -1,7 +1,11 @@
-//! A small Hugging Face hub on loopback, for tests and benchmarks: real HTTP/1.1 with the hub's paths and headers,
-//! and fault injection.
+//! # ccc-hub-testing: a small Hugging Face hub on loopback, for tests and benchmarks
 //!
-//! Served routes (all `GET`):
+//! Real HTTP/1.1 with the hub's paths and headers, and fault injection. A crate of its own so that no build of
+//! `ccc` or of the `ccc-hub` library compiles it: it is only a dev-dependency (of `ccc-hub` and `ccc-cli`), and
+//! the benchmark scripts run its `hub_server` example. It is the other side of the wire from `ccc-hub` and uses
+//! none of its code.
+//!
+//! Served routes (`GET`, and `HEAD` answered with the same headers):
 //! - `/api/models/{org}/{name}/refs` — the branches;
 //! - `/api/models/{org}/{name}/revision/{rev}` — commit and siblings (`rfilename`, `size`, `blobId`, `lfs`);
 //! - `/{org}/{name}/resolve/{rev}/{file}` — small files directly; weight files (LFS) with a 302 to a content URL on
@@ -10,6 +14,7 @@
 //! - `/cdn/{sha256}` on the content port — the bytes, with `Range` support (206 + `Content-Range`).
 //!
 //! A gated repository answers `resolve` with 401 (no token) or 403 (wrong token), `X-Error-Code: GatedRepo`.
+#![deny(missing_docs)]
 
 use std::collections::BTreeMap;
 use std::fs::File;
