@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 
 use assert_cmd::Command;
-use ccc_hub_testing::{Faults, HubServer, TestRepo};
+use ccc_hub_testing::{Faults, HubServer, Listing, TestRepo};
 use predicates::prelude::*;
 
 const TOKEN: &str = "hf_cli_secret_token";
@@ -127,6 +127,26 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// A hub whose listing has no sizes or hashes (some mirrors): the same bytes out as from disk, and one warning.
+#[test]
+fn a_listing_without_sizes_gives_the_same_file_and_one_warning() {
+    let e = env(Faults { listing: Listing::NamesOnly, ..Faults::default() });
+    let (full, _) = from_disk(&e);
+    let out = e.path("bare.safetensors");
+    let assert = e
+        .ccc("summarize")
+        .args(["hf:org/tiny-neox", "--steps", STEPS, "--mode", "full,compact", "--quiet", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert_eq!(err.matches("no sizes or hashes").count(), 1, "{err}");
+    assert!(err.contains("6 verified by the sha256"), "{err}");
+    assert!(read(&full) == read(&e.path("bare.full.safetensors")));
+    let err = e.ccc("revisions").args(["hf:org/tiny-neox", "--steps", "0,4"]).output().unwrap().stderr;
+    assert!(String::from_utf8_lossy(&err).contains("no sizes or hashes"));
 }
 
 #[test]

@@ -14,7 +14,7 @@ use ccc_summarize::{Checkpoint, SummarizeError, TensorInfo, TensorSink, WeightSo
 use crate::client::HubClient;
 use crate::download::{cached_snapshot, download_file, hub_error, repo_cache_dir, snapshot_dir};
 use crate::error::{HubError, Result};
-use crate::files::{safe_relative, CheckpointFiles, FileRole};
+use crate::files::{safe_relative, CheckpointFiles, FileRole, MetaSource};
 use crate::revision::{step_of, Family, RepoSpec, RevisionTemplate};
 use crate::stream::{Prefetch, RemoteReader};
 
@@ -170,10 +170,17 @@ impl std::fmt::Debug for HubCheckpoint {
 }
 
 impl HubCheckpoint {
-    /// Look up a revision's files on the hub.
+    /// Look up a revision's files on the hub: the listing, and for files it gives no size or sha256 (some
+    /// mirrors), a `HEAD` of each one's `resolve` URL ([`HubClient::file_meta`]).
     pub fn new(client: Arc<HubClient>, repo: &str, revision: &ChosenRevision, opts: Arc<HubOptions>) -> Result<Self> {
         let info = client.revision_info(repo, &revision.name)?;
-        let files = CheckpointFiles::choose(repo, &revision.name, &info)?;
+        let mut files = CheckpointFiles::choose(repo, &revision.name, &info)?;
+        let bare: Vec<String> = files.lookups().map(|f| f.name.clone()).collect();
+        for name in bare {
+            // By commit, as the bytes will be read.
+            let meta = client.file_meta(repo, &info.sha, &name)?;
+            files.complete(&name, meta)?;
+        }
         Ok(HubCheckpoint {
             client,
             repo: repo.to_string(),
@@ -370,8 +377,31 @@ impl WeightSource for VerifiedStream {
     }
 }
 
+/// The one notice for checkpoints whose listing had no sizes or hashes (see [`MetaSource::ResolveHeaders`]):
+/// how many files' sizes came from the `resolve` answers, and how many of them are verified by a sha256.
+/// `None` when the listing had everything.
+pub fn listing_notice<'a>(repo: &str, checkpoints: impl IntoIterator<Item = &'a HubCheckpoint>) -> Option<String> {
+    let looked_up: Vec<&crate::files::NeededFile> = checkpoints
+        .into_iter()
+        .flat_map(|c| c.files.files.iter())
+        .filter(|f| f.source == MetaSource::ResolveHeaders)
+        .collect();
+    if looked_up.is_empty() {
+        return None;
+    }
+    let weights = looked_up.iter().filter(|f| f.role == FileRole::Weights);
+    let (hashed, unhashed) = weights.fold((0, 0), |(h, u), f| if f.sha256.is_some() { (h + 1, u) } else { (h, u + 1) });
+    Some(format!(
+        "hf:{repo}: the hub's file listing has no sizes or hashes (as on some mirrors and older hub-compatible \
+         servers): took the sizes of {} files from their `resolve` answers; of the weight files, {hashed} verified \
+         by the sha256 in `X-Linked-Etag`, {unhashed} by their size only",
+        looked_up.len()
+    ))
+}
+
 /// Resolve one `hf:` input into checkpoints: choose its revisions, then look up each revision's files (one API
-/// request per revision). Nothing is downloaded here.
+/// request per revision, and a `HEAD` per file the listing gives no size or hash). Nothing is downloaded here. A
+/// listing without sizes or hashes is reported once through `progress` ([`listing_notice`]).
 pub fn resolve(
     client: &Arc<HubClient>,
     spec: &RepoSpec,
@@ -394,5 +424,8 @@ pub fn resolve(
         }
     }
     progress.finish();
+    if let Some(notice) = listing_notice(&spec.repo, &out) {
+        progress.warn(&notice);
+    }
     Ok(out)
 }

@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use ccc_core::progress::RecordingProgress;
 use ccc_core::{NoProgress, StepSelection};
-use ccc_hub_testing::{Corrupt, Faults, HubServer, TestRepo};
 use ccc_hub::{FetchMode, HubCheckpoint, HubClient, HubConfig, HubError, HubOptions, RepoSpec, RetryPolicy, Token};
+use ccc_hub_testing::{Corrupt, Faults, HubServer, Listing, Resolve, TestRepo};
 use ccc_summarize::{Checkpoint, SafetensorsFile, SummarizeError, TensorInfo, TensorSink, WeightSource};
 
 fn fixtures() -> PathBuf {
@@ -349,4 +350,80 @@ fn a_partial_download_from_an_earlier_run_is_continued() {
     assert_eq!(collect(src.as_mut()).unwrap(), local(64));
     let ranges: Vec<_> = content_requests(&s).into_iter().filter_map(|r| r.range).collect();
     assert_eq!(ranges, ["bytes=12345-"]);
+}
+
+/// Checkpoints of `org/tiny-neox` resolved with a recording progress, and its warnings.
+fn resolve_recorded(
+    s: &Setup,
+    steps: &str,
+    o: &Arc<HubOptions>,
+) -> (Result<Vec<HubCheckpoint>, HubError>, Vec<String>) {
+    let spec: RepoSpec = "hf:org/tiny-neox".parse().unwrap();
+    let progress = RecordingProgress::default();
+    let got = ccc_hub::resolve(&s.client, &spec, o, &steps.parse::<StepSelection>().unwrap(), &progress);
+    let warnings = progress.warnings.lock().unwrap().clone();
+    (got, warnings)
+}
+
+/// A listing without `size`/`lfs` (some mirrors, older hub-compatible servers): the sizes come from the `resolve`
+/// answers (`X-Linked-Size` of the hub's redirect, else `Content-Length`), the sha256 from `X-Linked-Etag` when the
+/// server sends it, and one notice says so.
+#[test]
+fn listings_without_sizes_take_them_from_the_resolve_answers() {
+    for resolve in [Resolve::Redirect, Resolve::Direct] {
+        for mode in [FetchMode::Stream, FetchMode::Download] {
+            let s = setup(Faults { listing: Listing::NamesOnly, resolve, ..Faults::default() }, None);
+            let (cks, warnings) = resolve_recorded(&s, "0,16,2000", &opts(mode, &s));
+            let cks = cks.unwrap();
+            assert_eq!(cks.iter().map(|c| c.step()).collect::<Vec<_>>(), vec![0, 16, 2000]);
+            assert_eq!(warnings.len(), 1, "one notice: {warnings:?}");
+            assert!(warnings[0].contains("no sizes or hashes"), "{warnings:?}");
+            for ck in &cks {
+                let name = format!("step{}", ck.step());
+                let disk = std::fs::metadata(fixtures().join(&name).join("model.safetensors")).unwrap();
+                assert_eq!(ck.size_hint(), disk.len(), "{resolve:?} {mode:?}");
+                let sha = ck.files().weights().next().unwrap().sha256.clone();
+                match resolve {
+                    Resolve::Redirect => {
+                        assert_eq!(sha, s.server.sha256("org/tiny-neox", &name, "model.safetensors"));
+                        assert!(ck.content_id().is_some(), "the sha256 identifies the weights");
+                    }
+                    Resolve::Direct => assert_eq!(sha, None, "no hash announced anywhere"),
+                }
+                let mut src = ck.open().unwrap();
+                assert_eq!(collect(src.as_mut()).unwrap(), local(ck.step()), "{resolve:?} {mode:?} {name}");
+                ck.done().unwrap();
+            }
+            match resolve {
+                Resolve::Redirect => assert!(warnings[0].contains("3 verified by the sha256"), "{warnings:?}"),
+                Resolve::Direct => assert!(warnings[0].contains("3 by their size only"), "{warnings:?}"),
+            }
+        }
+    }
+    // A complete listing asks nothing more and says nothing.
+    let s = setup(Faults::default(), None);
+    let (cks, warnings) = resolve_recorded(&s, "0,16", &opts(FetchMode::Stream, &s));
+    assert_eq!(cks.unwrap().len(), 2);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert!(s.server.requests().iter().all(|r| r.method == "GET"), "no HEAD requests");
+}
+
+/// The sha256 announced by `X-Linked-Etag` is checked: a wrong one is a clear error, streamed or downloaded.
+#[test]
+fn a_wrong_linked_etag_is_a_sha256_mismatch() {
+    let faults = || Faults { listing: Listing::NamesOnly, wrong_linked_etag: true, ..Faults::default() };
+    let s = setup(faults(), None);
+    let ck = resolve_recorded(&s, "32", &opts(FetchMode::Download, &s)).0.unwrap().remove(0);
+    let err = ck.open().err().expect("a wrong sha256 must fail").to_string();
+    assert!(err.contains("sha256 mismatch") && err.contains("model.safetensors"), "{err}");
+    assert!(walk(&s.tmp.path().join("dl")).is_empty(), "nothing left behind");
+
+    let s = setup(faults(), None);
+    let ck = resolve_recorded(&s, "32", &opts(FetchMode::Stream, &s)).0.unwrap().remove(0);
+    let err = match ck.open() {
+        Ok(mut src) => collect(src.as_mut()).expect_err("a wrong sha256 must fail"),
+        Err(e) => e,
+    }
+    .to_string();
+    assert!(err.contains("sha256 mismatch"), "{err}");
 }

@@ -75,6 +75,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         rows.push(ck);
     }
     progress.finish();
+    if let Some(notice) = ccc_hub::checkpoint::listing_notice(&spec.repo, &rows) {
+        progress.warn(&notice);
+    }
 
     let mut first_of: HashMap<String, usize> = HashMap::new();
     let mut dup_of: Vec<Option<usize>> = vec![None; rows.len()];
