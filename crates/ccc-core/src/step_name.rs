@@ -187,6 +187,27 @@ fn stage_of(prefix: &[u8]) -> u32 {
     0
 }
 
+/// Why a subdirectory of a run directory, or a hub revision, is not used as a checkpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipReason {
+    /// Its name carries no step number (`main`, `fp32`, `it-SFT`, `tokenizer`).
+    NoStep,
+    /// It has no `config.json`.
+    NoConfig,
+    /// It has no weight file ccc can read (e.g. only optimizer states, or a sharded training format).
+    NoWeights,
+}
+
+impl fmt::Display for SkipReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            SkipReason::NoStep => "no step number in its name",
+            SkipReason::NoConfig => "no config.json",
+            SkipReason::NoWeights => "no weights ccc can read",
+        })
+    }
+}
+
 /// The names of one series among those to be combined: what [`check_series`] compares, and reports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SeriesSpan {

@@ -25,6 +25,8 @@ pub struct GitRef {
 struct Refs {
     #[serde(default)]
     branches: Vec<GitRef>,
+    #[serde(default)]
+    tags: Vec<GitRef>,
 }
 
 /// Large-file storage facts of a file: its sha256 and size.
@@ -208,6 +210,20 @@ impl HubClient {
         let url = self.api_url(repo, "refs");
         let refs: Refs = self.get_json(&url).map_err(|f| self.interpret(f, Ctx::Repo(repo)))?;
         Ok(refs.branches)
+    }
+
+    /// The branches of a repository, then its tags whose names no branch has (BLOOM's intermediate checkpoints are
+    /// tags).
+    pub fn list_refs(&self, repo: &str) -> Result<Vec<GitRef>> {
+        let url = self.api_url(repo, "refs");
+        let refs: Refs = self.get_json(&url).map_err(|f| self.interpret(f, Ctx::Repo(repo)))?;
+        let mut all = refs.branches;
+        for t in refs.tags {
+            if !all.iter().any(|b| b.name == t.name) {
+                all.push(t);
+            }
+        }
+        Ok(all)
     }
 
     /// A revision's commit and files. A missing revision's error lists close names.

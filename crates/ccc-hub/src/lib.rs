@@ -37,7 +37,7 @@ pub mod files;
 pub mod revision;
 pub mod stream;
 
-pub use checkpoint::{resolve, FetchMode, HubCheckpoint, HubOptions, RevisionSelector};
+pub use checkpoint::{resolve, FetchMode, HubCheckpoint, HubOptions, Resolved, RevisionSelector};
 pub use client::HubClient;
 pub use config::{HubConfig, RetryPolicy, Token};
 pub use error::HubError;
