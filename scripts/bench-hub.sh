@@ -16,7 +16,7 @@ layers=${LAYERS:-24}
 
 # (`--example` alone would build only the example, not the `ccc` binary.)
 cargo build --release --quiet -p ccc-cli --bin ccc --manifest-path "$root/Cargo.toml"
-cargo build --release --quiet -p ccc-hub --example hub_server --manifest-path "$root/Cargo.toml"
+cargo build --release --quiet -p ccc-hub-testing --example hub_server --manifest-path "$root/Cargo.toml"
 cargo build --release --quiet -p ccc-summarize --example gen_checkpoint --manifest-path "$root/Cargo.toml"
 ccc=$target/release/ccc
 

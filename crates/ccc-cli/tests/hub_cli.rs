@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command as StdCommand;
 
 use assert_cmd::Command;
-use ccc_hub::testing::{Faults, HubServer, TestRepo};
+use ccc_hub_testing::{Faults, HubServer, Listing, TestRepo};
 use predicates::prelude::*;
 
 const TOKEN: &str = "hf_cli_secret_token";
@@ -127,6 +127,26 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// A hub whose listing has no sizes or hashes (some mirrors): the same bytes out as from disk, and one warning.
+#[test]
+fn a_listing_without_sizes_gives_the_same_file_and_one_warning() {
+    let e = env(Faults { listing: Listing::NamesOnly, ..Faults::default() });
+    let (full, _) = from_disk(&e);
+    let out = e.path("bare.safetensors");
+    let assert = e
+        .ccc("summarize")
+        .args(["hf:org/tiny-neox", "--steps", STEPS, "--mode", "full,compact", "--quiet", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert_eq!(err.matches("no sizes or hashes").count(), 1, "{err}");
+    assert!(err.contains("6 verified by the sha256"), "{err}");
+    assert!(read(&full) == read(&e.path("bare.full.safetensors")));
+    let err = e.ccc("revisions").args(["hf:org/tiny-neox", "--steps", "0,4"]).output().unwrap().stderr;
+    assert!(String::from_utf8_lossy(&err).contains("no sizes or hashes"));
 }
 
 #[test]
@@ -313,4 +333,56 @@ fn slurm_array_of_three_shards_then_merge_equals_one_process() {
     }
     // Per-task download directories are cleaned up.
     assert!(!e.path("ccc-4242-0").exists());
+}
+
+/// The same `--revisions` glob chooses a series on the hub as in a local run directory; the revisions passed over
+/// are named in one notice, and mixing series is one clear error.
+#[test]
+fn revisions_glob_chooses_a_series_on_the_hub() {
+    let mut repo = TestRepo::new("org/olmo2");
+    for (name, step) in [
+        ("stage1-step0-tokens0B", 0),
+        ("stage1-step1000-tokens5B", 1000),
+        ("stage2-ingredient1-step0-tokens0B", 1),
+        ("stage2-ingredient1-step1000-tokens5B", 2),
+        ("stage2-ingredient2-step1000-tokens5B", 4),
+        ("it-SFT", 0),
+    ] {
+        let d = fixtures().join(format!("step{step}"));
+        repo.branch(
+            name,
+            ["config.json", "model.safetensors"].iter().map(|f| (f.to_string(), read(&d.join(f)))).collect(),
+        );
+    }
+    let e = Env { server: HubServer::start(vec![repo]).unwrap(), tmp: tempfile::tempdir().unwrap() };
+    let out = e.path("o.safetensors");
+    let assert = e.ccc("summarize").args(["hf:org/olmo2", "-o"]).arg(&out).assert().failure();
+    let err = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert_eq!(err.lines().filter(|l| l.starts_with("error:")).count(), 1, "{err}");
+    assert!(
+        err.contains("`stage2-ingredient2-step*-tokens*` (1 name, step 1000)") && err.contains("--revisions"),
+        "{err}"
+    );
+    assert!(!out.exists());
+
+    let assert = e
+        .ccc("summarize")
+        .args(["hf:org/olmo2", "--revisions", "stage2-ingredient1-*", "-o"])
+        .arg(&out)
+        .assert()
+        .success();
+    let err = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(
+        err.contains("hf:org/olmo2: skipped 2 revisions: it-SFT (no step number in its name), main (no step"),
+        "{err}"
+    );
+    assert_eq!(ccc_core::file::read(&out).unwrap().steps, [0, 1000]);
+
+    // `ccc revisions` lists every series, and says that summarizing needs one chosen.
+    let assert = e.ccc("revisions").arg("hf:org/olmo2").assert().success();
+    let o = assert.get_output();
+    assert!(String::from_utf8_lossy(&o.stdout).contains("5 revisions"));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("for `ccc summarize`: the checkpoints found belong to 3 series")
+    );
 }

@@ -211,3 +211,65 @@ fn no_mmap_gives_the_same_file() {
         assert!(files[0] == files[1], "{}: --no-mmap changed the output", input.display());
     }
 }
+
+/// A run directory in `dir` whose subdirectories are tiny-neox checkpoints under other names (`None`: an empty
+/// directory).
+fn renamed_run(dir: &Path, names: &[(&str, Option<i64>)]) {
+    for (name, step) in names {
+        let to = dir.join(name);
+        std::fs::create_dir_all(&to).unwrap();
+        if let Some(step) = step {
+            for f in ["config.json", "model.safetensors"] {
+                std::fs::copy(fixtures().join(format!("tiny-neox/step{step}")).join(f), to.join(f)).unwrap();
+            }
+        }
+    }
+}
+
+/// Regression (issue 20): a local run directory of OLMo-2-style folders failed ("neither a checkpoint nor a parent
+/// of step directories"), and the annealing ingredients, which repeat step numbers, were passed over silently.
+/// Now the series are named, `--revisions` chooses one as it does on the hub, and every skipped folder is named.
+#[test]
+fn olmo2_run_directories_and_series_choice() {
+    let d = tempfile::tempdir().unwrap();
+    let run = d.path().join("olmo2");
+    renamed_run(
+        &run,
+        &[
+            ("stage1-step0-tokens0B", Some(0)),
+            ("stage1-step1000-tokens5B", Some(1000)),
+            ("stage2-ingredient1-step0-tokens0B", Some(1)),
+            ("stage2-ingredient1-step1000-tokens5B", Some(2)),
+            ("stage2-ingredient2-step1000-tokens5B", Some(4)),
+            ("stage1-step2000-tokens9B", None),
+            ("tokenizer", None),
+        ],
+    );
+    let out = d.path().join("o.safetensors");
+    let (r, o) = (run.to_str().unwrap(), out.to_str().unwrap());
+    let err = fails(&["summarize", r, "-o", o]);
+    assert!(err.contains("`stage2-ingredient1-step*-tokens*` (2 names, steps 0..1000)"), "{err}");
+    assert!(err.contains("--revisions 'stage1-step*-tokens*'"), "{err}");
+    assert!(!out.exists());
+
+    ccc().args(["summarize", r, "-o", o, "--revisions", "stage2-ingredient1-*", "-q"]).assert().success();
+    let t = ccc_core::file::read(&out).unwrap();
+    assert_eq!(t.steps, [0, 1000]);
+    // The ingredient's step-1000 folder holds tiny-neox step 2: the same column as summarizing that one.
+    let one = d.path().join("one.safetensors");
+    let step2 = fixtures().join("tiny-neox/step2");
+    ccc().args(["summarize", step2.to_str().unwrap(), "-o", one.to_str().unwrap(), "-q"]).assert().success();
+    assert_eq!(t.column(1), ccc_core::file::read(&one).unwrap().column(0));
+
+    // The first stage alone, with one notice naming every folder passed over and why.
+    let out1 = d.path().join("s1.safetensors");
+    let assert =
+        ccc().args(["summarize", r, "-o", out1.to_str().unwrap(), "--revisions", "stage1-*"]).assert().success();
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    let notice: Vec<&str> = stderr.lines().filter(|l| l.contains("skipped")).collect();
+    assert_eq!(notice.len(), 1, "one notice: {stderr}");
+    assert!(notice[0].contains("skipped 2 subdirectories"), "{stderr}");
+    assert!(notice[0].contains("stage1-step2000-tokens9B (no config.json)"), "{stderr}");
+    assert!(notice[0].contains("tokenizer (no step number in its name)"), "{stderr}");
+    assert_eq!(ccc_core::file::read(&out1).unwrap().steps, [0, 1000]);
+}

@@ -269,7 +269,8 @@ impl ComponentPattern {
     }
 }
 
-fn glob_match(pat: &[u8], text: &[u8]) -> bool {
+/// Whether `text` matches the glob `pat` (`*` any text, `?` one byte).
+pub(crate) fn glob_match(pat: &[u8], text: &[u8]) -> bool {
     // Iterative matcher with single-star backtracking: linear in practice, no recursion.
     let (mut p, mut t) = (0usize, 0usize);
     let (mut star, mut mark) = (None::<usize>, 0usize);

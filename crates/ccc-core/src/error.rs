@@ -38,6 +38,18 @@ pub enum CoreError {
     /// A step selection that does not parse.
     #[error("bad step selection `{0}`: use a list `0,1000,2000`, a range `1000..5000` (or `1000..`, `..5000`), or a filter `%1000==0`, combined with commas")]
     BadStepSelection(String),
+    /// Checkpoint names of several series whose steps repeat or restart (see [`crate::step_name::check_series`]).
+    #[error(
+        "the checkpoints found belong to {} series whose steps repeat or restart, so one file cannot hold them in \
+         order: {}; choose one with `--revisions '{}'` (names or globs, comma-separated)",
+        spans.len(),
+        spans.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", "),
+        spans.first().map_or("*", |s| s.series.as_str())
+    )]
+    MixedSeries {
+        /// Every series found, in (stage, first step) order.
+        spans: Vec<crate::step_name::SeriesSpan>,
+    },
     /// Tensors that cannot be combined or that disagree in shape.
     #[error("shape mismatch: {0}")]
     Shape(String),

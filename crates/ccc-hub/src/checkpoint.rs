@@ -6,15 +6,16 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use ccc_core::{Progress, StepSelection};
+use ccc_core::step_name::{check_series, series_spans, SkipReason};
+use ccc_core::{NameFilter, Progress, StepName, StepSelection};
 use ccc_summarize::local::WeightFiles;
 use ccc_summarize::{Checkpoint, SafetensorsStream, SummarizeError, TensorInfo, TensorSink, WeightSource};
 
 use crate::client::HubClient;
 use crate::download::{cached_snapshot, download_file, hub_error, repo_cache_dir, snapshot_dir};
 use crate::error::{HubError, Result};
-use crate::files::{safe_relative, CheckpointFiles, FileRole};
-use crate::revision::{step_of, Family, RepoSpec, RevisionTemplate};
+use crate::files::{safe_relative, CheckpointFiles, FileRole, MetaSource};
+use crate::revision::{Family, RepoSpec, RevisionTemplate};
 use crate::stream::{Prefetch, RemoteReader};
 
 /// How weights reach the summarizer.
@@ -32,11 +33,24 @@ pub enum FetchMode {
 /// Which revisions of a repository to use when the input names none.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub enum RevisionSelector {
-    /// Every branch that carries a step number (filtered by the step selection).
+    /// Every branch or tag that carries a step number (filtered by the step selection).
     #[default]
     All,
-    /// These branch names.
+    /// These revision names (no listing needed).
     Named(Vec<String>),
+    /// The step-bearing branches and tags whose names these globs match (e.g. `stage2-ingredient1-*`: one series).
+    Matching(NameFilter),
+}
+
+impl RevisionSelector {
+    /// The selector of a `--revisions` filter: every revision, a plain list of names, or globs.
+    pub fn from_filter(filter: &NameFilter) -> Self {
+        match filter.literal_names() {
+            _ if filter.is_all() => RevisionSelector::All,
+            Some(names) => RevisionSelector::Named(names.to_vec()),
+            None => RevisionSelector::Matching(filter.clone()),
+        }
+    }
 }
 
 /// Options of hub checkpoints.
@@ -59,67 +73,102 @@ pub struct HubOptions {
 pub struct ChosenRevision {
     /// The step.
     pub step: i64,
-    /// The branch name.
+    /// The branch or tag name.
     pub name: String,
+    /// What the name says: its series and stage besides the step.
+    pub parsed: StepName,
 }
 
-/// The step of a revision name: by the template when there is one, else by the public conventions.
-fn step_for(name: &str, template: Option<&RevisionTemplate>) -> Option<i64> {
+/// A branch or tag of a listed repository that is not used, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkippedRevision {
+    /// The branch or tag.
+    pub name: String,
+    /// Why.
+    pub reason: SkipReason,
+}
+
+/// The revisions chosen for an input, and the listed ones passed over.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Chosen {
+    /// The chosen revisions, in (stage, step) order.
+    pub revisions: Vec<ChosenRevision>,
+    /// Branches and tags without a step number (`main`, `fp32`, `it-SFT`), when the repository was listed.
+    pub skipped: Vec<SkippedRevision>,
+    /// Whether the revisions came from listing the repository (rather than from `@REV`, names or a template):
+    /// then one without weights is passed over, not an error.
+    pub listed: bool,
+}
+
+/// What a revision name says: by the template when there is one (the template is the series), else by the
+/// conventions of [`ccc_core::step_name`].
+fn parse_name(name: &str, template: Option<&RevisionTemplate>) -> Option<StepName> {
     match template {
-        Some(t) => t.step(name),
-        None => step_of(name),
+        Some(t) => t.step(name).map(|step| StepName { step, stage: 0, tokens: None, series: t.glob() }),
+        None => StepName::parse(name),
     }
 }
 
-/// Choose the revisions of `spec`: its `@REV`, or the repository's branches that carry a step number, filtered by
-/// `steps` (listed steps the hub lacks are simply absent from the result: the caller reports them). Two branches
-/// with the same step are reported through `progress`, and the first name is used.
+fn chosen(name: String, parsed: StepName) -> ChosenRevision {
+    ChosenRevision { step: parsed.step, name, parsed }
+}
+
+/// Choose the revisions of `spec`: its `@REV`, the names or globs of `opts.revisions`, or the repository's branches
+/// and tags that carry a step number, filtered by `steps` (listed steps the hub lacks are simply absent from the
+/// result: the caller reports them). Two revisions of one series with the same step are reported through
+/// `progress`, and the first name is used. Revisions of several series are all returned (see
+/// [`ccc_core::step_name::check_series`], which [`resolve`] applies).
 pub fn choose_revisions(
     client: &HubClient,
     spec: &RepoSpec,
     opts: &HubOptions,
     steps: &StepSelection,
     progress: &dyn Progress,
-) -> Result<Vec<ChosenRevision>> {
+) -> Result<Chosen> {
     let template = opts.template.clone().or_else(|| Family::of(&spec.repo).and_then(Family::template));
+    let explicit = |n: &str| parse_name(n, opts.template.as_ref()).or_else(|| StepName::parse(n));
     if let Some(rev) = &spec.revision {
-        let step = step_for(rev, opts.template.as_ref()).or_else(|| step_of(rev)).ok_or_else(|| {
+        let parsed = explicit(rev).ok_or_else(|| {
             HubError::Invalid(format!(
                 "revision `{rev}` of `{}` carries no step number; name a step revision (`@step1000`), or use \
                  `--steps` / `--revisions all` without `@`, or `--revision-template` for another naming",
                 spec.repo
             ))
         })?;
-        return Ok(vec![ChosenRevision { step, name: rev.clone() }]);
+        return Ok(Chosen { revisions: vec![chosen(rev.clone(), parsed)], ..Chosen::default() });
     }
-    let mut chosen: Vec<ChosenRevision> = match &opts.revisions {
+    let mut out = Chosen::default();
+    let mut revisions: Vec<ChosenRevision> = match &opts.revisions {
         RevisionSelector::Named(names) => names
             .iter()
             .map(|n| {
-                let step = step_for(n, opts.template.as_ref()).or_else(|| step_of(n)).ok_or_else(|| {
+                let parsed = explicit(n).ok_or_else(|| {
                     HubError::Invalid(format!("revision `{n}` carries no step number (see --revision-template)"))
                 })?;
-                Ok(ChosenRevision { step, name: n.clone() })
+                Ok(chosen(n.clone(), parsed))
             })
             .collect::<Result<_>>()?,
-        RevisionSelector::All => {
+        selector => {
             let listed = steps.listed_steps();
             let only_listed = !listed.is_empty() && listed.iter().all(|&s| steps.contains(s)) && {
                 // Only explicit steps (no ranges or filters): names follow from a template without listing.
                 let probe: Vec<i64> = listed.iter().flat_map(|&s| [s - 1, s + 1]).collect();
                 steps.filter(&probe).iter().all(|p| listed.contains(p))
             };
-            match (&template, only_listed) {
-                (Some(t), true) => listed.iter().map(|&s| ChosenRevision { step: s, name: t.name(s) }).collect(),
+            match (&template, only_listed, selector) {
+                (Some(t), true, RevisionSelector::All) => listed
+                    .iter()
+                    .map(|&s| chosen(t.name(s), StepName { step: s, stage: 0, tokens: None, series: t.glob() }))
+                    .collect(),
                 _ => {
-                    let branches = client.list_branches(&spec.repo)?;
-                    let mut v: Vec<ChosenRevision> = branches
-                        .into_iter()
-                        .filter_map(|b| {
-                            let step = step_for(&b.name, opts.template.as_ref())?;
-                            Some(ChosenRevision { step, name: b.name })
-                        })
-                        .collect();
+                    out.listed = true;
+                    let mut v = Vec::new();
+                    for r in client.list_refs(&spec.repo)? {
+                        match parse_name(&r.name, opts.template.as_ref()) {
+                            Some(parsed) => v.push(chosen(r.name, parsed)),
+                            None => out.skipped.push(SkippedRevision { name: r.name, reason: SkipReason::NoStep }),
+                        }
+                    }
                     if v.is_empty() {
                         return Err(HubError::Invalid(format!(
                             "`{}` has no branch with a step number in its name (e.g. `step1000`); name a revision \
@@ -127,21 +176,34 @@ pub fn choose_revisions(
                             spec.repo
                         )));
                     }
+                    if let RevisionSelector::Matching(filter) = selector {
+                        let series = series_spans(v.iter().map(|r| &r.parsed));
+                        v.retain(|r| filter.matches(&r.name));
+                        if v.is_empty() {
+                            let list: Vec<String> = series.iter().map(|s| s.to_string()).collect();
+                            return Err(HubError::Invalid(format!(
+                                "no revision of `{}` matches `--revisions {filter}`; its step revisions are {}",
+                                spec.repo,
+                                list.join(", ")
+                            )));
+                        }
+                    }
                     v.retain(|r| steps.contains(r.step));
                     v
                 }
             }
         }
     };
-    chosen.sort_by(|a, b| a.step.cmp(&b.step).then_with(|| a.name.cmp(&b.name)));
-    let mut out: Vec<ChosenRevision> = Vec::with_capacity(chosen.len());
-    for r in chosen {
-        match out.last() {
-            Some(prev) if prev.step == r.step => progress.warn(&format!(
+    revisions.sort_by(|a, b| {
+        (a.parsed.order(), &a.parsed.series, &a.name).cmp(&(b.parsed.order(), &b.parsed.series, &b.name))
+    });
+    for r in revisions {
+        match out.revisions.last() {
+            Some(prev) if prev.step == r.step && prev.parsed.series == r.parsed.series => progress.warn(&format!(
                 "hf:{}: revisions `{}` and `{}` both carry step {}; using `{}`",
                 spec.repo, prev.name, r.name, r.step, prev.name
             )),
-            _ => out.push(r),
+            _ => out.revisions.push(r),
         }
     }
     Ok(out)
@@ -169,10 +231,17 @@ impl std::fmt::Debug for HubCheckpoint {
 }
 
 impl HubCheckpoint {
-    /// Look up a revision's files on the hub.
+    /// Look up a revision's files on the hub: the listing, and for files it gives no size or sha256 (some
+    /// mirrors), a `HEAD` of each one's `resolve` URL ([`HubClient::file_meta`]).
     pub fn new(client: Arc<HubClient>, repo: &str, revision: &ChosenRevision, opts: Arc<HubOptions>) -> Result<Self> {
         let info = client.revision_info(repo, &revision.name)?;
-        let files = CheckpointFiles::choose(repo, &revision.name, &info)?;
+        let mut files = CheckpointFiles::choose(repo, &revision.name, &info)?;
+        let bare: Vec<String> = files.lookups().map(|f| f.name.clone()).collect();
+        for name in bare {
+            // By commit, as the bytes will be read.
+            let meta = client.file_meta(repo, &info.sha, &name)?;
+            files.complete(&name, meta)?;
+        }
         Ok(HubCheckpoint {
             client,
             repo: repo.to_string(),
@@ -369,23 +438,57 @@ impl WeightSource for VerifiedStream {
     }
 }
 
-/// Resolve one `hf:` input into checkpoints: choose its revisions, then look up each revision's files (one API
-/// request per revision). Nothing is downloaded here.
-pub fn resolve(
+/// The one notice for checkpoints whose listing had no sizes or hashes (see [`MetaSource::ResolveHeaders`]):
+/// how many files' sizes came from the `resolve` answers, and how many of them are verified by a sha256.
+/// `None` when the listing had everything.
+pub fn listing_notice<'a>(repo: &str, checkpoints: impl IntoIterator<Item = &'a HubCheckpoint>) -> Option<String> {
+    let looked_up: Vec<&crate::files::NeededFile> = checkpoints
+        .into_iter()
+        .flat_map(|c| c.files.files.iter())
+        .filter(|f| f.source == MetaSource::ResolveHeaders)
+        .collect();
+    if looked_up.is_empty() {
+        return None;
+    }
+    let weights = looked_up.iter().filter(|f| f.role == FileRole::Weights);
+    let (hashed, unhashed) = weights.fold((0, 0), |(h, u), f| if f.sha256.is_some() { (h + 1, u) } else { (h, u + 1) });
+    Some(format!(
+        "hf:{repo}: the hub's file listing has no sizes or hashes (as on some mirrors and older hub-compatible \
+         servers): took the sizes of {} files from their `resolve` answers; of the weight files, {hashed} verified \
+         by the sha256 in `X-Linked-Etag`, {unhashed} by their size only",
+        looked_up.len()
+    ))
+}
+
+/// The checkpoints of an input, and the revisions passed over.
+#[derive(Debug, Default)]
+pub struct Resolved {
+    /// The checkpoints, in step order.
+    pub checkpoints: Vec<HubCheckpoint>,
+    /// Branches and tags of a listed repository that are not used: no step number in their name, or no weights.
+    pub skipped: Vec<SkippedRevision>,
+}
+
+/// Look up the files of each chosen revision (one API request each, and a `HEAD` per file the listing gives no
+/// size or hash, reported once through `progress`: [`listing_notice`]). A listed revision without weights is
+/// passed over; one named explicitly is an error.
+pub fn open_revisions(
     client: &Arc<HubClient>,
-    spec: &RepoSpec,
+    repo: &str,
+    chosen: Chosen,
     opts: &Arc<HubOptions>,
-    steps: &StepSelection,
     progress: &dyn Progress,
-) -> Result<Vec<HubCheckpoint>> {
-    let chosen = choose_revisions(client, spec, opts, steps, progress)?;
-    progress.start(&format!("hf:{}", spec.repo), chosen.len() as u64, "revisions");
-    let mut out = Vec::with_capacity(chosen.len());
-    for r in &chosen {
-        let ck = HubCheckpoint::new(client.clone(), &spec.repo, r, opts.clone());
+) -> Result<Resolved> {
+    progress.start(&format!("hf:{repo}"), chosen.revisions.len() as u64, "revisions");
+    let mut out = Resolved { checkpoints: Vec::with_capacity(chosen.revisions.len()), skipped: chosen.skipped };
+    for r in &chosen.revisions {
+        let ck = HubCheckpoint::new(client.clone(), repo, r, opts.clone());
         progress.advance(1);
         match ck {
-            Ok(ck) => out.push(ck),
+            Ok(ck) => out.checkpoints.push(ck),
+            Err(HubError::NoWeights { .. }) if chosen.listed => {
+                out.skipped.push(SkippedRevision { name: r.name.clone(), reason: SkipReason::NoWeights })
+            }
             Err(e) => {
                 progress.finish();
                 return Err(e);
@@ -393,5 +496,23 @@ pub fn resolve(
         }
     }
     progress.finish();
+    if let Some(notice) = listing_notice(repo, &out.checkpoints) {
+        progress.warn(&notice);
+    }
     Ok(out)
+}
+
+/// Resolve one `hf:` input into checkpoints: choose its revisions ([`choose_revisions`]), check that they do
+/// not mix series whose steps repeat or restart ([`check_series`]: the error names the series and how to choose
+/// one with `--revisions`), then look up each revision's files ([`open_revisions`]). Nothing is downloaded here.
+pub fn resolve(
+    client: &Arc<HubClient>,
+    spec: &RepoSpec,
+    opts: &Arc<HubOptions>,
+    steps: &StepSelection,
+    progress: &dyn Progress,
+) -> Result<Resolved> {
+    let chosen = choose_revisions(client, spec, opts, steps, progress)?;
+    check_series(chosen.revisions.iter().map(|r| &r.parsed))?;
+    open_revisions(client, &spec.repo, chosen, opts, progress)
 }

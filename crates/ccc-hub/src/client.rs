@@ -25,6 +25,8 @@ pub struct GitRef {
 struct Refs {
     #[serde(default)]
     branches: Vec<GitRef>,
+    #[serde(default)]
+    tags: Vec<GitRef>,
 }
 
 /// Large-file storage facts of a file: its sha256 and size.
@@ -71,6 +73,13 @@ pub(crate) enum Failure {
     Status { url: String, status: u16, code: Option<String>, detail: Option<String> },
     /// Final.
     Fatal(HubError),
+}
+
+/// The HTTP methods the client uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Head,
 }
 
 /// What a request is about, to turn 401/403/404 into one clear error.
@@ -133,6 +142,23 @@ pub(crate) struct Opened {
     pub linked_size: Option<u64>,
 }
 
+/// What a `resolve` request says about a file, without its bytes: what a listing without `size`/`lfs` leaves
+/// out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileMeta {
+    /// `X-Linked-Size` (the hub's redirect for an LFS file), else the `Content-Length` of the file itself.
+    pub size: u64,
+    /// The sha256 in `X-Linked-Etag`, when it holds one (64 hex digits, lowercased).
+    pub sha256: Option<String>,
+}
+
+/// The sha256 an `X-Linked-Etag` value carries: the hub sends the LFS object's sha256 there (quoted, maybe
+/// weak); anything else (a git blob id, a CDN's own etag) is not one.
+fn linked_sha256(etag: &str) -> Option<String> {
+    let e = etag.trim().trim_start_matches("W/").trim_matches('"');
+    (e.len() == 64 && e.bytes().all(|b| b.is_ascii_hexdigit())).then(|| e.to_ascii_lowercase())
+}
+
 impl HubClient {
     /// A client for `config`.
     pub fn new(config: HubConfig) -> Self {
@@ -186,6 +212,20 @@ impl HubClient {
         Ok(refs.branches)
     }
 
+    /// The branches of a repository, then its tags whose names no branch has (BLOOM's intermediate checkpoints are
+    /// tags).
+    pub fn list_refs(&self, repo: &str) -> Result<Vec<GitRef>> {
+        let url = self.api_url(repo, "refs");
+        let refs: Refs = self.get_json(&url).map_err(|f| self.interpret(f, Ctx::Repo(repo)))?;
+        let mut all = refs.branches;
+        for t in refs.tags {
+            if !all.iter().any(|b| b.name == t.name) {
+                all.push(t);
+            }
+        }
+        Ok(all)
+    }
+
     /// A revision's commit and files. A missing revision's error lists close names.
     pub fn revision_info(&self, repo: &str, revision: &str) -> Result<RevisionInfo> {
         let url = self.api_url(repo, &format!("revision/{}?blobs=true", encode_segment(revision)));
@@ -201,6 +241,48 @@ impl HubClient {
                 e => Err(e),
             },
         }
+    }
+
+    /// The size and sha256 of a file from a `HEAD` of its `resolve` URL, as `huggingface_hub` asks for them: the
+    /// hub answers an LFS file with a redirect carrying `X-Linked-Size` and `X-Linked-Etag` (then the content host
+    /// is not asked); other servers answer with the file's own `Content-Length` (a redirect without those headers
+    /// is followed, never with the token to another host). For listings that lack sizes and hashes.
+    pub fn file_meta(&self, repo: &str, revision: &str, file: &str) -> Result<FileMeta> {
+        let url = self.resolve_url(repo, revision, file);
+        self.retry(&url, || self.head_meta(&url)).map_err(|f| self.interpret(f, Ctx::File(repo, revision, file)))
+    }
+
+    fn head_meta(&self, url: &str) -> Result<FileMeta, Failure> {
+        let mut linked_size: Option<u64> = None;
+        let mut sha256 = None;
+        let mut current = url.to_string();
+        for _ in 0..10 {
+            let resp = self.send_once(Method::Head, &current, None)?;
+            if let Some(e) = header(&resp, "x-linked-etag").and_then(linked_sha256) {
+                sha256 = Some(e);
+            }
+            if let Some(n) = header(&resp, "x-linked-size").and_then(|v| v.trim().parse().ok()) {
+                linked_size = Some(n);
+            }
+            if matches!(resp.status().as_u16(), 301 | 302 | 303 | 307 | 308) {
+                if let Some(size) = linked_size {
+                    return Ok(FileMeta { size, sha256 });
+                }
+                current = self.location(&current, &resp)?;
+                continue;
+            }
+            self.check_status(&current, &resp)?;
+            let size = linked_size.or_else(|| header(&resp, "content-length").and_then(|v| v.trim().parse().ok()));
+            return match size {
+                Some(size) => Ok(FileMeta { size, sha256 }),
+                None => Err(Failure::Fatal(HubError::BadResponse {
+                    url: current,
+                    reason: "the file's size is neither in the listing nor in `X-Linked-Size` or `Content-Length`"
+                        .into(),
+                })),
+            };
+        }
+        Err(Failure::Fatal(HubError::BadResponse { url: url.to_string(), reason: "too many redirects".into() }))
     }
 
     /// A small file (config.json, an index) in full.
@@ -243,7 +325,7 @@ impl HubClient {
         let mut linked_size = None;
         let mut current = url.to_string();
         for _ in 0..10 {
-            let resp = self.send_once(&current, (offset > 0).then_some(offset))?;
+            let resp = self.send_once(Method::Get, &current, (offset > 0).then_some(offset))?;
             if let Some(e) = header(&resp, "x-linked-etag") {
                 linked_etag = Some(e.trim_matches('"').trim_start_matches("W/").trim_matches('"').to_string());
             }
@@ -305,7 +387,7 @@ impl HubClient {
     fn send(&self, url: &str, offset: Option<u64>) -> Result<Response<Body>, Failure> {
         let mut current = url.to_string();
         for _ in 0..10 {
-            let resp = self.send_once(&current, offset)?;
+            let resp = self.send_once(Method::Get, &current, offset)?;
             if matches!(resp.status().as_u16(), 301 | 302 | 303 | 307 | 308) {
                 current = self.location(&current, &resp)?;
                 continue;
@@ -316,8 +398,12 @@ impl HubClient {
         Err(Failure::Fatal(HubError::BadResponse { url: url.to_string(), reason: "too many redirects".into() }))
     }
 
-    fn send_once(&self, url: &str, offset: Option<u64>) -> Result<Response<Body>, Failure> {
-        let mut req = self.agent.get(url);
+    fn send_once(&self, method: Method, url: &str, offset: Option<u64>) -> Result<Response<Body>, Failure> {
+        let mut req = match method {
+            Method::Get => self.agent.get(url),
+            // The size of the file itself, not of a compressed encoding of it.
+            Method::Head => self.agent.head(url).header("Accept-Encoding", "identity"),
+        };
         if let Some(off) = offset {
             req = req.header("Range", format!("bytes={off}-"));
         }
@@ -426,5 +512,15 @@ mod tests {
         assert_ne!(origin("http://localhost:1/x"), origin("http://127.0.0.1:1/x"));
         assert_eq!(encode_segment("refs/pr/1"), "refs%2Fpr%2F1");
         assert_eq!(encode_segment("step1000-tokens4B"), "step1000-tokens4B");
+    }
+
+    #[test]
+    fn linked_etags_carry_a_sha256_or_nothing() {
+        let sha = "ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef0123456789";
+        assert_eq!(linked_sha256(&format!("\"{sha}\"")), Some(sha.to_ascii_lowercase()));
+        assert_eq!(linked_sha256(&format!("W/\"{sha}\"")), Some(sha.to_ascii_lowercase()));
+        for not in ["\"0123456789abcdef0123456789abcdef01234567\"", "", "\"xyz\"", &format!("{sha}0")] {
+            assert_eq!(linked_sha256(not), None, "{not}");
+        }
     }
 }

@@ -115,6 +115,9 @@ pub enum HubError {
         /// What is wrong.
         reason: String,
     },
+    /// Revisions of several series whose steps repeat or restart, and other errors of the shared types.
+    #[error(transparent)]
+    Core(#[from] ccc_core::CoreError),
     /// A local file error.
     #[error("{}: {source}", path.display())]
     Io {

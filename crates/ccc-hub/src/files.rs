@@ -5,7 +5,7 @@ use std::path::{Component, Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::client::{RevisionInfo, Sibling};
+use crate::client::{FileMeta, RevisionInfo, Sibling};
 use crate::error::{HubError, Result};
 use crate::stream::Expected;
 
@@ -20,6 +20,18 @@ pub enum FileRole {
     Weights,
 }
 
+/// Where a file's size and sha256 come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetaSource {
+    /// The revision listing (`size`, `lfs`), as huggingface.co gives them.
+    Listing,
+    /// The listing lacks them (some mirrors, older hub-compatible servers): they are still to be asked of the
+    /// file's `resolve` URL ([`CheckpointFiles::lookups`]); until then the size is 0.
+    Missing,
+    /// Taken from the `resolve` answer's headers (`X-Linked-Size` / `Content-Length`, `X-Linked-Etag`).
+    ResolveHeaders,
+}
+
 /// One file a checkpoint needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NeededFile {
@@ -27,12 +39,15 @@ pub struct NeededFile {
     pub name: String,
     /// What it is.
     pub role: FileRole,
-    /// Size in bytes (0 when the hub did not say).
+    /// Size in bytes (0 when the hub did not say: the config, which is read whole, or a file still
+    /// [`MetaSource::Missing`]).
     pub size: u64,
     /// Hex sha256 for LFS files.
     pub sha256: Option<String>,
     /// The git blob id.
     pub blob_id: Option<String>,
+    /// Where `size` and `sha256` come from.
+    pub source: MetaSource,
 }
 
 impl NeededFile {
@@ -82,12 +97,21 @@ impl CheckpointFiles {
         let find = |n: &str| info.siblings.iter().find(|s| s.rfilename == n);
         let to_needed = |s: &Sibling, role: FileRole| -> Result<NeededFile> {
             safe_relative(&s.rfilename)?;
+            let size = s.lfs.as_ref().map(|l| l.size).or(s.size);
+            let sha256 = s.lfs.as_ref().map(|l| l.sha256.to_ascii_lowercase());
+            // The config is read whole; the others are read to their size, and weights checked by their sha256.
+            let missing = match role {
+                FileRole::Config => false,
+                FileRole::Index => size.is_none(),
+                FileRole::Weights => size.is_none() || sha256.is_none(),
+            };
             Ok(NeededFile {
                 name: s.rfilename.clone(),
                 role,
-                size: s.lfs.as_ref().map(|l| l.size).or(s.size).unwrap_or(0),
-                sha256: s.lfs.as_ref().map(|l| l.sha256.to_ascii_lowercase()),
+                size: size.unwrap_or(0),
+                sha256,
                 blob_id: s.blob_id.clone(),
+                source: if missing { MetaSource::Missing } else { MetaSource::Listing },
             })
         };
         // Refuse unsafe names anywhere in the listing of a file we would otherwise consider.
@@ -130,6 +154,32 @@ impl CheckpointFiles {
             return Ok(CheckpointFiles { files });
         }
         Err(no_weights())
+    }
+
+    /// The files whose size or sha256 the listing lacks (to ask [`HubClient::file_meta`](crate::HubClient::file_meta)
+    /// for, then [`CheckpointFiles::complete`]).
+    pub fn lookups(&self) -> impl Iterator<Item = &NeededFile> {
+        self.files.iter().filter(|f| f.source == MetaSource::Missing)
+    }
+
+    /// Fill in what a `resolve` answer said about file `name` (a size from the listing is kept, and checked
+    /// against the answer's).
+    pub fn complete(&mut self, name: &str, meta: FileMeta) -> Result<()> {
+        let Some(f) = self.files.iter_mut().find(|f| f.name == name && f.source == MetaSource::Missing) else {
+            return Ok(());
+        };
+        if f.size != 0 && f.size != meta.size {
+            return Err(HubError::Integrity {
+                file: f.name.clone(),
+                what: "size",
+                expected: f.size.to_string(),
+                actual: format!("{} (the `resolve` answer's)", meta.size),
+            });
+        }
+        f.size = meta.size;
+        f.sha256 = f.sha256.take().or(meta.sha256);
+        f.source = MetaSource::ResolveHeaders;
+        Ok(())
     }
 
     /// Total bytes of the weight files (the size hint for sharding and progress).
@@ -178,6 +228,38 @@ mod tests {
             blob_id: Some(format!("blob-{name}")),
             lfs: lfs.map(|(h, s)| LfsInfo { sha256: h.into(), size: s }),
         }
+    }
+
+    #[test]
+    fn files_the_listing_leaves_bare_are_looked_up() {
+        let bare = |name: &str| Sibling { rfilename: name.into(), size: None, blob_id: None, lfs: None };
+        let info = RevisionInfo {
+            sha: "c".into(),
+            siblings: vec![
+                bare("config.json"),
+                bare("model.safetensors.index.json"),
+                bare("model-00001-of-00002.safetensors"),
+                sib("model-00002-of-00002.safetensors", Some(("b2", 20))),
+            ],
+        };
+        let mut f = CheckpointFiles::choose("o/n", "r", &info).unwrap();
+        let names: Vec<&str> = f.lookups().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["model.safetensors.index.json", "model-00001-of-00002.safetensors"]);
+        f.complete("model.safetensors.index.json", FileMeta { size: 7, sha256: None }).unwrap();
+        f.complete("model-00001-of-00002.safetensors", FileMeta { size: 10, sha256: Some("b1".into()) }).unwrap();
+        assert_eq!(f.lookups().count(), 0);
+        assert_eq!(f.weight_bytes(), 30);
+        assert_eq!(f.files[2].sha256.as_deref(), Some("b1"));
+        assert_eq!(f.files[2].source, MetaSource::ResolveHeaders);
+        assert_eq!(f.files[3].source, MetaSource::Listing);
+        // A weight file with a listed size but no LFS sha256 is looked up too, and the sizes must agree.
+        let mut w = sib("model.safetensors", None);
+        w.size = Some(5);
+        let info = RevisionInfo { sha: "c".into(), siblings: vec![bare("config.json"), w] };
+        let mut f = CheckpointFiles::choose("o/n", "r", &info).unwrap();
+        assert_eq!(f.lookups().count(), 1);
+        let err = f.complete("model.safetensors", FileMeta { size: 6, sha256: None }).unwrap_err();
+        assert!(matches!(err, HubError::Integrity { what: "size", .. }), "{err}");
     }
 
     #[test]

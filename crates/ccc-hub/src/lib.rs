@@ -1,17 +1,20 @@
 //! # ccc-hub: checkpoints straight from the Hugging Face hub
 //!
 //! Turns `hf:ORG/NAME[@REV]` inputs into [`ccc_summarize::Checkpoint`]s: revisions are chosen by step from the
-//! repository's branches ([`checkpoint::choose_revisions`]), and each checkpoint's weights are either streamed into
+//! repository's branches and tags, whose names are read by the step-name parser local run directories use too
+//! ([`ccc_core::step_name`]; [`checkpoint::choose_revisions`]), and each checkpoint's weights are either streamed into
 //! the summarizer as they download ([`stream::RemoteReader`]: verified by sha256, resumed with HTTP `Range` when the
 //! connection breaks) or downloaded to disk one checkpoint at a time and deleted once summarized. Files already in
 //! the user's hub cache are read there. The hub's conventions are followed: `HF_ENDPOINT`, `HF_TOKEN` or the token
-//! file under `HF_HOME`, `HF_HUB_CACHE` ([`config::HubConfig`]).
+//! file under `HF_HOME`, `HF_HUB_CACHE` ([`config::HubConfig`]). A listing without file sizes or hashes (some
+//! mirrors) is completed from the `resolve` answers' headers ([`HubClient::file_meta`]).
 //!
-//! [`testing::HubServer`] is a small hub on loopback for tests, with fault injection.
+//! The tests run against a small hub on loopback with fault injection, `ccc_hub_testing::HubServer` (a
+//! dev-only crate, so that no build of the library or of `ccc` compiles it):
 //!
 //! ```
 //! use std::sync::Arc;
-//! use ccc_hub::testing::{HubServer, TestRepo};
+//! use ccc_hub_testing::{HubServer, TestRepo};
 //! use ccc_hub::{HubClient, HubConfig};
 //!
 //! let mut repo = TestRepo::new("org/tiny");
@@ -35,9 +38,8 @@ pub mod error;
 pub mod files;
 pub mod revision;
 pub mod stream;
-pub mod testing;
 
-pub use checkpoint::{resolve, FetchMode, HubCheckpoint, HubOptions, RevisionSelector};
+pub use checkpoint::{resolve, FetchMode, HubCheckpoint, HubOptions, Resolved, RevisionSelector};
 pub use client::HubClient;
 pub use config::{HubConfig, RetryPolicy, Token};
 pub use error::HubError;

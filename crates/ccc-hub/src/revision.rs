@@ -61,39 +61,12 @@ impl fmt::Display for RepoSpec {
     }
 }
 
-/// The training step a revision name carries, for the conventions of public checkpoint series: Pythia `step1000`,
-/// OLMo `step20000-tokens84B` (and OLMo 2 `stage1-step140000-tokens294B`), LLM360 Amber `ckpt_042`,
-/// `global_step1000`, `checkpoint-1000`, `iter_0001000`. `None` for names without one (`main`).
+/// The training step a revision name carries, by the one parser of local directories and hub revisions
+/// ([`ccc_core::StepName::parse`]: Pythia `step1000`, OLMo `step20000-tokens84B` and OLMo 2
+/// `stage1-step140000-tokens294B`, LLM360 `ckpt_042`, `global_step1000`, `checkpoint-1000`, `iter_0001000`, …).
+/// `None` for names without one (`main`).
 pub fn step_of(name: &str) -> Option<i64> {
-    const KEYS: [&str; 5] = ["global_step", "checkpoint", "step", "ckpt", "iter"];
-    let lower = name.to_ascii_lowercase();
-    let b = lower.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        let boundary = i == 0 || !b[i - 1].is_ascii_alphanumeric();
-        if boundary {
-            for key in KEYS {
-                if lower[i..].starts_with(key) {
-                    let mut j = i + key.len();
-                    if j < b.len() && (b[j] == b'_' || b[j] == b'-') {
-                        j += 1;
-                    }
-                    let start = j;
-                    while j < b.len() && b[j].is_ascii_digit() {
-                        j += 1;
-                    }
-                    let end_ok = j == b.len() || !b[j].is_ascii_alphanumeric();
-                    if j > start && end_ok {
-                        if let Ok(n) = lower[start..j].parse::<i64>() {
-                            return Some(n);
-                        }
-                    }
-                }
-            }
-        }
-        i += 1;
-    }
-    None
+    ccc_core::StepName::parse(name).map(|n| n.step)
 }
 
 /// A revision-name template such as `iter_{step:07}` or `step{step}`: maps a step to a name and back.
@@ -135,6 +108,11 @@ impl RevisionTemplate {
     /// The revision name of `step`.
     pub fn name(&self, step: i64) -> String {
         format!("{}{:0w$}{}", self.prefix, step, self.suffix, w = self.width)
+    }
+
+    /// The glob of the names the template makes (`iter_{step:07}` → `iter_*`): the series of its names.
+    pub fn glob(&self) -> String {
+        format!("{}*{}", self.prefix, self.suffix)
     }
 
     /// The step of a revision name that fits the template.
@@ -240,6 +218,8 @@ mod tests {
             ("global_step1000", Some(1000)),
             ("checkpoint-1500", Some(1500)),
             ("iter_0001000", Some(1000)),
+            ("stage2-ingredient1-step1000-tokens5B", Some(1000)),
+            ("step-480k-token-1007B", Some(480_000)),
             ("main", None),
             ("steps", None),
             ("mystep100", None),
@@ -260,6 +240,7 @@ mod tests {
         let t: RevisionTemplate = "step{step}-final".parse().unwrap();
         assert_eq!(t.name(5), "step5-final");
         assert_eq!(t.step("step5-final"), Some(5));
+        assert_eq!(t.glob(), "step*-final");
         for bad in ["iter", "{stp}", "{step:x}", "{step}{step}"] {
             assert!(bad.parse::<RevisionTemplate>().is_err(), "{bad}");
         }

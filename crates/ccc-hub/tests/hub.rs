@@ -1,4 +1,4 @@
-//! The hub client against a real HTTP hub on loopback (`ccc_hub::testing::HubServer`): streamed and downloaded
+//! The hub client against a real HTTP hub on loopback (`ccc_hub_testing::HubServer`): streamed and downloaded
 //! weights equal the files on disk, every injected fault is survived or reported clearly.
 
 use std::collections::BTreeMap;
@@ -6,9 +6,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use ccc_core::progress::RecordingProgress;
+use ccc_core::step_name::SkipReason;
 use ccc_core::{NoProgress, StepSelection};
-use ccc_hub::testing::{Corrupt, Faults, HubServer, TestRepo};
-use ccc_hub::{FetchMode, HubCheckpoint, HubClient, HubConfig, HubError, HubOptions, RepoSpec, RetryPolicy, Token};
+use ccc_hub::{
+    FetchMode, HubCheckpoint, HubClient, HubConfig, HubError, HubOptions, RepoSpec, RetryPolicy, RevisionSelector,
+    Token,
+};
+use ccc_hub_testing::{Corrupt, Faults, HubServer, Listing, Resolve, TestRepo};
 use ccc_summarize::{Checkpoint, SafetensorsFile, SummarizeError, TensorInfo, TensorSink, WeightSource};
 
 fn fixtures() -> PathBuf {
@@ -82,10 +87,10 @@ fn opts(mode: FetchMode, s: &Setup) -> Arc<HubOptions> {
 
 fn checkpoints(s: &Setup, spec: &str, steps: &str, o: &Arc<HubOptions>) -> Result<Vec<HubCheckpoint>, HubError> {
     let spec: RepoSpec = spec.parse().unwrap();
-    ccc_hub::resolve(&s.client, &spec, o, &steps.parse::<StepSelection>().unwrap(), &NoProgress)
+    ccc_hub::resolve(&s.client, &spec, o, &steps.parse::<StepSelection>().unwrap(), &NoProgress).map(|r| r.checkpoints)
 }
 
-fn content_requests(s: &Setup) -> Vec<ccc_hub::testing::RequestLog> {
+fn content_requests(s: &Setup) -> Vec<ccc_hub_testing::RequestLog> {
     s.server.requests().into_iter().filter(|r| r.path.starts_with("/cdn/")).collect()
 }
 
@@ -294,7 +299,7 @@ fn missing_revisions_and_repositories_are_clear() {
     let spec: RepoSpec = "hf:org/tiny-neox".parse().unwrap();
     let o = opts(FetchMode::Stream, &s);
     let sel: StepSelection = "0,5,2000..".parse().unwrap();
-    let cks = ccc_hub::resolve(&s.client, &spec, &o, &sel, &NoProgress).unwrap();
+    let cks = ccc_hub::resolve(&s.client, &spec, &o, &sel, &NoProgress).unwrap().checkpoints;
     assert_eq!(cks.iter().map(|c| c.step()).collect::<Vec<_>>(), vec![0, 2000, 3000]);
 }
 
@@ -329,10 +334,10 @@ fn revision_templates_name_other_series() {
     let spec: RepoSpec = "hf:org/megatron".parse().unwrap();
     let o = Arc::new(HubOptions { template: Some("iter_{step:07}".parse().unwrap()), ..HubOptions::default() });
     // Explicit steps: names from the template, no listing.
-    let cks = ccc_hub::resolve(&client, &spec, &o, &"500,1000".parse().unwrap(), &NoProgress).unwrap();
+    let cks = ccc_hub::resolve(&client, &spec, &o, &"500,1000".parse().unwrap(), &NoProgress).unwrap().checkpoints;
     assert_eq!(cks.iter().map(|c| c.revision().to_string()).collect::<Vec<_>>(), ["iter_0000500", "iter_0001000"]);
     // A filter: listed, then matched by the template.
-    let cks = ccc_hub::resolve(&client, &spec, &o, &"%1000".parse().unwrap(), &NoProgress).unwrap();
+    let cks = ccc_hub::resolve(&client, &spec, &o, &"%1000".parse().unwrap(), &NoProgress).unwrap().checkpoints;
     assert_eq!(cks.iter().map(|c| c.step()).collect::<Vec<_>>(), [0, 1000]);
 }
 
@@ -349,4 +354,180 @@ fn a_partial_download_from_an_earlier_run_is_continued() {
     assert_eq!(collect(src.as_mut()).unwrap(), local(64));
     let ranges: Vec<_> = content_requests(&s).into_iter().filter_map(|r| r.range).collect();
     assert_eq!(ranges, ["bytes=12345-"]);
+}
+
+/// Checkpoints of `org/tiny-neox` resolved with a recording progress, and its warnings.
+fn resolve_recorded(
+    s: &Setup,
+    steps: &str,
+    o: &Arc<HubOptions>,
+) -> (Result<Vec<HubCheckpoint>, HubError>, Vec<String>) {
+    let spec: RepoSpec = "hf:org/tiny-neox".parse().unwrap();
+    let progress = RecordingProgress::default();
+    let got = ccc_hub::resolve(&s.client, &spec, o, &steps.parse::<StepSelection>().unwrap(), &progress)
+        .map(|r| r.checkpoints);
+    let warnings = progress.warnings.lock().unwrap().clone();
+    (got, warnings)
+}
+
+/// A listing without `size`/`lfs` (some mirrors, older hub-compatible servers): the sizes come from the `resolve`
+/// answers (`X-Linked-Size` of the hub's redirect, else `Content-Length`), the sha256 from `X-Linked-Etag` when the
+/// server sends it, and one notice says so.
+#[test]
+fn listings_without_sizes_take_them_from_the_resolve_answers() {
+    for resolve in [Resolve::Redirect, Resolve::Direct] {
+        for mode in [FetchMode::Stream, FetchMode::Download] {
+            let s = setup(Faults { listing: Listing::NamesOnly, resolve, ..Faults::default() }, None);
+            let (cks, warnings) = resolve_recorded(&s, "0,16,2000", &opts(mode, &s));
+            let cks = cks.unwrap();
+            assert_eq!(cks.iter().map(|c| c.step()).collect::<Vec<_>>(), vec![0, 16, 2000]);
+            assert_eq!(warnings.len(), 1, "one notice: {warnings:?}");
+            assert!(warnings[0].contains("no sizes or hashes"), "{warnings:?}");
+            for ck in &cks {
+                let name = format!("step{}", ck.step());
+                let disk = std::fs::metadata(fixtures().join(&name).join("model.safetensors")).unwrap();
+                assert_eq!(ck.size_hint(), disk.len(), "{resolve:?} {mode:?}");
+                let sha = ck.files().weights().next().unwrap().sha256.clone();
+                match resolve {
+                    Resolve::Redirect => {
+                        assert_eq!(sha, s.server.sha256("org/tiny-neox", &name, "model.safetensors"));
+                        assert!(ck.content_id().is_some(), "the sha256 identifies the weights");
+                    }
+                    Resolve::Direct => assert_eq!(sha, None, "no hash announced anywhere"),
+                }
+                let mut src = ck.open().unwrap();
+                assert_eq!(collect(src.as_mut()).unwrap(), local(ck.step()), "{resolve:?} {mode:?} {name}");
+                ck.done().unwrap();
+            }
+            match resolve {
+                Resolve::Redirect => assert!(warnings[0].contains("3 verified by the sha256"), "{warnings:?}"),
+                Resolve::Direct => assert!(warnings[0].contains("3 by their size only"), "{warnings:?}"),
+            }
+        }
+    }
+    // A complete listing asks nothing more and says nothing.
+    let s = setup(Faults::default(), None);
+    let (cks, warnings) = resolve_recorded(&s, "0,16", &opts(FetchMode::Stream, &s));
+    assert_eq!(cks.unwrap().len(), 2);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert!(s.server.requests().iter().all(|r| r.method == "GET"), "no HEAD requests");
+}
+
+/// The sha256 announced by `X-Linked-Etag` is checked: a wrong one is a clear error, streamed or downloaded.
+#[test]
+fn a_wrong_linked_etag_is_a_sha256_mismatch() {
+    let faults = || Faults { listing: Listing::NamesOnly, wrong_linked_etag: true, ..Faults::default() };
+    let s = setup(faults(), None);
+    let ck = resolve_recorded(&s, "32", &opts(FetchMode::Download, &s)).0.unwrap().remove(0);
+    let err = ck.open().err().expect("a wrong sha256 must fail").to_string();
+    assert!(err.contains("sha256 mismatch") && err.contains("model.safetensors"), "{err}");
+    assert!(walk(&s.tmp.path().join("dl")).is_empty(), "nothing left behind");
+
+    let s = setup(faults(), None);
+    let ck = resolve_recorded(&s, "32", &opts(FetchMode::Stream, &s)).0.unwrap().remove(0);
+    let err = match ck.open() {
+        Ok(mut src) => collect(src.as_mut()).expect_err("a wrong sha256 must fail"),
+        Err(e) => e,
+    }
+    .to_string();
+    assert!(err.contains("sha256 mismatch"), "{err}");
+}
+
+/// config.json and model.safetensors of a tiny-neox fixture step, as a branch's files.
+fn files_of(step: i64) -> Vec<(String, Vec<u8>)> {
+    let d = fixtures().join(format!("step{step}"));
+    ["config.json", "model.safetensors"].iter().map(|f| (f.to_string(), std::fs::read(d.join(f)).unwrap())).collect()
+}
+
+/// A server with `repos` and a client of it.
+fn serve(repos: Vec<TestRepo>) -> (HubServer, Arc<HubClient>) {
+    let server = HubServer::start(repos).unwrap();
+    let env = |k: &str| (k == "HF_ENDPOINT").then(|| server.endpoint());
+    let client = Arc::new(HubClient::new(HubConfig::from_env(&env, None).unwrap()));
+    (server, client)
+}
+
+fn resolve_in(
+    client: &Arc<HubClient>,
+    repo: &str,
+    revisions: &str,
+    steps: &str,
+) -> Result<ccc_hub::Resolved, HubError> {
+    let spec: RepoSpec = format!("hf:{repo}").parse().unwrap();
+    let filter: ccc_core::NameFilter = revisions.parse().unwrap();
+    let o = Arc::new(HubOptions { revisions: RevisionSelector::from_filter(&filter), ..HubOptions::default() });
+    ccc_hub::resolve(client, &spec, &o, &steps.parse().unwrap(), &NoProgress)
+}
+
+fn revisions_of(r: &ccc_hub::Resolved) -> Vec<String> {
+    r.checkpoints.iter().map(|c| c.revision().to_string()).collect()
+}
+
+/// OLMo 2's branches: a pretraining stage and annealing "ingredients" that repeat step numbers. Mixing them is
+/// refused with the series named; a glob picks one; branches without a step or weights are reported.
+#[test]
+fn series_of_revisions_are_chosen_by_glob() {
+    let mut repo = TestRepo::new("org/olmo2");
+    for (name, from) in [
+        ("stage1-step0-tokens0B", 0),
+        ("stage1-step1000-tokens5B", 1000),
+        ("stage1-step2000-tokens9B", 2000),
+        ("stage2-ingredient1-step0-tokens0B", 1),
+        ("stage2-ingredient1-step1000-tokens5B", 2),
+        ("stage2-ingredient2-step1000-tokens5B", 4),
+        ("fp32", 0),
+        ("it-SFT", 0),
+    ] {
+        repo.branch(name, files_of(from));
+    }
+    repo.branch("stage1-step3000-tokens13B", vec![("config.json".into(), b"{}".to_vec())]);
+    let (_server, client) = serve(vec![repo]);
+
+    let err = resolve_in(&client, "org/olmo2", "all", "all").unwrap_err().to_string();
+    for want in [
+        "`stage1-step*-tokens*` (4 names, steps 0..3000)",
+        "`stage2-ingredient1-step*-tokens*` (2 names, steps 0..1000)",
+        "`stage2-ingredient2-step*-tokens*` (1 name, step 1000)",
+        "--revisions 'stage1-step*-tokens*'",
+    ] {
+        assert!(err.contains(want), "`{want}` in {err}");
+    }
+
+    let r = resolve_in(&client, "org/olmo2", "stage2-ingredient1-*", "all").unwrap();
+    assert_eq!(revisions_of(&r), ["stage2-ingredient1-step0-tokens0B", "stage2-ingredient1-step1000-tokens5B"]);
+    assert_eq!(r.checkpoints.iter().map(|c| c.step()).collect::<Vec<_>>(), [0, 1000]);
+
+    let r = resolve_in(&client, "org/olmo2", "stage1-*", "1000..").unwrap();
+    assert_eq!(revisions_of(&r), ["stage1-step1000-tokens5B", "stage1-step2000-tokens9B"]);
+    let mut skipped: Vec<(String, SkipReason)> = r.skipped.iter().map(|s| (s.name.clone(), s.reason)).collect();
+    skipped.sort_by(|a, b| a.0.cmp(&b.0));
+    let want = [
+        ("fp32", SkipReason::NoStep),
+        ("it-SFT", SkipReason::NoStep),
+        ("main", SkipReason::NoStep),
+        ("stage1-step3000-tokens13B", SkipReason::NoWeights),
+    ];
+    assert_eq!(skipped, want.map(|(n, r)| (n.to_string(), r)));
+
+    // A selection of steps that happens not to mix series needs no choice.
+    let r = resolve_in(&client, "org/olmo2", "all", "2000").unwrap();
+    assert_eq!(revisions_of(&r), ["stage1-step2000-tokens9B"]);
+    // A glob that matches nothing says what there is.
+    let err = resolve_in(&client, "org/olmo2", "stage3-*", "all").unwrap_err().to_string();
+    assert!(err.contains("no revision of `org/olmo2` matches `--revisions stage3-*`") && err.contains("stage1-step*"));
+    // A revision named explicitly without weights is an error, not skipped.
+    let err = resolve_in(&client, "org/olmo2", "stage1-step3000-tokens13B", "all").unwrap_err();
+    assert!(matches!(err, HubError::NoWeights { .. }), "{err}");
+}
+
+/// BLOOM's intermediate checkpoints are tags (`global_step…`): listed and read like branches.
+#[test]
+fn tags_carry_steps_too() {
+    let mut repo = TestRepo::new("org/bloom");
+    repo.tag("global_step100", files_of(0)).tag("global_step200", files_of(1000));
+    let (_server, client) = serve(vec![repo]);
+    let r = resolve_in(&client, "org/bloom", "all", "all").unwrap();
+    assert_eq!(revisions_of(&r), ["global_step100", "global_step200"]);
+    let mut src = r.checkpoints[1].open().unwrap();
+    assert_eq!(collect(src.as_mut()).unwrap(), local(1000));
 }

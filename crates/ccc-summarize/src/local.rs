@@ -2,7 +2,8 @@
 
 use std::path::{Path, PathBuf};
 
-use ccc_core::StepSelection;
+use ccc_core::step_name::{check_series, SkipReason};
+use ccc_core::{NameFilter, StepName, StepSelection};
 
 use crate::checkpoint::Checkpoint;
 use crate::error::SummarizeError;
@@ -29,6 +30,15 @@ impl WeightFiles {
     /// `pytorch_model.bin`, `pytorch_model.bin.index.json` (in that order), else the only `*.safetensors`, else
     /// the only `*.bin`/`*.pt`.
     pub fn find(dir: &Path) -> Result<Self, SummarizeError> {
+        Self::locate(dir)?.ok_or_else(|| SummarizeError::BadCheckpoint {
+            path: dir.into(),
+            reason: "no weights found (expected model.safetensors, model.safetensors.index.json or pytorch_model.bin)"
+                .into(),
+        })
+    }
+
+    /// As [`WeightFiles::find`], with `None` for a directory without any weight file.
+    fn locate(dir: &Path) -> Result<Option<Self>, SummarizeError> {
         let named = [
             ("model.safetensors", WeightFiles::Safetensors as fn(PathBuf) -> WeightFiles),
             ("model.safetensors.index.json", WeightFiles::SafetensorsIndex),
@@ -38,7 +48,7 @@ impl WeightFiles {
         for (name, make) in named {
             let p = dir.join(name);
             if p.is_file() {
-                return Ok(make(p));
+                return Ok(Some(make(p)));
             }
         }
         let mut st = Vec::new();
@@ -59,14 +69,9 @@ impl WeightFiles {
             }
         }
         match (st.len(), pt.len()) {
-            (1, _) => Ok(WeightFiles::Safetensors(st.remove(0))),
-            (0, 1) => Ok(WeightFiles::Torch(pt.remove(0))),
-            (0, 0) => Err(SummarizeError::BadCheckpoint {
-                path: dir.into(),
-                reason:
-                    "no weights found (expected model.safetensors, model.safetensors.index.json or pytorch_model.bin)"
-                        .into(),
-            }),
+            (1, _) => Ok(Some(WeightFiles::Safetensors(st.remove(0)))),
+            (0, 1) => Ok(Some(WeightFiles::Torch(pt.remove(0)))),
+            (0, 0) => Ok(None),
             _ => Err(SummarizeError::BadCheckpoint {
                 path: dir.into(),
                 reason: "several weight files and no index; expected model.safetensors or an *.index.json".into(),
@@ -196,23 +201,20 @@ impl Checkpoint for LocalCheckpoint {
     }
 }
 
-/// The training step in a checkpoint directory's name: `step1000`, `checkpoint-1000`, `global_step1000`,
-/// `step1000-tokens4B`, `ckpt_010`, `iter_0001000` or a bare `1000`. `None` for names without one.
+/// The training step in a checkpoint directory's name (`step1000`, `stage1-step1000-tokens5B`, `checkpoint-1000`,
+/// `1000`, …: every convention of [`ccc_core::step_name`], the parser hub revisions use too). `None` for names
+/// without one.
 pub fn parse_step(name: &str) -> Option<i64> {
-    let lower = name.to_ascii_lowercase();
-    let rest = ["global_step", "checkpoint", "step", "ckpt", "iter", ""].iter().find_map(|p| {
-        lower.strip_prefix(p).filter(|r| r.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '_'))
-    })?;
-    let rest = rest.strip_prefix(['-', '_']).unwrap_or(rest);
-    let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-    if digits == 0 {
-        return None;
-    }
-    let tail = &rest[digits..];
-    if !(tail.is_empty() || tail.starts_with(['-', '_', '.'])) {
-        return None;
-    }
-    rest[..digits].parse().ok()
+    StepName::parse(name).map(|n| n.step)
+}
+
+/// A subdirectory of a run directory that is not used, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skipped {
+    /// The subdirectory.
+    pub path: PathBuf,
+    /// Why it is not a checkpoint.
+    pub reason: SkipReason,
 }
 
 /// The checkpoints found under the inputs, and the subdirectories passed over.
@@ -220,17 +222,33 @@ pub fn parse_step(name: &str) -> Option<i64> {
 pub struct Discovery {
     /// Checkpoints, sorted by step.
     pub checkpoints: Vec<LocalCheckpoint>,
-    /// Subdirectories without a step number in their name (e.g. `tokenizer/`).
-    pub skipped: Vec<PathBuf>,
+    /// Subdirectories that are not checkpoints: no step number in their name (e.g. `tokenizer/`), or no
+    /// `config.json` or weights in them.
+    pub skipped: Vec<Skipped>,
     /// Step directories left out by the step selection.
     pub unselected: Vec<PathBuf>,
+    /// Step directories whose names the name filter (`--revisions`) does not choose.
+    pub unmatched: Vec<PathBuf>,
+}
+
+/// Find the checkpoints under `inputs` (see [`discover_with`]), every step directory's name chosen.
+pub fn discover(inputs: &[PathBuf], steps: &StepSelection) -> Result<Discovery, SummarizeError> {
+    discover_with(inputs, steps, &NameFilter::all())
 }
 
 /// Find the checkpoints under `inputs`: each is a checkpoint directory (it has `config.json`) or a parent of
-/// step-named checkpoint directories. Keeps the steps `steps` selects; two checkpoints with the same step are an
-/// error naming both.
-pub fn discover(inputs: &[PathBuf], steps: &StepSelection) -> Result<Discovery, SummarizeError> {
+/// step-named checkpoint directories, named in any convention of [`ccc_core::step_name`]. Of the step directories,
+/// keeps those whose name `names` chooses and whose step `steps` selects; one without `config.json` or weights is
+/// skipped (reported in [`Discovery::skipped`]). Step directories of several series must not repeat or restart
+/// each other's steps ([`check_series`]: the error says how to choose one with `names`); two checkpoints with the
+/// same step are an error naming both.
+pub fn discover_with(
+    inputs: &[PathBuf],
+    steps: &StepSelection,
+    names: &NameFilter,
+) -> Result<Discovery, SummarizeError> {
     let mut out = Discovery::default();
+    let mut series: Vec<StepName> = Vec::new();
     for input in inputs {
         if input.join("config.json").is_file() || !input.is_dir() {
             let c = LocalCheckpoint::open(input, None)?;
@@ -243,30 +261,47 @@ pub fn discover(inputs: &[PathBuf], steps: &StepSelection) -> Result<Discovery, 
         }
         let entries = std::fs::read_dir(input).map_err(|source| SummarizeError::Io { path: input.clone(), source })?;
         let mut found = 0;
+        let mut empty = Vec::new();
         let mut subdirs: Vec<PathBuf> = entries.flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
         subdirs.sort();
         for sub in subdirs {
             let name = sub.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let Some(step) = parse_step(&name) else {
-                out.skipped.push(sub);
+            let Some(step_name) = StepName::parse(&name) else {
+                out.skipped.push(Skipped { path: sub, reason: SkipReason::NoStep });
                 continue;
             };
             found += 1;
-            if steps.contains(step) {
-                out.checkpoints.push(LocalCheckpoint::open(&sub, Some(step))?);
-            } else {
+            if !names.matches(&name) {
+                out.unmatched.push(sub);
+            } else if !steps.contains(step_name.step) {
                 out.unselected.push(sub);
+            } else if !sub.join("config.json").is_file() {
+                empty.push(Skipped { path: sub, reason: SkipReason::NoConfig });
+            } else if WeightFiles::locate(&sub)?.is_none() {
+                empty.push(Skipped { path: sub, reason: SkipReason::NoWeights });
+            } else {
+                out.checkpoints.push(LocalCheckpoint::open(&sub, Some(step_name.step))?);
+                series.push(step_name);
             }
         }
         if found == 0 {
             return Err(SummarizeError::BadCheckpoint {
                 path: input.clone(),
                 reason: "neither a checkpoint (no config.json) nor a parent of step directories (step1000, \
-                         checkpoint-1000, …)"
+                         stage1-step1000-tokens5B, checkpoint-1000, …; see docs/summarize.md)"
                     .into(),
             });
         }
+        if found == empty.len() {
+            let list: Vec<String> = empty.iter().map(|s| format!("{} ({})", dir_name(&s.path), s.reason)).collect();
+            return Err(SummarizeError::BadCheckpoint {
+                path: input.clone(),
+                reason: format!("none of its step directories holds a checkpoint: {}", list.join(", ")),
+            });
+        }
+        out.skipped.extend(empty);
     }
+    check_series(&series)?;
     out.checkpoints.sort_by_key(|c| c.step);
     if let Some(w) = out.checkpoints.windows(2).find(|w| w[0].step == w[1].step) {
         return Err(SummarizeError::InvalidOption(format!(
@@ -277,6 +312,10 @@ pub fn discover(inputs: &[PathBuf], steps: &StepSelection) -> Result<Discovery, 
         )));
     }
     Ok(out)
+}
+
+fn dir_name(p: &Path) -> String {
+    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| p.display().to_string())
 }
 
 #[cfg(test)]
@@ -290,6 +329,8 @@ mod tests {
             ("checkpoint-1000", Some(1000)),
             ("global_step1000", Some(1000)),
             ("step1000-tokens4B", Some(1000)),
+            ("stage1-step1000-tokens5B", Some(1000)),
+            ("stage2-ingredient1-step1000-tokens5B", Some(1000)),
             ("ckpt_010", Some(10)),
             ("iter_0001000", Some(1000)),
             ("1500", Some(1500)),
@@ -302,5 +343,91 @@ mod tests {
         ] {
             assert_eq!(parse_step(name), step, "{name}");
         }
+    }
+
+    /// A run directory whose subdirectories are copies of tiny-neox checkpoints under other names (`None`: an
+    /// empty directory; `Some("config")`: only a config.json).
+    fn run_dir(names: &[(&str, Option<&str>)]) -> tempfile::TempDir {
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/fixtures/tiny-neox");
+        let d = tempfile::tempdir().unwrap();
+        for (name, from) in names {
+            let to = d.path().join(name);
+            std::fs::create_dir_all(&to).unwrap();
+            let files: &[&str] = match from {
+                None => &[],
+                Some("config") => &["config.json"],
+                Some(_) => &["config.json", "model.safetensors"],
+            };
+            let source = match from {
+                Some("config") | None => "step0",
+                Some(step) => step,
+            };
+            for f in files {
+                std::fs::copy(fixtures.join(source).join(f), to.join(f)).unwrap();
+            }
+        }
+        d
+    }
+
+    fn steps_of(d: &Discovery) -> Vec<i64> {
+        d.checkpoints.iter().map(|c| c.step).collect()
+    }
+
+    /// Regression (issue 20): OLMo-2's `stage1-step…-tokens…` folders were "neither a checkpoint nor a parent of
+    /// step directories" locally, though the same names were read on the hub.
+    #[test]
+    fn olmo2_run_directories_are_read() {
+        let d = run_dir(&[
+            ("stage1-step0-tokens0B", Some("step0")),
+            ("stage1-step1000-tokens5B", Some("step1000")),
+            ("stage1-step2000-tokens9B", Some("step2000")),
+            ("tokenizer", None),
+        ]);
+        let found = discover(&[d.path().to_path_buf()], &StepSelection::all()).unwrap();
+        assert_eq!(steps_of(&found), [0, 1000, 2000]);
+        assert_eq!(found.skipped.len(), 1);
+        assert_eq!(found.skipped[0].reason, SkipReason::NoStep);
+    }
+
+    #[test]
+    fn series_that_repeat_steps_need_a_choice() {
+        let d = run_dir(&[
+            ("stage1-step0-tokens0B", Some("step0")),
+            ("stage1-step2000-tokens9B", Some("step2000")),
+            ("stage2-ingredient1-step0-tokens0B", Some("step1")),
+            ("stage2-ingredient1-step1000-tokens5B", Some("step2")),
+            ("stage2-ingredient2-step1000-tokens5B", Some("step4")),
+        ]);
+        let input = [d.path().to_path_buf()];
+        let err = discover(&input, &StepSelection::all()).unwrap_err().to_string();
+        for want in
+            ["`stage1-step*-tokens*` (2 names, steps 0..2000)", "`stage2-ingredient1-step*-tokens*`", "--revisions"]
+        {
+            assert!(err.contains(want), "`{want}` in {err}");
+        }
+        let pick = |glob: &str| discover_with(&input, &StepSelection::all(), &glob.parse().unwrap());
+        let found = pick("stage2-ingredient1-*").unwrap();
+        assert_eq!(steps_of(&found), [0, 1000]);
+        assert_eq!(found.unmatched.len(), 3);
+        assert_eq!(steps_of(&pick("stage1-*").unwrap()), [0, 2000]);
+        // A selection of steps that happens not to mix series is fine as it is.
+        let found = discover(&input, &"2000".parse().unwrap()).unwrap();
+        assert_eq!(steps_of(&found), [2000]);
+    }
+
+    #[test]
+    fn step_directories_without_a_checkpoint_are_skipped_with_the_reason() {
+        let d = run_dir(&[("step0", Some("step0")), ("step8", None), ("step16", Some("config")), ("fp32", None)]);
+        let found = discover(&[d.path().to_path_buf()], &StepSelection::all()).unwrap();
+        assert_eq!(steps_of(&found), [0]);
+        let mut skipped: Vec<(String, SkipReason)> =
+            found.skipped.iter().map(|s| (dir_name(&s.path), s.reason)).collect();
+        skipped.sort_by(|a, b| a.0.cmp(&b.0));
+        let want = [("fp32", SkipReason::NoStep), ("step16", SkipReason::NoWeights), ("step8", SkipReason::NoConfig)];
+        assert_eq!(skipped, want.map(|(n, r)| (n.to_string(), r)));
+        // When no step directory holds a checkpoint, that is the error.
+        let d = run_dir(&[("step8", None), ("step16", Some("config"))]);
+        let err = discover(&[d.path().to_path_buf()], &StepSelection::all()).unwrap_err().to_string();
+        assert!(err.contains("step16 (no weights ccc can read)") && err.contains("step8 (no config.json)"), "{err}");
     }
 }

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use ccc_core::{Progress, StepSelection};
+use ccc_core::{NameFilter, Progress, StepSelection};
 use ccc_hub::config::ProcessEnv;
 use ccc_hub::{FetchMode, HubClient, HubConfig, HubOptions, RepoSpec, RevisionSelector, RevisionTemplate};
 use ccc_summarize::Checkpoint;
@@ -49,9 +49,10 @@ impl HubConnArgs {
 /// Flags for summarizing from the Hugging Face hub.
 #[derive(Debug, Clone, clap::Args)]
 pub struct HubArgs {
-    /// For `hf:` inputs without `@REV`: `all` (every branch whose name carries a step, filtered by --steps) or a
-    /// comma-separated list of branch names.
-    #[arg(long, value_name = "all|NAMES", default_value = "all")]
+    /// Which step-named checkpoints to use, by name: of `hf:` inputs without `@REV`, their branches and tags; of
+    /// run directories, their subdirectories. `all` (filtered by --steps), or a comma-separated list of names and
+    /// globs, e.g. 'stage2-ingredient1-*' to choose one series where step numbers repeat or restart.
+    #[arg(long, value_name = "all|NAMES|GLOBS", default_value = "all")]
     pub revisions: String,
     /// How steps map to revision names in repositories outside the known families (Pythia `step{step}`, OLMo
     /// `step{step}-tokens…`, Amber `ckpt_{step:03}`), e.g. `iter_{step:07}`.
@@ -75,19 +76,14 @@ pub struct HubArgs {
 }
 
 impl HubArgs {
+    /// `--revisions`, checked: the names chosen, for hub revisions and local step directories alike.
+    pub fn name_filter(&self) -> anyhow::Result<NameFilter> {
+        self.revisions.parse::<NameFilter>().context("--revisions")
+    }
+
     /// The typed options, checked.
     pub fn options(&self) -> anyhow::Result<HubOptions> {
-        let revisions = match self.revisions.trim() {
-            "all" => RevisionSelector::All,
-            list => {
-                let names: Vec<String> =
-                    list.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
-                if names.is_empty() {
-                    anyhow::bail!("--revisions takes `all` or a comma-separated list of branch names");
-                }
-                RevisionSelector::Named(names)
-            }
-        };
+        let revisions = RevisionSelector::from_filter(&self.name_filter()?);
         let template = self.revision_template.clone();
         let mode = if self.no_stream {
             FetchMode::Download
@@ -106,7 +102,7 @@ impl HubArgs {
     }
 }
 
-/// Turn one `hf:` input into the checkpoints to summarize.
+/// Turn one `hf:` input into the checkpoints to summarize; one notice names the revisions passed over.
 pub fn resolve(
     hub: &HubArgs,
     spec: &str,
@@ -117,5 +113,18 @@ pub fn resolve(
     let opts = Arc::new(hub.options()?);
     let client = Arc::new(hub.conn.client()?);
     let found = ccc_hub::resolve(&client, &spec, &opts, steps, progress).with_context(|| spec.to_string())?;
-    Ok(found.into_iter().map(|c| Box::new(c) as Box<dyn Checkpoint>).collect())
+    if let Some(notice) = skipped_notice(&format!("hf:{}", spec.repo), &found.skipped) {
+        progress.message(&notice);
+    }
+    Ok(found.checkpoints.into_iter().map(|c| Box::new(c) as Box<dyn Checkpoint>).collect())
+}
+
+/// One line naming each revision of `input` that was passed over, and why.
+pub fn skipped_notice(input: &str, skipped: &[ccc_hub::checkpoint::SkippedRevision]) -> Option<String> {
+    if skipped.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = skipped.iter().map(|s| format!("{} ({})", s.name, s.reason)).collect();
+    let what = if skipped.len() == 1 { "revision" } else { "revisions" };
+    Some(format!("{input}: skipped {} {what}: {}", skipped.len(), list.join(", ")))
 }

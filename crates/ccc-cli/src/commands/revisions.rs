@@ -4,9 +4,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use anyhow::Context;
+use ccc_core::step_name::check_series;
 use ccc_core::{Progress, StepSelection};
-use ccc_hub::checkpoint::choose_revisions;
-use ccc_hub::{HubCheckpoint, HubOptions, RepoSpec, RevisionSelector, RevisionTemplate};
+use ccc_hub::checkpoint::{choose_revisions, open_revisions};
+use ccc_hub::{HubOptions, RepoSpec, RevisionSelector, RevisionTemplate};
+use ccc_summarize::Checkpoint;
 
 use super::hub_args::HubConnArgs;
 use crate::progress::CliProgress;
@@ -60,20 +62,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // List the branches even for explicit steps: this command shows what exists.
     let listing = StepSelection::all();
     let mut chosen = choose_revisions(&client, &spec, &opts, &listing, &progress).with_context(|| spec.to_string())?;
-    chosen.retain(|r| steps.contains(r.step));
-    progress.start("revisions", chosen.len() as u64, "revisions");
-    let mut rows = Vec::with_capacity(chosen.len());
-    for r in &chosen {
-        let ck = HubCheckpoint::new(client.clone(), &spec.repo, r, opts.clone()).with_context(|| spec.to_string())?;
-        progress.advance(1);
-        rows.push(ck);
+    chosen.revisions.retain(|r| steps.contains(r.step));
+    // Several series whose steps repeat or restart are all listed; summarizing needs one of them chosen.
+    if let Err(e) = check_series(chosen.revisions.iter().map(|r| &r.parsed)) {
+        progress.warn(&format!("for `ccc summarize`: {e}"));
     }
-    progress.finish();
+    let found = open_revisions(&client, &spec.repo, chosen, &opts, &progress).with_context(|| spec.to_string())?;
+    if let Some(notice) = super::hub_args::skipped_notice(&spec.to_string(), &found.skipped) {
+        progress.message(&notice);
+    }
+    let rows = found.checkpoints;
 
     let mut first_of: HashMap<String, usize> = HashMap::new();
     let mut dup_of: Vec<Option<usize>> = vec![None; rows.len()];
     for (i, ck) in rows.iter().enumerate() {
-        if let Some(id) = ccc_summarize::Checkpoint::content_id(ck) {
+        if let Some(id) = ck.content_id() {
             match first_of.get(&id) {
                 Some(&j) => dup_of[i] = Some(j),
                 None => {
@@ -87,12 +90,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         for (i, ck) in rows.iter().enumerate() {
             let files: Vec<&str> = ck.files().weights().map(|f| f.name.as_str()).collect();
             let v = serde_json::json!({
-                "step": chosen[i].step,
+                "step": rows[i].step(),
                 "revision": ck.revision(),
                 "commit": ck.commit(),
                 "weight_bytes": ck.files().weight_bytes(),
                 "weight_files": files,
-                "content_id": ccc_summarize::Checkpoint::content_id(ck),
+                "content_id": ck.content_id(),
                 "duplicate_of": dup_of[i].map(|j| rows[j].revision().to_string()),
             });
             println!("{v}");
@@ -105,7 +108,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let dup = dup_of[i].map(|j| format!("  (same weights as {})", rows[j].revision())).unwrap_or_default();
             println!(
                 "{:>10}  {:<28}  {:<10}  {:>10}  {files}{dup}",
-                chosen[i].step,
+                rows[i].step(),
                 ck.revision(),
                 &ck.commit()[..ck.commit().len().min(10)],
                 human(ck.files().weight_bytes())
@@ -117,9 +120,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         if let Some(j) = d {
             progress.warn(&format!(
                 "step {} (`{}`) has the same weights as step {} (`{}`): a duplicate checkpoint",
-                chosen[i].step,
+                rows[i].step(),
                 rows[i].revision(),
-                chosen[*j].step,
+                rows[*j].step(),
                 rows[*j].revision()
             ));
         }

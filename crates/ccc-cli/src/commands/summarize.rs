@@ -13,7 +13,8 @@ use crate::progress::CliProgress;
 /// Flags of `ccc summarize`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Checkpoint directories, parents of step directories (step1000/, checkpoint-1000/, …), or hf:ORG/NAME.
+    /// Checkpoint directories, parents of step directories (step1000/, stage1-step1000-tokens5B/, checkpoint-1000/,
+    /// …), or hf:ORG/NAME.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<String>,
 
@@ -73,7 +74,7 @@ pub struct Args {
     #[arg(short, long)]
     pub quiet: bool,
 
-    /// Also list the subdirectories skipped (no step number) and the steps not selected.
+    /// Also list the step directories not selected by --steps or not chosen by --revisions.
     #[arg(short, long, conflicts_with = "quiet")]
     pub verbose: bool,
 
@@ -194,6 +195,28 @@ fn default_model_name(inputs: &[String]) -> String {
     }
 }
 
+/// One line per run directory naming each subdirectory passed over, and why.
+fn skipped_notice(skipped: &[local::Skipped]) -> Option<String> {
+    let mut by_dir: Vec<(&Path, Vec<String>)> = Vec::new();
+    for s in skipped {
+        let parent = s.path.parent().unwrap_or(Path::new(""));
+        let name = s.path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let entry = format!("{name} ({})", s.reason);
+        match by_dir.iter_mut().find(|(p, _)| *p == parent) {
+            Some((_, names)) => names.push(entry),
+            None => by_dir.push((parent, vec![entry])),
+        }
+    }
+    let lines: Vec<String> = by_dir
+        .into_iter()
+        .map(|(dir, names)| {
+            let what = if names.len() == 1 { "subdirectory" } else { "subdirectories" };
+            format!("{}: skipped {} {what}: {}", dir.display(), names.len(), names.join(", "))
+        })
+        .collect();
+    (!lines.is_empty()).then(|| lines.join("\n"))
+}
+
 /// Run `ccc summarize`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let mut opts = validate(&args)?;
@@ -206,13 +229,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut checkpoints: Vec<Box<dyn Checkpoint>> = Vec::new();
     if !paths.is_empty() {
         let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
-        let found = local::discover(&paths, &opts.steps)?;
+        let found = local::discover_with(&paths, &opts.steps, &args.hub.name_filter()?)?;
+        if let Some(notice) = skipped_notice(&found.skipped) {
+            progress.message(&notice);
+        }
         if args.verbose {
-            for s in &found.skipped {
-                progress.message(&format!("skipped {} (no step number in its name)", s.display()));
-            }
             for s in &found.unselected {
                 progress.message(&format!("not selected by --steps: {}", s.display()));
+            }
+            for s in &found.unmatched {
+                progress.message(&format!("not chosen by --revisions: {}", s.display()));
             }
         }
         let read = if args.no_mmap { ReadMethod::Pread } else { ReadMethod::Map };

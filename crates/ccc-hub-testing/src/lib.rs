@@ -1,7 +1,11 @@
-//! A small Hugging Face hub on loopback, for tests and benchmarks: real HTTP/1.1 with the hub's paths and headers,
-//! and fault injection.
+//! # ccc-hub-testing: a small Hugging Face hub on loopback, for tests and benchmarks
 //!
-//! Served routes (all `GET`):
+//! Real HTTP/1.1 with the hub's paths and headers, and fault injection. A crate of its own so that no build of
+//! `ccc` or of the `ccc-hub` library compiles it: it is only a dev-dependency (of `ccc-hub` and `ccc-cli`), and
+//! the benchmark scripts run its `hub_server` example. It is the other side of the wire from `ccc-hub` and uses
+//! none of its code.
+//!
+//! Served routes (`GET`, and `HEAD` answered with the same headers):
 //! - `/api/models/{org}/{name}/refs` — the branches;
 //! - `/api/models/{org}/{name}/revision/{rev}` — commit and siblings (`rfilename`, `size`, `blobId`, `lfs`);
 //! - `/{org}/{name}/resolve/{rev}/{file}` — small files directly; weight files (LFS) with a 302 to a content URL on
@@ -10,6 +14,7 @@
 //! - `/cdn/{sha256}` on the content port — the bytes, with `Range` support (206 + `Content-Range`).
 //!
 //! A gated repository answers `resolve` with 401 (no token) or 403 (wrong token), `X-Error-Code: GatedRepo`.
+#![deny(missing_docs)]
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -49,7 +54,9 @@ type Branch = (String, String, Vec<ServedFile>);
 pub struct TestRepo {
     name: String,
     token: Option<String>,
+    /// Branches and tags (a tag is a ref whose name is in `tags`).
     branches: Vec<Branch>,
+    tags: Vec<String>,
 }
 
 fn is_lfs(name: &str) -> bool {
@@ -71,7 +78,7 @@ fn sha256_of(content: &Content) -> io::Result<(u64, String)> {
 impl TestRepo {
     /// An empty repository `org/name`.
     pub fn new(name: &str) -> Self {
-        TestRepo { name: name.to_string(), token: None, branches: Vec::new() }
+        TestRepo { name: name.to_string(), token: None, branches: Vec::new(), tags: Vec::new() }
     }
 
     /// Make the repository gated: its files need `Authorization: Bearer {token}`.
@@ -85,6 +92,13 @@ impl TestRepo {
         let files = files.into_iter().map(|(n, b)| (n, Content::Bytes(Arc::new(b)))).collect();
         // In-memory hashing cannot fail.
         let _ = self.branch_content(name, files);
+        self
+    }
+
+    /// Add a tag with in-memory files (listed under `tags` by the refs API, as BLOOM's `global_step…`).
+    pub fn tag(&mut self, name: &str, files: Vec<(String, Vec<u8>)>) -> &mut Self {
+        self.branch(name, files);
+        self.tags.push(name.to_string());
         self
     }
 
@@ -143,9 +157,36 @@ pub enum Corrupt {
     Always,
 }
 
-/// Faults to inject. Each "once" fault hits the first matching request only.
+/// What the revision API lists for each file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Listing {
+    /// `rfilename`, `size`, `blobId`, and `lfs` (`sha256`, `size`) for weights: what huggingface.co answers to
+    /// `?blobs=true`.
+    #[default]
+    Full,
+    /// Only `rfilename`: no size, no hash (some mirrors and older hub-compatible servers).
+    NamesOnly,
+}
+
+/// How `resolve` answers for a weight (LFS) file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Resolve {
+    /// As huggingface.co: a 302 to the content host, with `X-Linked-Size` and `X-Linked-Etag` (the sha256).
+    #[default]
+    Redirect,
+    /// The bytes themselves, with `Content-Length` and no `X-Linked-*` headers (a plain file server).
+    Direct,
+}
+
+/// Faults to inject, and how hub-like the server is. Each "once" fault hits the first matching request only.
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
+    /// What the revision API lists.
+    pub listing: Listing,
+    /// How `resolve` answers for weight files.
+    pub resolve: Resolve,
+    /// `X-Linked-Etag` announces a sha256 that is not the file's.
+    pub wrong_linked_etag: bool,
     /// The first `resolve` request answers 500.
     pub error_500_once: bool,
     /// The first content response is cut after this many body bytes.
@@ -159,6 +200,8 @@ pub struct Faults {
 /// One request the server received.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestLog {
+    /// `GET` or `HEAD`.
+    pub method: String,
     /// The path (with query).
     pub path: String,
     /// The `Range` header.
@@ -272,6 +315,7 @@ fn accept_loop(listener: TcpListener, state: Arc<State>) {
 }
 
 struct Request {
+    method: String,
     path: String,
     range: Option<String>,
     auth: Option<String>,
@@ -301,7 +345,8 @@ fn read_request(stream: &TcpStream) -> io::Result<Option<Request>> {
             }
         }
     }
-    Ok(Some(Request { path, range, auth, head: method == "HEAD" }))
+    let head = method == "HEAD";
+    Ok(Some(Request { method, path, range, auth, head }))
 }
 
 fn percent_decode(s: &str) -> String {
@@ -354,6 +399,7 @@ fn serve(stream: TcpStream, st: &State) -> io::Result<()> {
     let answer = route(&req, st);
     if let Ok(mut log) = st.log.lock() {
         log.push(RequestLog {
+            method: req.method.clone(),
             path: req.path.clone(),
             range: req.range.clone(),
             authorized: req.auth.is_some(),
@@ -387,14 +433,17 @@ fn route(req: &Request, st: &State) -> Answer {
             let Some(r) = st.repos.iter().find(|r| r.name == repo) else {
                 return error(401, "RepoNotFound", "Repository not found");
             };
-            let branches: Vec<serde_json::Value> = r
-                .branches
-                .iter()
-                .map(|(n, c, _)| serde_json::json!({"name": n, "ref": format!("refs/heads/{n}"), "targetCommit": c}))
-                .chain(std::iter::once(serde_json::json!({"name": "main", "ref": "refs/heads/main",
-                    "targetCommit": "0000000000000000000000000000000000000000"})))
-                .collect();
-            json(200, serde_json::json!({"branches": branches, "converts": [], "tags": []}))
+            let refs = |tags: bool, kind: &str| -> Vec<serde_json::Value> {
+                r.branches
+                    .iter()
+                    .filter(|(n, _, _)| r.tags.contains(n) == tags)
+                    .map(|(n, c, _)| serde_json::json!({"name": n, "ref": format!("refs/{kind}/{n}"), "targetCommit": c}))
+                    .collect()
+            };
+            let mut branches = refs(false, "heads");
+            branches.push(serde_json::json!({"name": "main", "ref": "refs/heads/main",
+                "targetCommit": "0000000000000000000000000000000000000000"}));
+            json(200, serde_json::json!({"branches": branches, "converts": [], "tags": refs(true, "tags")}))
         }
         ["api", "models", org, name, "revision", rev] => {
             let repo = format!("{org}/{name}");
@@ -404,6 +453,9 @@ fn route(req: &Request, st: &State) -> Answer {
                     let siblings: Vec<serde_json::Value> = files
                         .iter()
                         .map(|f| {
+                            if st.faults.listing == Listing::NamesOnly {
+                                return serde_json::json!({ "rfilename": f.name });
+                            }
                             let mut v = serde_json::json!({"rfilename": f.name, "size": f.size,
                                 "blobId": &f.sha256[..40]});
                             if f.lfs {
@@ -454,8 +506,9 @@ fn route(req: &Request, st: &State) -> Answer {
                 ("X-Repo-Commit".to_string(), commit.clone()),
                 ("ETag".to_string(), format!("\"{}\"", &f.sha256[..40])),
             ];
-            if f.lfs {
-                headers.push(("X-Linked-Etag".into(), format!("\"{}\"", f.sha256)));
+            if f.lfs && st.faults.resolve == Resolve::Redirect {
+                let etag = if st.faults.wrong_linked_etag { flipped(&f.sha256) } else { f.sha256.clone() };
+                headers.push(("X-Linked-Etag".into(), format!("\"{etag}\"")));
                 headers.push(("X-Linked-Size".into(), f.size.to_string()));
                 headers.push(("Location".into(), format!("{}/cdn/{}?name={}", st.content_origin, f.sha256, fname)));
                 return Answer { status: 302, headers, body: Body::Text(Vec::new()) };
@@ -471,6 +524,12 @@ fn route(req: &Request, st: &State) -> Answer {
         }
         _ => error(404, "EntryNotFound", "no such route"),
     }
+}
+
+/// A sha256 that differs from `sha` in its first digit.
+fn flipped(sha: &str) -> String {
+    let first = if sha.starts_with('0') { '1' } else { '0' };
+    std::iter::once(first).chain(sha.chars().skip(1)).collect()
 }
 
 fn file_answer(f: &ServedFile, req: &Request, mut headers: Vec<(String, String)>) -> Answer {
@@ -507,7 +566,8 @@ fn reason(status: u16) -> &'static str {
 }
 
 fn write_answer(stream: TcpStream, st: &State, req: &Request, answer: Answer) -> io::Result<()> {
-    let is_content = matches!(answer.body, Body::File { .. }) && req.path.starts_with("/cdn/");
+    // Weight bytes, from the content host or (`Resolve::Direct`) from `resolve` itself: what the faults hit.
+    let is_content = matches!(&answer.body, Body::File { file, .. } if file.lfs);
     if is_content {
         if let Some(d) = st.faults.stall_once {
             if !st.fired_stall.swap(true, Ordering::SeqCst) {

@@ -1,7 +1,7 @@
 //! Serve checkpoint directories as a Hugging Face hub on loopback (for benchmarks and manual tests).
 //!
 //! ```text
-//! cargo run --release -p ccc-hub --example hub_server -- ORG/NAME=DIR [ORG/NAME=DIR ...]
+//! cargo run --release -p ccc-hub-testing --example hub_server -- ORG/NAME=DIR [ORG/NAME=DIR ...]
 //! ```
 //!
 //! Each `DIR` holds step directories (`step0/`, `step1000/`, … with config.json and weights), served as branches
@@ -19,7 +19,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if pairs.is_empty() {
         return Err("usage: hub_server ORG/NAME=DIR [ORG/NAME=DIR ...]".into());
     }
-    let server = ccc_hub::testing::serve_dirs(&pairs)?;
+    let server = ccc_hub_testing::serve_dirs(&pairs)?;
     println!("{}", server.endpoint());
     loop {
         std::thread::park();
