@@ -11,8 +11,8 @@ use ccc_figures::lines::CurvesFigure;
 use ccc_figures::panel::Rect;
 use ccc_figures::style;
 use ccc_figures::{
-    render_analysis, to_raster, to_svg, FigureIndex, FigureOptions, FigureSet, Format, Raster, RunKind, Sheet,
-    SheetInput,
+    render_analysis, to_raster, to_svg, FigureIndex, FigureOptions, FigureSet, Format, Raster, Resolution, RunKind,
+    Sheet, SheetInput,
 };
 use plotters::style::RGBColor;
 
@@ -197,7 +197,7 @@ fn component_and_aggregate_figures_label_real_steps() {
 }
 
 fn png_size(path: &std::path::Path) -> (u32, u32) {
-    let dec = png::Decoder::new(std::fs::File::open(path).unwrap());
+    let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
     let r = dec.read_info().unwrap();
     (r.info().width, r.info().height)
 }
@@ -210,7 +210,13 @@ fn render_analysis_writes_indexed_figures() {
     let exps: Vec<_> =
         common::golden_experiments().into_iter().filter(|e| e["id"].as_u64().unwrap() % 25 == 0).collect();
     common::write_analysis(dir.path(), &t, &exps);
-    let opts = FigureOptions { figures: FigureSet::All, format: Format::Both, smooth: None, threads: 2 };
+    let opts = FigureOptions {
+        figures: FigureSet::All,
+        format: Format::Both,
+        smooth: None,
+        threads: 2,
+        resolution: Resolution::Full,
+    };
     let index = render_analysis(dir.path(), &t, &opts, &NoProgress).unwrap();
     let figs = dir.path().join("figures");
     let on_disk: FigureIndex = serde_json::from_slice(&std::fs::read(figs.join("index.json")).unwrap()).unwrap();
