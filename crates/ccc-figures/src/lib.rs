@@ -1,7 +1,8 @@
 //! # ccc-figures: the pictures of a ccc analysis
 //!
-//! Draws every figure of spec 03 with [`plotters`], as PNG (fast `png` encoding) or SVG, with text in the embedded
-//! DejaVu Sans so no system font is needed:
+//! Draws every figure of spec 03 with [`plotters`], as PNG or SVG, with text in the embedded DejaVu Sans so no system
+//! font is needed. PNGs are indexed colour ([`palette`]) at screen size ([`Resolution`]; [`scaled`] draws a figure
+//! at another size than it is laid out for), so a run of 301 sheets stays small:
 //!
 //! - the 2×2 trajectory [`Sheet`] of one experiment: inliers with their mean trajectory coloured by checkpoint,
 //!   outliers with the inlier box, the flow field with the score pair, the component-group grid;

@@ -55,7 +55,7 @@ impl Raster {
         Raster { width, height, pixels }
     }
 
-    /// Encode as an indexed-colour PNG (see [`palette`](crate::palette): exact when the figure has at most 256
+    /// Encode as an indexed-colour PNG (see [`palette`]: exact when the figure has at most 256
     /// colours), with fast compression: figures are written by the hundred.
     pub fn write_png(&self, w: &mut dyn std::io::Write) -> Result<(), png::EncodingError> {
         let indexed = palette::index(&self.pixels);
