@@ -91,6 +91,9 @@ impl Raster {
 
 /// Resample RGB `pixels` of size `from` to size `to`: each target pixel is the rounded mean of the source pixels
 /// it covers (at least one), so shrinking never drops a thin line or a row of a dense matrix.
+///
+/// # Panics
+/// When `pixels` holds fewer than `from.0 × from.1 × 3` bytes.
 pub fn box_filter(pixels: &[u8], from: (u32, u32), to: (u32, u32)) -> Vec<u8> {
     let (sw, sh) = (from.0 as usize, from.1 as usize);
     let (width, height) = (to.0 as usize, to.1 as usize);
@@ -219,6 +222,44 @@ pub fn save<F: Figure + ?Sized>(fig: &F, path: &Path, resolution: Resolution) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The mean of the covered source pixels, one target pixel at a time (what `box_filter` computes row-wise).
+    fn naive_box(pixels: &[u8], (sw, sh): (u32, u32), (w, h): (u32, u32)) -> Vec<u8> {
+        let (sw, sh, w, h) = (sw as u64, sh as u64, w as u64, h as u64);
+        let mut out = Vec::new();
+        for ty in 0..h {
+            let (y0, y1) = (ty * sh / h, ((ty + 1) * sh / h).max(ty * sh / h + 1));
+            for tx in 0..w {
+                let (x0, x1) = (tx * sw / w, ((tx + 1) * sw / w).max(tx * sw / w + 1));
+                for c in 0..3 {
+                    let mut sum = 0u64;
+                    for y in y0..y1 {
+                        for x in x0..x1 {
+                            sum += pixels[((y * sw + x) * 3 + c) as usize] as u64;
+                        }
+                    }
+                    let n = (y1 - y0) * (x1 - x0);
+                    out.push(((sum + n / 2) / n) as u8);
+                }
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn box_filter_is_the_mean_of_covered_pixels(
+            sw in 1u32..40, sh in 1u32..40, w in 1u32..40, h in 1u32..40, seed in any::<u64>(),
+        ) {
+            let (w, h) = (w.min(sw), h.min(sh));
+            let mut s = seed | 1;
+            let pixels: Vec<u8> = (0..sw * sh * 3).map(|_| { s ^= s << 13; s ^= s >> 7; s ^= s << 17; s as u8 }).collect();
+            prop_assert_eq!(box_filter(&pixels, (sw, sh), (w, h)), naive_box(&pixels, (sw, sh), (w, h)));
+        }
+    }
 
     struct Square;
     impl Figure for Square {
