@@ -53,8 +53,7 @@ fn rgb(k: Key) -> [u8; 3] {
     [(k >> 16) as u8, (k >> 8) as u8, k as u8]
 }
 
-/// A multiplicative hash for packed colours: the map is hit once per run of equal pixels, and SipHash would cost
-/// more than the rest of the indexing.
+/// A multiplicative hash for packed colours: SipHash would cost more than the rest of the indexing.
 #[derive(Default)]
 struct ColourHasher(u64);
 
@@ -76,52 +75,88 @@ impl Hasher for ColourHasher {
 
 type ColourMap<V> = HashMap<Key, V, BuildHasherDefault<ColourHasher>>;
 
-/// The image as runs of equal pixels, `(colour, length)`, row after row. Figures are mostly long runs (white,
-/// flat fills), so the pixels are compared 16 at a time where they repeat.
-fn runs(pixels: &[u8]) -> Vec<(Key, u32)> {
+/// The colours of an image, each with a dense id given at its first sight and its pixel count.
+#[derive(Default)]
+struct Colours {
+    /// `(colour, pixels)` by id.
+    seen: Vec<(Key, u64)>,
+    ids: ColourMap<u32>,
+    /// A direct-mapped cache in front of `ids`: an image has few colours, and most runs find theirs here.
+    cache: Vec<(Key, u32)>,
+}
+
+impl Colours {
+    const CACHE_BITS: u32 = 12;
+    /// Not a colour (colours have 24 bits): marks an empty cache entry.
+    const EMPTY: Key = u32::MAX;
+
+    fn new() -> Colours {
+        Colours { cache: vec![(Self::EMPTY, 0); 1 << Self::CACHE_BITS], ..Default::default() }
+    }
+
+    /// The id of `k`, counting `n` more pixels of it.
+    fn add(&mut self, k: Key, n: usize) -> u32 {
+        let slot = (k.wrapping_mul(0x9e37_79b1) >> (32 - Self::CACHE_BITS)) as usize;
+        let id = match self.cache[slot] {
+            (c, id) if c == k => id,
+            _ => {
+                let seen = &mut self.seen;
+                let id = *self.ids.entry(k).or_insert_with(|| {
+                    seen.push((k, 0));
+                    seen.len() as u32 - 1
+                });
+                self.cache[slot] = (k, id);
+                id
+            }
+        };
+        self.seen[id as usize].1 += n as u64;
+        id
+    }
+}
+
+/// The image as runs of equal pixels, `(colour id, length)`, row after row, and its colours. Figures are mostly
+/// short runs (antialiased edges) and some long ones (white, flat fills): a run is followed pixel by pixel for a
+/// few pixels, then 16 pixels at a time.
+fn runs(pixels: &[u8]) -> (Vec<(u32, u32)>, Colours) {
     let px: &[[u8; 3]] = bytemuck::cast_slice(&pixels[..pixels.len() / 3 * 3]);
     let n = px.len();
-    let mut out = Vec::new();
+    let mut colours = Colours::new();
+    // A sheet has a run every 10 to 15 pixels: reserving for one in 8 spares most of the regrowing.
+    let mut out = Vec::with_capacity(n / 8);
     let mut i = 0;
     while i < n {
         let (start, colour) = (i, px[i]);
         i += 1;
-        // Pixels i..i + 16 all repeat pixel i - 1 exactly when each equals the one before it.
-        while i + 16 <= n && px[i - 1..i + 15] == px[i..i + 16] {
-            i += 16;
-        }
-        while i < n && px[i] == colour {
+        let short = (i + 4).min(n);
+        while i < short && px[i] == colour {
             i += 1;
         }
+        if i == short {
+            // Pixels i..i + 16 all repeat pixel i - 1 exactly when each equals the one before it.
+            while i + 16 <= n && px[i - 1..i + 15] == px[i..i + 16] {
+                i += 16;
+            }
+            while i < n && px[i] == colour {
+                i += 1;
+            }
+        }
+        let id = colours.add(key(&colour), i - start);
         // A run longer than u32 (a 4-gigapixel image of one colour) is split.
         let mut len = i - start;
         while len > 0 {
             let part = len.min(u32::MAX as usize);
-            out.push((key(&colour), part as u32));
+            out.push((id, part as u32));
             len -= part;
         }
     }
-    out
+    (out, colours)
 }
 
 /// Index `pixels` (RGB, 3 bytes per pixel): exactly when they hold at most [`MAX_COLOURS`] colours, else with the
 /// palette described in the [module documentation](self).
 pub fn index(pixels: &[u8]) -> Indexed {
-    let runs = runs(pixels);
-    // Each colour gets a dense id at its first run, so that only this pass hashes.
-    let mut ids: ColourMap<u32> = ColourMap::default();
-    let mut colours: Vec<(Key, u64)> = Vec::new();
-    let run_ids: Vec<u32> = runs
-        .iter()
-        .map(|&(k, n)| {
-            let id = *ids.entry(k).or_insert_with(|| {
-                colours.push((k, 0));
-                colours.len() as u32 - 1
-            });
-            colours[id as usize].1 += n as u64;
-            id
-        })
-        .collect();
+    let (runs, colours) = runs(pixels);
+    let colours = colours.seen;
     // Most frequent first; equal counts by colour, so the palette never depends on the order of first sight.
     let mut order: Vec<u32> = (0..colours.len() as u32).collect();
     order.sort_unstable_by(|&a, &b| {
@@ -142,9 +177,11 @@ pub fn index(pixels: &[u8]) -> Indexed {
         slot_of_id[id as usize] = slot;
     }
 
+    // Grown rather than zeroed first: a zeroed allocation of this size comes as fresh pages from the system, and
+    // their page faults cost more system time than the fill.
     let mut indices = Vec::with_capacity(pixels.len() / 3);
-    for (&(_, n), &id) in runs.iter().zip(&run_ids) {
-        indices.resize(indices.len() + n as usize, slot_of_id[id as usize]);
+    for &(id, n) in &runs {
+        indices.extend(std::iter::repeat_n(slot_of_id[id as usize], n as usize));
     }
     Indexed { palette: palette.into_iter().map(rgb).collect(), indices, lossless }
 }
