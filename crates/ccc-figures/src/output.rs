@@ -55,28 +55,23 @@ impl Raster {
         Raster { width, height, pixels }
     }
 
-    /// Encode as an indexed-colour PNG (see [`palette`]: exact when the figure has at most 256
-    /// colours), with fast compression: figures are written by the hundred.
+    /// Encode as an indexed-colour PNG (see [`palette`]: exact when the figure has at most 256 colours), with
+    /// fast compression: figures are written by the hundred.
     pub fn write_png(&self, w: &mut dyn std::io::Write) -> Result<(), png::EncodingError> {
-        let indexed = palette::index(&self.pixels);
+        let width = self.width as usize;
+        if self.pixels.len() != width * self.height as usize * 3 {
+            return Err(png::EncodingError::IoError(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{} bytes of pixels for a {}×{} RGB image", self.pixels.len(), self.width, self.height),
+            )));
+        }
+        let q = palette::Quantized::new(&self.pixels);
         let mut enc = png::Encoder::new(w, self.width, self.height);
         enc.set_color(png::ColorType::Indexed);
         enc.set_depth(png::BitDepth::Eight);
-        enc.set_palette(indexed.palette_bytes());
+        enc.set_palette(q.palette.iter().flatten().copied().collect::<Vec<u8>>());
         let mut writer = enc.write_header()?;
-        // The image data is compressed here in one call: `png` feeds its deflater row by row, and flate2's
-        // miniz_oxide backend clears a 32 KiB buffer on every call, which cost more than the compression itself.
-        // Each row gets filter type 0 (none): palette indices of flat plots compress best unfiltered.
-        let row = self.width as usize;
-        let mut raw = Vec::with_capacity((row + 1) * self.height as usize);
-        for line in indexed.indices.chunks(row.max(1)) {
-            raw.push(0);
-            raw.extend_from_slice(line);
-        }
-        let zlib = miniz_oxide::deflate::compress_to_vec_zlib(&raw, PNG_LEVEL);
-        for part in zlib.chunks(i32::MAX as usize) {
-            writer.write_chunk(png::chunk::IDAT, part)?;
-        }
+        write_idat(&mut writer, &q, width)?;
         writer.finish()
     }
 
@@ -87,6 +82,59 @@ impl Raster {
             .map_err(|e| FigureError::Encode { path: path.to_path_buf(), message: e.to_string() })?;
         write_file(path, &bytes)
     }
+}
+
+/// Bytes of compressed image data per `IDAT` chunk.
+const IDAT_CHUNK: usize = 1 << 16;
+
+/// Deflate the rows of `q` (each after filter type 0, none: palette indices of flat plots compress best
+/// unfiltered) into `IDAT` chunks as they come. The image data is compressed here rather than by `png`, which feeds
+/// flate2 row by row, and flate2's miniz backend clears a 32 KiB buffer on every call, which cost more than the
+/// compression itself; streaming also allocates no image-sized buffer, whose page faults, for every sheet anew,
+/// cost more system time than the encoding.
+fn write_idat<W: std::io::Write>(
+    writer: &mut png::Writer<W>,
+    q: &palette::Quantized,
+    width: usize,
+) -> Result<(), png::EncodingError> {
+    use miniz_oxide::deflate::core::{
+        compress_to_output, create_comp_flags_from_zip_params, CompressorOxide, TDEFLFlush, TDEFLStatus,
+    };
+    // Window bits > 0: a zlib stream, as PNG wants.
+    let mut comp = CompressorOxide::new(create_comp_flags_from_zip_params(PNG_LEVEL.into(), 1, 0));
+    let mut out: Vec<u8> = Vec::with_capacity(2 * IDAT_CHUNK);
+    let mut deflate = |mut input: &[u8], flush: TDEFLFlush, out: &mut Vec<u8>| -> Result<(), png::EncodingError> {
+        loop {
+            let (status, used) = compress_to_output(&mut comp, input, flush, |b| {
+                out.extend_from_slice(b);
+                true
+            });
+            input = input.get(used..).unwrap_or_default();
+            match (status, flush) {
+                (TDEFLStatus::Done, _) => return Ok(()),
+                (TDEFLStatus::Okay, TDEFLFlush::None) if input.is_empty() => return Ok(()),
+                (TDEFLStatus::Okay, TDEFLFlush::None) if used > 0 => continue,
+                (other, _) => {
+                    return Err(png::EncodingError::IoError(std::io::Error::other(format!(
+                        "deflate stopped: {other:?} with {} bytes left",
+                        input.len()
+                    ))))
+                }
+            }
+        }
+    };
+    let mut line = vec![0u8; width + 1];
+    q.for_each_row(width, |row| {
+        line[1..].copy_from_slice(row);
+        deflate(&line, TDEFLFlush::None, &mut out)?;
+        if out.len() >= IDAT_CHUNK {
+            writer.write_chunk(png::chunk::IDAT, &out)?;
+            out.clear();
+        }
+        Ok::<(), png::EncodingError>(())
+    })?;
+    deflate(&[], TDEFLFlush::Finish, &mut out)?;
+    writer.write_chunk(png::chunk::IDAT, &out)
 }
 
 /// Resample RGB `pixels` of size `from` to size `to`: each target pixel is the rounded mean of the source pixels

@@ -152,38 +152,86 @@ fn runs(pixels: &[u8]) -> (Vec<(u32, u32)>, Colours) {
     (out, colours)
 }
 
+/// An image reduced to at most [`MAX_COLOURS`] colours, kept as runs of palette slots: its rows are produced one
+/// at a time ([`for_each_row`](Quantized::for_each_row)), so that encoding needs no image-sized index buffer.
+#[derive(Debug, Clone)]
+pub struct Quantized {
+    /// The colours, at most [`MAX_COLOURS`].
+    pub palette: Vec<[u8; 3]>,
+    /// Whether every pixel keeps its exact colour (the image had at most [`MAX_COLOURS`] colours).
+    pub lossless: bool,
+    /// `(colour id, length)` runs over the whole image.
+    runs: Vec<(u32, u32)>,
+    /// The palette slot of each colour id.
+    slot_of_id: Vec<u8>,
+}
+
+impl Quantized {
+    /// Quantize `pixels` (RGB, 3 bytes per pixel): exactly when they hold at most [`MAX_COLOURS`] colours, else
+    /// with the palette described in the [module documentation](self).
+    pub fn new(pixels: &[u8]) -> Quantized {
+        let (runs, colours) = runs(pixels);
+        let colours = colours.seen;
+        // Most frequent first; equal counts by colour, so the palette never depends on the order of first sight.
+        let mut order: Vec<u32> = (0..colours.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| {
+            let (a, b) = (colours[a as usize], colours[b as usize]);
+            b.1.cmp(&a.1).then(a.0.cmp(&b.0))
+        });
+        let sorted: Vec<(Key, u64)> = order.iter().map(|&i| colours[i as usize]).collect();
+
+        let lossless = sorted.len() <= MAX_COLOURS;
+        // The palette, and the slot of each colour in the order of `sorted`.
+        let (palette, slots) = if lossless {
+            (sorted.iter().map(|c| c.0).collect(), (0..sorted.len()).map(|i| i as u8).collect())
+        } else {
+            choose_palette(&sorted)
+        };
+        let mut slot_of_id = vec![0u8; colours.len()];
+        for (&id, &slot) in order.iter().zip(&slots) {
+            slot_of_id[id as usize] = slot;
+        }
+        Quantized { palette: palette.into_iter().map(rgb).collect(), lossless, runs, slot_of_id }
+    }
+
+    /// Calls `f` with the palette slots of each row of `width` pixels, top to bottom (a last, shorter row when the
+    /// pixels do not fill it); stops at the first error.
+    pub fn for_each_row<E>(&self, width: usize, mut f: impl FnMut(&[u8]) -> Result<(), E>) -> Result<(), E> {
+        let mut row = Vec::with_capacity(width);
+        for &(id, n) in &self.runs {
+            let slot = self.slot_of_id[id as usize];
+            let mut left = n as usize;
+            while left > 0 {
+                let take = left.min(width - row.len());
+                row.extend(std::iter::repeat_n(slot, take));
+                left -= take;
+                if row.len() == width {
+                    f(&row)?;
+                    row.clear();
+                }
+            }
+        }
+        if !row.is_empty() {
+            f(&row)?;
+        }
+        Ok(())
+    }
+
+    /// One palette slot per pixel, row-major.
+    pub fn indices(&self) -> Vec<u8> {
+        let mut indices = Vec::new();
+        for &(id, n) in &self.runs {
+            indices.extend(std::iter::repeat_n(self.slot_of_id[id as usize], n as usize));
+        }
+        indices
+    }
+}
+
 /// Index `pixels` (RGB, 3 bytes per pixel): exactly when they hold at most [`MAX_COLOURS`] colours, else with the
 /// palette described in the [module documentation](self).
 pub fn index(pixels: &[u8]) -> Indexed {
-    let (runs, colours) = runs(pixels);
-    let colours = colours.seen;
-    // Most frequent first; equal counts by colour, so the palette never depends on the order of first sight.
-    let mut order: Vec<u32> = (0..colours.len() as u32).collect();
-    order.sort_unstable_by(|&a, &b| {
-        let (a, b) = (colours[a as usize], colours[b as usize]);
-        b.1.cmp(&a.1).then(a.0.cmp(&b.0))
-    });
-    let sorted: Vec<(Key, u64)> = order.iter().map(|&i| colours[i as usize]).collect();
-
-    let lossless = sorted.len() <= MAX_COLOURS;
-    // The palette, and the slot of each colour in the order of `sorted`.
-    let (palette, slots) = if lossless {
-        (sorted.iter().map(|c| c.0).collect(), (0..sorted.len()).map(|i| i as u8).collect())
-    } else {
-        choose_palette(&sorted)
-    };
-    let mut slot_of_id = vec![0u8; colours.len()];
-    for (&id, &slot) in order.iter().zip(&slots) {
-        slot_of_id[id as usize] = slot;
-    }
-
-    // Grown rather than zeroed first: a zeroed allocation of this size comes as fresh pages from the system, and
-    // their page faults cost more system time than the fill.
-    let mut indices = Vec::with_capacity(pixels.len() / 3);
-    for &(id, n) in &runs {
-        indices.extend(std::iter::repeat_n(slot_of_id[id as usize], n as usize));
-    }
-    Indexed { palette: palette.into_iter().map(rgb).collect(), indices, lossless }
+    let q = Quantized::new(pixels);
+    Indexed { indices: q.indices(), palette: q.palette, lossless: q.lossless }
 }
 
 /// The palette for more than [`MAX_COLOURS`] colours (sorted most frequent first), and the palette slot of each of
@@ -278,6 +326,22 @@ mod tests {
         assert_eq!(&back[back.len() - 6..], &px[px.len() - 6..], "the rare red keeps its own entry");
         let worst = px.chunks(3).zip(back.chunks(3)).map(|(a, b)| distance(key(a), key(b))).max().unwrap();
         assert!(worst <= 12, "greys land on a near grey: squared distance {worst}");
+    }
+
+    #[test]
+    fn rows_cut_the_runs_at_the_width() {
+        let px = image(&[[255, 255, 255], [0, 114, 178], [213, 94, 0]], 7 * 5);
+        let q = Quantized::new(&px);
+        let mut rows = Vec::new();
+        q.for_each_row(7, |r| -> Result<(), ()> {
+            rows.push(r.to_vec());
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(rows.len(), 5);
+        assert!(rows.iter().all(|r| r.len() == 7));
+        assert_eq!(rows.concat(), q.indices());
+        assert_eq!(rows.concat(), index(&px).indices);
     }
 
     #[test]
