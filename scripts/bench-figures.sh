@@ -5,7 +5,8 @@
 #   scripts/bench-figures.sh [WORKDIR]          (default WORKDIR: target/bench-figures)
 #
 # Prints wall and CPU seconds of `render_analysis` alone (the tensor is generated once and kept in WORKDIR).
-# With `--analyze` as second argument, the real analysis runs first (end-to-end timing of analysis + figures).
+# With `--analyze` as second argument, the real analysis runs first (end-to-end timing of analysis + figures); with
+# `--full-size`, the PNGs are drawn at full size rather than screen size.
 # Goal (issue 6): figures ≤ 40 s wall, analysis + figures ≤ 60 s on a 2-core machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -28,6 +28,15 @@ fn adhoc_sheet_png_and_svg() {
         .arg(&png)
         .assert()
         .success();
+    assert_eq!(png_size(&png), (1600, 1520), "screen size by default");
+    Command::cargo_bin("ccc")
+        .unwrap()
+        .args(["plot", "sheet"])
+        .arg(demo())
+        .args(["--grp1", "emb_in", "--grp2", "L*", "--outliers", "MAD-last-sum", "--full-size", "-o"])
+        .arg(&png)
+        .assert()
+        .success();
     assert_eq!(png_size(&png), (2000, 1900));
     let svg = dir.path().join("wte.svg");
     Command::cargo_bin("ccc")
@@ -51,7 +60,7 @@ fn component_and_aggregate() {
         .args(["plot", "component"])
         .arg(demo())
         .arg("L3.H1.Q")
-        .arg("-o")
+        .args(["--full-size", "-o"])
         .arg(&q)
         .assert()
         .success();

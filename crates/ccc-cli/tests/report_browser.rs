@@ -54,7 +54,7 @@ fn ids(v: Value) -> Vec<u64> {
 fn decode_png(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
     let decoder = png::Decoder::new(Cursor::new(bytes));
     let mut reader = decoder.read_info().unwrap();
-    let mut buf = vec![0; reader.output_buffer_size()];
+    let mut buf = vec![0; reader.output_buffer_size().expect("a screenshot fits in memory")];
     let info = reader.next_frame(&mut buf).unwrap();
     let channels = match info.color_type {
         png::ColorType::Rgb => 3,

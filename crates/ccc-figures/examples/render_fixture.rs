@@ -1,7 +1,7 @@
 //! Render every figure of a fabricated analysis output directory, for looking at them and for timing.
 //!
 //! `cargo run --release -p ccc-figures --example render_fixture -- OUT_DIR [TENSOR] [--analyze] [--svg] [--summary]
-//! [--smooth N]`
+//! [--smooth N] [--full-size]`
 //!
 //! Without `TENSOR`, the golden experiments of `tests/data/golden` are used. With `TENSOR` (any ccc/1 file) and
 //! `--analyze`, the real analysis (`ccc_analyze::analyze`) runs first; without `--analyze` the golden experiments'
@@ -14,7 +14,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use ccc_figures::{render_analysis, FigureOptions, FigureSet, Format};
+use ccc_figures::{render_analysis, FigureOptions, FigureSet, Format, Resolution};
 use serde_json::json;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -68,6 +68,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         format: if args.iter().any(|a| a == "--svg") { Format::Both } else { Format::Png },
         smooth: args.iter().position(|a| a == "--smooth").and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()),
         threads: 0,
+        resolution: if args.iter().any(|a| a == "--full-size") { Resolution::Full } else { Resolution::Screen },
     };
     let start = Instant::now();
     let cpu0 = cpu_seconds();

@@ -1,7 +1,8 @@
 //! # ccc-figures: the pictures of a ccc analysis
 //!
-//! Draws every figure of spec 03 with [`plotters`], as PNG (fast `png` encoding) or SVG, with text in the embedded
-//! DejaVu Sans so no system font is needed:
+//! Draws every figure of spec 03 with [`plotters`], as PNG or SVG, with text in the embedded DejaVu Sans so no system
+//! font is needed. PNGs are indexed colour ([`palette`]) at screen size ([`Resolution`]; [`scaled`] draws a figure
+//! at another size than it is laid out for), so a run of 301 sheets stays small:
 //!
 //! - the 2×2 trajectory [`Sheet`] of one experiment: inliers with their mean trajectory coloured by checkpoint,
 //!   outliers with the inlier box, the flow field with the score pair, the component-group grid;
@@ -47,15 +48,17 @@ pub mod names;
 pub mod options;
 pub mod output;
 pub mod overview;
+pub mod palette;
 pub mod panel;
 pub mod render;
 pub mod report;
+pub mod scaled;
 pub mod scores;
 pub mod sheet;
 pub mod style;
 
 pub use error::FigureError;
-pub use options::{FigureOptions, FigureSet, Format};
-pub use output::{save, to_raster, to_svg, Figure, Raster};
+pub use options::{FigureOptions, FigureSet, Format, Resolution};
+pub use output::{save, to_raster, to_raster_at, to_svg, Figure, Raster};
 pub use render::{adhoc_sheet, render_analysis, AdhocGroups, Analysis, FigureIndex, RunEntry, RunKind, SheetEntry};
 pub use sheet::{Sheet, SheetInput, SheetLayout};

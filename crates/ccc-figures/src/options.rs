@@ -53,6 +53,38 @@ impl Format {
     }
 }
 
+/// How many pixels a raster (PNG) figure gets. Every figure is laid out at its full size; SVG output always has that
+/// size, as a vector image can be zoomed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Resolution {
+    /// Sized for a screen (the default): [`SCREEN_SCALE`] of the full size, so a trajectory sheet is 1600 × 1520
+    /// pixels — fills a 1440p screen's viewer at its own pixels, and keeps a default run's files small.
+    #[default]
+    Screen,
+    /// The size the figures are laid out at: a trajectory sheet is 2000 × 1900 pixels, the overview 2400 wide.
+    Full,
+}
+
+/// The scale of [`Resolution::Screen`]: the smallest text (13 px at full size) stays above 10 px.
+pub const SCREEN_SCALE: f64 = 0.8;
+
+impl Resolution {
+    /// The factor from the full size to this resolution.
+    pub fn scale(self) -> f64 {
+        match self {
+            Resolution::Screen => SCREEN_SCALE,
+            Resolution::Full => 1.0,
+        }
+    }
+
+    /// The pixel size of a figure whose full size is `(width, height)`: each side scaled and rounded, at least 1.
+    pub fn pixels(self, (width, height): (u32, u32)) -> (u32, u32) {
+        let s = self.scale();
+        let side = |v: u32| ((v as f64 * s).round() as u32).max(1);
+        (side(width), side(height))
+    }
+}
+
 macro_rules! names {
     ($t:ty, $what:literal, $($v:path => $n:literal),+) => {
         impl $t {
@@ -97,6 +129,8 @@ pub struct FigureOptions {
     pub smooth: Option<usize>,
     /// Worker threads for drawing sheets (0: rayon's default, all cores).
     pub threads: usize,
+    /// Pixel size of the PNG files.
+    pub resolution: Resolution,
 }
 
 #[cfg(test)]
@@ -114,5 +148,13 @@ mod tests {
         let e = "jpg".parse::<Format>().unwrap_err().to_string();
         assert!(e.contains("png, svg, both"), "{e}");
         assert_eq!(Format::Both.image_formats(), vec![ImageFormat::Png, ImageFormat::Svg]);
+    }
+
+    #[test]
+    fn resolutions() {
+        assert_eq!(Resolution::default(), Resolution::Screen);
+        assert_eq!(Resolution::Screen.pixels((2000, 1900)), (1600, 1520));
+        assert_eq!(Resolution::Full.pixels((2000, 1900)), (2000, 1900));
+        assert_eq!(Resolution::Screen.pixels((1, 1)), (1, 1));
     }
 }

@@ -19,8 +19,9 @@ use crate::overview::OverviewFigure;
 use crate::scores::{ScorePoint, ScoresFigure};
 use crate::sheet::{Sheet, SheetInput};
 
-/// Width of the sheet thumbnails used by the HTML report.
-pub const THUMB_WIDTH: u32 = 360;
+/// Width of the sheet thumbnails used by the HTML report: its table shows them 80 px wide, so this is enough for
+/// a screen with 2 device pixels per CSS pixel.
+pub const THUMB_WIDTH: u32 = 160;
 
 // `figures/index.json` is defined by its owner in `ccc_analyze::files`; this stage writes it.
 pub use ccc_analyze::files::{FigureIndex, RunEntry, RunKind, SheetEntry};
@@ -212,7 +213,7 @@ fn write_figure<F: Figure>(
     let mut png = None;
     let mut svg = None;
     if opts.format.png() || thumb.is_some() {
-        let r = output::to_raster(fig)?;
+        let r = output::to_raster_at(fig, opts.resolution)?;
         if opts.format.png() {
             let rel = format!("{rel_stem}.png");
             r.save_png(&figures.join(&rel))?;

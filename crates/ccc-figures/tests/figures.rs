@@ -12,8 +12,8 @@ use ccc_figures::lines::CurvesFigure;
 use ccc_figures::panel::Rect;
 use ccc_figures::style;
 use ccc_figures::{
-    render_analysis, to_raster, to_svg, FigureIndex, FigureOptions, FigureSet, Format, Raster, RunKind, Sheet,
-    SheetInput,
+    render_analysis, to_raster, to_svg, FigureIndex, FigureOptions, FigureSet, Format, Raster, Resolution, RunKind,
+    Sheet, SheetInput,
 };
 use plotters::style::RGBColor;
 
@@ -198,7 +198,7 @@ fn component_and_aggregate_figures_label_real_steps() {
 }
 
 fn png_size(path: &std::path::Path) -> (u32, u32) {
-    let dec = png::Decoder::new(std::fs::File::open(path).unwrap());
+    let dec = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
     let r = dec.read_info().unwrap();
     (r.info().width, r.info().height)
 }
@@ -211,7 +211,13 @@ fn render_analysis_writes_indexed_figures() {
     let exps: Vec<_> =
         common::golden_experiments().into_iter().filter(|e| e["id"].as_u64().unwrap() % 25 == 0).collect();
     common::write_analysis(dir.path(), &t, &exps);
-    let opts = FigureOptions { figures: FigureSet::All, format: Format::Both, smooth: None, threads: 2 };
+    let opts = FigureOptions {
+        figures: FigureSet::All,
+        format: Format::Both,
+        smooth: None,
+        threads: 2,
+        resolution: Resolution::Full,
+    };
     let index = render_analysis(dir.path(), &t, &opts, &NoProgress).unwrap();
     let figs = dir.path().join("figures");
     let on_disk = FigureIndex::read(dir.path()).unwrap();
@@ -286,4 +292,115 @@ fn sheet_svg_snapshot() {
     let t = tensor(6, 5, comps, Mode::Compact, 1);
     let sheet = sheet_for(&t, &[0, 1], &[1, 2], &[3], None);
     insta::assert_snapshot!(to_svg(&sheet).unwrap());
+}
+
+/// The RGB pixels of a PNG file's bytes, whatever its colour type (palette entries expanded).
+fn decode_png(bytes: &[u8]) -> (png::ColorType, Raster) {
+    let mut dec = png::Decoder::new(std::io::Cursor::new(bytes));
+    dec.set_transformations(png::Transformations::EXPAND);
+    let mut reader = dec.read_info().unwrap();
+    let stored = reader.info().color_type;
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(info.color_type, png::ColorType::Rgb, "expanded to RGB");
+    buf.truncate(info.buffer_size());
+    (stored, Raster { width: info.width, height: info.height, pixels: buf })
+}
+
+#[test]
+fn screen_sheet_is_the_full_sheet_scaled() {
+    let comps = Component::full_list(3, 4, 2, &[EmbIn, EmbOut, Q, K, V, O, MlpIn, MlpOut, Ln1, Ln2]);
+    let t = tensor(40, 14, comps, Mode::Full, 2);
+    let (grp1, grp2) = (vec![0, 2, 3, 5, 9], vec![1, 5, 6, 7, 20, 30]);
+    let sheet = sheet_for(&t, &grp1, &grp2, &[3, 20, 37], None);
+    let r = ccc_figures::to_raster_at(&sheet, Resolution::Screen).unwrap();
+    assert_eq!((r.width, r.height), (1600, 1520));
+    let s = ccc_figures::options::SCREEN_SCALE;
+    // Every grid cell has its group's colour where the full-size cell has it, scaled.
+    let geo = sheet.layout().grid;
+    for (k, &(row, col)) in sheet.grid_layout().cells.iter().enumerate() {
+        let (x0, y0, x1, y1) = geo.cell_rect(row, col);
+        let (sx, sy) = (((x0 + x1) * 0.5 * s) as u32, ((y0 + (y1 - y0) * 0.25) * s) as u32);
+        let want = match Membership::of(k, &grp1, &grp2) {
+            Membership::Group1 => style::GROUP1,
+            Membership::Group2 => style::GROUP2,
+            Membership::Both => style::BOTH,
+            Membership::Discarded => style::DISCARDED,
+        };
+        assert_eq!(r.pixel(sx, sy), rgb(want), "component {k} at cell ({row}, {col})");
+    }
+    for (i, p) in sheet.layout().panels[..3].iter().enumerate() {
+        let scaled = Rect::new(p.x0 * s, p.y0 * s, p.x1 * s, p.y1 * s);
+        let f = non_white_fraction(&r, scaled);
+        assert!(f > 0.002, "panel {i} has almost nothing drawn at screen size ({f})");
+    }
+}
+
+#[test]
+fn sheet_png_decodes_to_what_was_drawn() {
+    let comps = Component::full_list(3, 4, 2, &[EmbIn, EmbOut, Q, K, V, O, MlpIn, MlpOut, Ln1, Ln2]);
+    let t = tensor(300, 30, comps, Mode::Full, 2);
+    let sheet = sheet_for(&t, &[0, 2, 3, 5, 9], &[1, 5, 6, 7, 20, 30], &[3, 20, 37], None);
+    for resolution in [Resolution::Screen, Resolution::Full] {
+        let r = ccc_figures::to_raster_at(&sheet, resolution).unwrap();
+        let mut bytes = Vec::new();
+        r.write_png(&mut bytes).unwrap();
+        let (stored, back) = decode_png(&bytes);
+        assert_eq!(stored, png::ColorType::Indexed);
+        assert_eq!((back.width, back.height), (r.width, r.height));
+        let indexed = ccc_figures::palette::index(&r.pixels);
+        assert!(!indexed.lossless, "this sheet has more than 256 colours");
+        assert_eq!(back.pixels, indexed.to_rgb(), "the file holds the palette image");
+        // Translucent lines blend into more than 256 colours: the frequent ones are exact, the rest close.
+        let mut counts = std::collections::HashMap::<&[u8], usize>::new();
+        for p in r.pixels.chunks(3) {
+            *counts.entry(p).or_default() += 1;
+        }
+        let mut by_count: Vec<(&[u8], usize)> = counts.into_iter().collect();
+        by_count.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let frequent: std::collections::HashSet<&[u8]> = by_count.iter().take(192).map(|c| c.0).collect();
+        let mut error = 0u64;
+        for (a, b) in r.pixels.chunks(3).zip(back.pixels.chunks(3)) {
+            if frequent.contains(a) {
+                assert_eq!(a, b, "a frequent colour is stored exactly");
+            }
+            error += a.iter().zip(b).map(|(x, y)| x.abs_diff(*y) as u64).sum::<u64>();
+        }
+        let mean = error as f64 / r.pixels.len() as f64;
+        assert!(mean < 0.5, "mean error {mean} per channel");
+    }
+}
+
+/// A figure of flat fills only: at most 256 colours, so its PNG is exact.
+struct Flat;
+
+impl ccc_figures::Figure for Flat {
+    fn size(&self) -> (u32, u32) {
+        (300, 200)
+    }
+    fn draw<DB: plotters::prelude::DrawingBackend>(
+        &self,
+        root: &plotters::prelude::DrawingArea<DB, plotters::coord::Shift>,
+    ) -> Result<(), ccc_figures::FigureError> {
+        use plotters::prelude::*;
+        for (i, c) in style::QUALITATIVE.iter().enumerate() {
+            let x = i as i32 * 40;
+            root.draw(&Rectangle::new([(x, 10), (x + 30, 190)], c.filled()))
+                .map_err(|e| ccc_figures::FigureError::Draw(e.to_string()))?;
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn flat_figure_png_is_lossless_at_every_resolution() {
+    for resolution in [Resolution::Screen, Resolution::Full] {
+        let r = ccc_figures::to_raster_at(&Flat, resolution).unwrap();
+        let mut bytes = Vec::new();
+        r.write_png(&mut bytes).unwrap();
+        let (stored, back) = decode_png(&bytes);
+        assert_eq!(stored, png::ColorType::Indexed);
+        assert_eq!(back, r, "decodes to the drawn pixels");
+        assert!(ccc_figures::palette::index(&r.pixels).lossless);
+    }
 }

@@ -7,7 +7,7 @@ use ccc_analyze::pipeline::read_pipelines_file;
 use ccc_analyze::{analyze, AnalyzeOptions};
 use ccc_core::Progress as _;
 use ccc_figures::report::{write_report, ReportOptions};
-use ccc_figures::{FigureOptions, FigureSet, Format};
+use ccc_figures::{FigureOptions, FigureSet, Format, Resolution};
 
 use super::trajectory_args::TrajectoryArgs;
 use crate::progress::CliProgress;
@@ -57,6 +57,10 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub smooth: Option<usize>,
 
+    /// Write PNG figures at full size (trajectory sheets 2000 × 1900 px) rather than screen size (1600 × 1520).
+    #[arg(long)]
+    pub full_size: bool,
+
     /// Do not write DIR/report.html.
     #[arg(long)]
     pub no_report: bool,
@@ -76,7 +80,8 @@ fn figure_options(args: &Args) -> anyhow::Result<FigureOptions> {
     if args.smooth == Some(0) {
         anyhow::bail!("`--smooth 0` is not a window; use 1 (no smoothing) or more");
     }
-    Ok(FigureOptions { figures, format, smooth: args.smooth, threads: 0 })
+    let resolution = if args.full_size { Resolution::Full } else { Resolution::Screen };
+    Ok(FigureOptions { figures, format, smooth: args.smooth, threads: 0, resolution })
 }
 
 /// Turn the flags into validated options (before reading the tensor).

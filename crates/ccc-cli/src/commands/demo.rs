@@ -12,7 +12,7 @@ use anyhow::Context as _;
 use ccc_analyze::AnalyzeOptions;
 use ccc_core::{Mode, Progress as _};
 use ccc_figures::report::{write_report, ReportOptions};
-use ccc_figures::FigureOptions;
+use ccc_figures::{FigureOptions, Resolution};
 
 use crate::progress::CliProgress;
 
@@ -33,6 +33,9 @@ pub struct Args {
     /// Do not open the report in a browser (it is opened only when stdout is a terminal).
     #[arg(long)]
     pub no_open: bool,
+    /// Write PNG figures at full size (trajectory sheets 2000 × 1900 px) rather than screen size (1600 × 1520).
+    #[arg(long)]
+    pub full_size: bool,
     /// Show only warnings.
     #[arg(short, long)]
     pub quiet: bool,
@@ -43,6 +46,7 @@ pub struct Args {
 struct Demo {
     out: PathBuf,
     mode: Mode,
+    resolution: Resolution,
     open: bool,
     quiet: bool,
 }
@@ -53,6 +57,7 @@ impl Demo {
         Ok(Demo {
             out: args.out,
             mode: args.mode,
+            resolution: if args.full_size { Resolution::Full } else { Resolution::Screen },
             open: !args.no_open && std::io::stdout().is_terminal(),
             quiet: args.quiet,
         })
@@ -93,7 +98,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let t_analysis = t0.elapsed().as_secs_f64();
 
     let t1 = Instant::now();
-    let figures = ccc_figures::render_analysis(&demo.out, &tensor, &FigureOptions::default(), &progress);
+    let fig_opts = FigureOptions { resolution: demo.resolution, ..FigureOptions::default() };
+    let figures = ccc_figures::render_analysis(&demo.out, &tensor, &fig_opts, &progress);
     let t_figures = t1.elapsed().as_secs_f64();
     // The report is written even when a figure failed: it shows what was drawn.
     let report = write_report(&demo.out, &ReportOptions::default())?;

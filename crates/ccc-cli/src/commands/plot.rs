@@ -8,13 +8,16 @@ use ccc_analyze::{Aggregation, OutlierMethod};
 use ccc_core::{file, CccTensor, ComponentPattern};
 use ccc_figures::lines::CurvesFigure;
 use ccc_figures::render::context_line;
-use ccc_figures::{adhoc_sheet, save, AdhocGroups, Analysis};
+use ccc_figures::{adhoc_sheet, save, AdhocGroups, Analysis, Resolution};
 
 /// Flags of `ccc plot`.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(subcommand)]
     pub figure: PlotFigure,
+    /// Write a PNG at full size (a trajectory sheet 2000 × 1900 px) rather than screen size (1600 × 1520).
+    #[arg(long, global = true)]
+    pub full_size: bool,
 }
 
 /// Which figure to draw.
@@ -121,8 +124,9 @@ fn select(t: &CccTensor, flag: &str, pattern: &str) -> anyhow::Result<Vec<usize>
 
 /// Run `ccc plot`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let resolution = if args.full_size { Resolution::Full } else { Resolution::Screen };
     match args.figure {
-        PlotFigure::Sheet(a) => sheet(a),
+        PlotFigure::Sheet(a) => sheet(a, resolution),
         PlotFigure::Component(a) => {
             check_output(&a.output)?;
             let t = read(&a.file)?.filled_only();
@@ -130,7 +134,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 format!("no component `{}` in `{}` (see `ccc info -v FILE`)", a.component, a.file.display())
             })?;
             let fig = CurvesFigure::component(&t, k, &context_line(&t, None));
-            save(&fig, &a.output).with_context(|| format!("cannot write `{}`", a.output.display()))?;
+            save(&fig, &a.output, resolution).with_context(|| format!("cannot write `{}`", a.output.display()))?;
             eprintln!("wrote {}", a.output.display());
             Ok(())
         }
@@ -138,14 +142,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             check_output(&a.output)?;
             let t = read(&a.file)?.filled_only();
             let fig = CurvesFigure::aggregate(&t, &context_line(&t, None));
-            save(&fig, &a.output).with_context(|| format!("cannot write `{}`", a.output.display()))?;
+            save(&fig, &a.output, resolution).with_context(|| format!("cannot write `{}`", a.output.display()))?;
             eprintln!("wrote {}", a.output.display());
             Ok(())
         }
     }
 }
 
-fn sheet(a: SheetArgs) -> anyhow::Result<()> {
+fn sheet(a: SheetArgs, resolution: Resolution) -> anyhow::Result<()> {
     check_output(&a.output)?;
     let (aggregation, outliers) = (a.aggregation, a.outliers);
     if a.smooth == Some(0) {
@@ -185,7 +189,7 @@ fn sheet(a: SheetArgs) -> anyhow::Result<()> {
         }
         _ => bail!("say what to draw: `--experiment ID` (with `--analysis DIR`) or `--grp1 PATTERN --grp2 PATTERN`"),
     };
-    save(&sheet, &a.output).with_context(|| format!("cannot write `{}`", a.output.display()))?;
+    save(&sheet, &a.output, resolution).with_context(|| format!("cannot write `{}`", a.output.display()))?;
     eprintln!("wrote {}", a.output.display());
     Ok(())
 }
