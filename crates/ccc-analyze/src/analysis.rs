@@ -21,7 +21,7 @@ use crate::trajectory::Aggregation;
 /// all filled checkpoints, the 40 built-in pipelines).
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnalyzeOptions {
-    /// Seed of the one random generator (spec 02 §9).
+    /// Seed of the one random generator (docs/analysis.md §9).
     pub seed: u64,
     /// How component groups are aggregated into the 2-D trajectories.
     pub aggregation: Aggregation,
@@ -139,7 +139,7 @@ pub fn analysis_input(tensor: &CccTensor, steps: &StepSelection) -> Result<CccTe
     Ok(t)
 }
 
-/// Run the analysis of spec 02 on a tensor: `prep`, the selected pipelines, the experiments and their scores.
+/// Run the analysis of docs/analysis.md on a tensor: `prep`, the selected pipelines, the experiments and their scores.
 ///
 /// Degenerate pipelines and experiments are recorded (status and reason), not errors. Errors: invalid options,
 /// no checkpoint to analyze, a non-finite value (named by coordinate, step and component).
@@ -217,7 +217,7 @@ impl Analysis {
         self.experiments.iter().filter(|e| e.status != Status::Failed && e.groups.has_comps())
     }
 
-    /// The outlier indicator matrix of spec 02 §8: `(experiment ids, column coordinates, rows of ±1)`; columns
+    /// The outlier indicator matrix of docs/analysis.md §8: `(experiment ids, column coordinates, rows of ±1)`; columns
     /// ordered by their sums, descending (ties by coordinate).
     pub fn outlier_indicator(&self) -> (Vec<usize>, Vec<usize>, Vec<Vec<i8>>) {
         let n_c = self.shape[0];
@@ -241,7 +241,7 @@ impl Analysis {
         (ids, cols, matrix)
     }
 
-    /// The component indicator matrix of spec 02 §8: `(experiment ids, rows of +1/−1/0 in component order)`.
+    /// The component indicator matrix of docs/analysis.md §8: `(experiment ids, rows of +1/−1/0 in component order)`.
     /// The group that does not contain component 0 is `+1`, the other `−1` (component 0 in neither: group 1 is
     /// `−1`); a component in both groups gets `−1`.
     pub fn component_indicator(&self) -> (Vec<usize>, Vec<Vec<i8>>) {

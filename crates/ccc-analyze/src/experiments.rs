@@ -1,4 +1,4 @@
-//! From pipeline results to the scored experiment list (spec 02 §5–§7).
+//! From pipeline results to the scored experiment list (docs/analysis.md §5–§7).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -72,7 +72,7 @@ pub fn extra_comp_groupings(n_comp: usize, seed: u64) -> Vec<(Source, Vec<usize>
     v
 }
 
-/// Build, complete, sort and score the experiments (spec 02 §5–§7).
+/// Build, complete, sort and score the experiments (docs/analysis.md §5–§7).
 pub(crate) fn build_experiments(
     t: &CccTensor,
     results: &[PipelineResult],

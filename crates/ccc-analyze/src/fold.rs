@@ -1,4 +1,4 @@
-//! Foldings (spec 02 §3): contract two axes of a `C × T × K` tensor into a symmetric matrix over the third.
+//! Foldings (docs/analysis.md §3): contract two axes of a `C × T × K` tensor into a symmetric matrix over the third.
 //!
 //! Each folding is one `f32` GEMM (faer) of the tensor viewed as a matrix, computing only the lower triangle:
 //! `fold_coords(X) = X₍C×TK₎ X₍C×TK₎ᵀ` and `fold_comps(X) = X₍CT×K₎ᵀ X₍CT×K₎`. The result is returned in `f64`.

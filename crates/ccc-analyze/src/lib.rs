@@ -1,8 +1,8 @@
 //! # ccc-analyze: classifications, trajectories and scores
 //!
-//! The analysis stage of ccc (spec 02). From a CCC tensor `mags[c, t, k]` it
+//! The analysis stage of ccc (docs/analysis.md). From a CCC tensor `mags[c, t, k]` it
 //! 1. computes `prep`, the classifiers' input ([`prep`]), in `f32`;
-//! 2. runs the 40 classification pipelines of spec 02 §4 ([`pipeline`]) — typed chains of the building blocks of
+//! 2. runs the 40 classification pipelines of docs/analysis.md §4 ([`pipeline`]) — typed chains of the building blocks of
 //!    §3: reductions over checkpoints, matrix normalizations, foldings (one `f32` GEMM each, [`fold`]),
 //!    clusterers ([`cluster`]), SVD signs, MAD splits ([`robust`]) — sharing every intermediate that has the same
 //!    input ([`classify`]);

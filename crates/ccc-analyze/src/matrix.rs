@@ -1,4 +1,4 @@
-//! The `C × K` matrices of the matrix chains (spec 02 §3) and their steps: tensor → matrix (a reduction over the
+//! The `C × K` matrices of the matrix chains (docs/analysis.md §3) and their steps: tensor → matrix (a reduction over the
 //! checkpoints), matrix → matrix (normalizations), matrix → vector (one number per coordinate).
 //!
 //! Everything is `f32`, the reference's dtype, with NumPy's order of summation where it decides the last bit.

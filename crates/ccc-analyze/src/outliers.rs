@@ -1,4 +1,4 @@
-//! The coordinate-outlier methods on 2-D trajectories (spec 02 §6): each finds the coordinates whose
+//! The coordinate-outlier methods on 2-D trajectories (docs/analysis.md §6): each finds the coordinates whose
 //! trajectory stands out, from the `(x, y)` = (group 1, group 2) channels alone.
 
 use std::fmt;
@@ -14,9 +14,9 @@ use crate::trajectory::Trajectories;
 /// Number of random projection angles per checkpoint of [`OutlierMethod::UnionLincomb`].
 pub const N_ANGLES: usize = 20;
 
-/// A coordinate-outlier method on the 2-D trajectories (spec 02 §6). `x` is the group-1 channel, `y` group 2.
+/// A coordinate-outlier method on the 2-D trajectories (docs/analysis.md §6). `x` is the group-1 channel, `y` group 2.
 ///
-/// Every method returns the MAD outliers (spec 02 §1) of one or more derived vectors; the `Union*` methods take
+/// Every method returns the MAD outliers (docs/analysis.md §1) of one or more derived vectors; the `Union*` methods take
 /// the true union over all checkpoints (the reference tool's slip of keeping only the last checkpoint is fixed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum OutlierMethod {

@@ -1,7 +1,7 @@
-//! Classification pipelines as typed chains of the building blocks of spec 02 §3, and the 40 built-in
-//! pipelines of spec 02 §4 with the reference tool's `method` strings.
+//! Classification pipelines as typed chains of the building blocks of docs/analysis.md §3, and the 40 built-in
+//! pipelines of docs/analysis.md §4 with the reference tool's `method` strings.
 //!
-//! A pipeline starts from the tensor (`prep`, spec 02 §2). It is either a matrix chain — reduce over the
+//! A pipeline starts from the tensor (`prep`, docs/analysis.md §2). It is either a matrix chain — reduce over the
 //! checkpoints ([`Reduce`]), any number of matrix normalizations ([`MatNorm`]), and a terminal step on the
 //! matrix ([`MatrixEnd`]) — or one of the tensor-level steps ([`TensorStep`]: foldings with a clusterer, the
 //! `median_rowl2sq_mad` and `majority_mad` coordinate splits). The types make ill-formed chains (a vector
@@ -310,7 +310,7 @@ impl Chain {
         format!("instructions[{}]", parts.join(", "))
     }
 
-    /// A short name made of the step names of spec 02 §3, e.g. `median>rows_l1_normalize>dhillon` or
+    /// A short name made of the step names of docs/analysis.md §3, e.g. `median>rows_l1_normalize>dhillon` or
     /// `folding122+biclustering(3,3)/folding200:SpCo` (what `--pipelines` globs match, with the method string).
     pub fn short_name(&self) -> String {
         match self {
@@ -473,7 +473,7 @@ impl fmt::Display for Pipeline {
     }
 }
 
-/// The 40 classification pipelines of spec 02 §4, in order.
+/// The 40 classification pipelines of docs/analysis.md §4, in order.
 pub fn builtin() -> Vec<Pipeline> {
     use Chain::{Matrix, Tensor};
     let mut chains = Vec::with_capacity(40);

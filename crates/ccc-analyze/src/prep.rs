@@ -1,4 +1,4 @@
-//! The classifiers' input `prep` (spec 02 §2), computed in `f32` as the reference tool does.
+//! The classifiers' input `prep` (docs/analysis.md §2), computed in `f32` as the reference tool does.
 
 use rayon::prelude::*;
 
@@ -48,13 +48,13 @@ impl Tensor3 {
 /// The result of [`prep`]: step 1 (`normalized`) is kept only on request.
 #[derive(Debug, Clone)]
 pub struct Prep {
-    /// `n = mags / (max_c mags + 1e-4)` (spec 02 §2 step 1), when asked for.
+    /// `n = mags / (max_c mags + 1e-4)` (docs/analysis.md §2 step 1), when asked for.
     pub normalized: Option<Tensor3>,
     /// The classifiers' input.
     pub prep: Tensor3,
 }
 
-/// Compute `prep` from `mags` (`C × T × K`, only the checkpoints to analyze), spec 02 §2:
+/// Compute `prep` from `mags` (`C × T × K`, only the checkpoints to analyze), docs/analysis.md §2:
 /// 1. `n = mags / (max_c mags + 1e-4)`;
 /// 2. `z = mad_z(n)` along the coordinates, clipped to `[-6, 6]`;
 /// 3. `z = sign(z) · z⁴`;

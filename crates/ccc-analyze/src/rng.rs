@@ -1,4 +1,4 @@
-//! The one seeded generator of an analysis and its random streams (spec 02 §9).
+//! The one seeded generator of an analysis and its random streams (docs/analysis.md §9).
 //!
 //! Every random task draws from its own stream of the seed, so results do not depend on the order in which
 //! parallel tasks run, nor on which other tasks run (a pipeline run alone draws what it draws in a full run).

@@ -1,4 +1,4 @@
-//! Robust statistics of spec 02 §1: medians with NumPy's semantics, MAD scores and MAD outliers, and NumPy's
+//! Robust statistics of docs/analysis.md §1: medians with NumPy's semantics, MAD scores and MAD outliers, and NumPy's
 //! pairwise summation order (so that `f32` sums reproduce the reference tool bit for bit).
 
 /// The MAD threshold of `outliers`.
@@ -68,7 +68,7 @@ pub fn mad_abs(v: &[f64]) -> Vec<f64> {
     v.iter().map(|&x| (x - med).abs() / d).collect()
 }
 
-/// The indices (ascending) where `mad_abs(v) > 3.5`: the MAD outliers of a vector (spec 02 §1).
+/// The indices (ascending) where `mad_abs(v) > 3.5`: the MAD outliers of a vector (docs/analysis.md §1).
 pub fn outliers(v: &[f64]) -> Vec<usize> {
     let (med, mad) = median_mad(v);
     let d = mad / MAD_SCALE + 1e-6;

@@ -1,4 +1,4 @@
-//! The score pair of a classification (spec 02 §7): `irregularity` of the inlier trajectories' flow, and the
+//! The score pair of a classification (docs/analysis.md §7): `irregularity` of the inlier trajectories' flow, and the
 //! `fraction` of outlier coordinates. Lower is better for both.
 
 use serde::{Deserialize, Serialize};

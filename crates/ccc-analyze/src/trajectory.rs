@@ -1,4 +1,4 @@
-//! The 2-D trajectories of spec 02 §6: each coordinate's path through (group 1, group 2) space.
+//! The 2-D trajectories of docs/analysis.md §6: each coordinate's path through (group 1, group 2) space.
 
 use std::fmt;
 use std::str::FromStr;
@@ -8,7 +8,7 @@ use ccc_core::CccTensor;
 use crate::error::AnalyzeError;
 use crate::robust::{pairwise_sum_f32, pairwise_sum_f64};
 
-/// How the components of a group are combined (spec 02 §6).
+/// How the components of a group are combined (docs/analysis.md §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Aggregation {
     /// `Σ mags` (the reference tool's `lengths-weighted`; the default).
@@ -142,7 +142,7 @@ fn aggregate(t: &CccTensor, group: &[usize], agg: Aggregation) -> Vec<f64> {
     out
 }
 
-/// Normalize a channel to `[0, 1)` over all `(c, t)` and take `log(· + 0.01)` (spec 02 §6).
+/// Normalize a channel to `[0, 1)` over all `(c, t)` and take `log(· + 0.01)` (docs/analysis.md §6).
 fn normalize_log(a: &mut [f64]) {
     let min = a.iter().copied().fold(f64::INFINITY, f64::min);
     a.iter_mut().for_each(|v| *v -= min);

@@ -129,7 +129,7 @@ fn names_and_order_match() {
     }
 }
 
-/// Whether an experiment's groups depend on no random draw (spec 02 §3 and the analyze issue).
+/// Whether an experiment's groups depend on no random draw (docs/analysis.md §3 and §9).
 fn is_deterministic(method: &str) -> bool {
     let random = ["SpCo", "SpBi-log", "SpBi-bistoch", "biclustering", "bipartition_spectral", "MAD-union-lincomb"];
     !random.iter().any(|r| method.contains(r))

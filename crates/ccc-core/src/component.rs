@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use crate::error::CoreError;
 
-/// The kind of a component, declared in the canonical component order of spec 01.
+/// The kind of a component, declared in the canonical component order of docs/tensor.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum ComponentKind {
     /// Input embedding, transposed.
@@ -132,7 +132,7 @@ impl FromStr for Mode {
 
 /// One component: a kind, and for full mode its layer and head.
 ///
-/// Ordering (`Ord`) is the canonical component order of spec 01: kind, then layer, then head.
+/// Ordering (`Ord`) is the canonical component order of docs/tensor.md: kind, then layer, then head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Component {
     /// What the component is.

@@ -22,7 +22,7 @@ pub enum CoreError {
         /// What is wrong.
         reason: String,
     },
-    /// A component name that does not follow the naming scheme of spec 01.
+    /// A component name that does not follow the naming scheme of docs/tensor.md.
     #[error("bad component name `{0}`: expected e.g. `emb_in`, `L3.H5.Q`, `L0.mlp_in`, `L2.ln_1` or a compact name such as `Q`")]
     BadComponentName(String),
     /// An unknown option value given at an edge (CLI, metadata).

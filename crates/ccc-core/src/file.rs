@@ -1,4 +1,4 @@
-//! Reading and writing the `ccc/1` safetensors file (spec 01).
+//! Reading and writing the `ccc/1` safetensors file (docs/tensor.md).
 //!
 //! Layout written: the 8-byte little-endian header length, the JSON header (padded with spaces, leaving room for
 //! the metadata to grow so it can be updated in place), then the data of `lengths` (I64), `steps` (I64),

@@ -1,4 +1,4 @@
-//! A groups record: a split of the coordinates and two groups of components (spec 02).
+//! A groups record: a split of the coordinates and two groups of components (docs/analysis.md).
 
 use serde::{Deserialize, Serialize};
 

@@ -1,7 +1,7 @@
 //! # ccc-core: the CCC tensor, its file format and shared types
 //!
 //! ccc shows how a network's weights evolve over training as a tensor `mags[c, t, k]`: residual-stream
-//! **c**oordinates × **c**heckpoints × **c**omponents (spec 01). This crate holds that tensor
+//! **c**oordinates × **c**heckpoints × **c**omponents (docs/tensor.md). This crate holds that tensor
 //! ([`CccTensor`]), the `ccc/1` safetensors file ([`file`](mod@file)), component names and order ([`Component`]), the row
 //! summaries ([`Summary`]), step selections ([`StepSelection`]), groups records ([`Groups`]), merging
 //! ([`merge()`]) and atomic file writing ([`atomic`]). Every other ccc crate builds on it.

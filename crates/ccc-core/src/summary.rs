@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use crate::error::CoreError;
 
-/// The reduction of a matrix row (spec 01). Norm vectors always use `(w - median)²`.
+/// The reduction of a matrix row (docs/tensor.md). Norm vectors always use `(w - median)²`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Summary {
     /// Mean of the squared entries (the default).

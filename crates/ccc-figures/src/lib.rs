@@ -1,6 +1,6 @@
 //! # ccc-figures: the pictures of a ccc analysis
 //!
-//! Draws every figure of spec 03 with [`plotters`], as PNG or SVG, with text in the embedded DejaVu Sans so no system
+//! Draws every figure of docs/figures.md with [`plotters`], as PNG or SVG, with text in the embedded DejaVu Sans so no system
 //! font is needed. PNGs are indexed colour ([`palette`]) at screen size ([`Resolution`]; [`scaled`] draws a figure
 //! at another size than it is laid out for), so a run of 301 sheets stays small:
 //!

@@ -1,4 +1,4 @@
-//! Membership heatmaps (spec 02 §8): an indicator matrix (experiments × coordinates or components) and its two Gram
+//! Membership heatmaps (docs/analysis.md §8): an indicator matrix (experiments × coordinates or components) and its two Gram
 //! products `I Iᵀ` (experiments × experiments) and `Iᵀ I` (columns × columns).
 //!
 //! The Gram products are drawn at screen resolution without forming the full matrices: the mean of `I Iᵀ` over a

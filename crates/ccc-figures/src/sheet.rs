@@ -1,4 +1,4 @@
-//! The 2×2 trajectory sheet of one experiment (spec 03): inliers with the mean trajectory, outliers with the
+//! The 2×2 trajectory sheet of one experiment (docs/figures.md): inliers with the mean trajectory, outliers with the
 //! inlier box, the flow field with the score pair, and the component-group grid.
 
 use ccc_analyze::{flow_field, Trajectories};

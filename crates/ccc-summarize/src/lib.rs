@@ -1,7 +1,7 @@
 //! # ccc-summarize: checkpoints → the CCC tensor
 //!
 //! Reads training checkpoints (safetensors, single or sharded; PyTorch `.bin`, single or sharded) and reduces
-//! every weight row indexed by a residual-stream coordinate to one number (spec 01), giving one column of the
+//! every weight row indexed by a residual-stream coordinate to one number (docs/tensor.md), giving one column of the
 //! CCC tensor `mags[coord, checkpoint, component]` per checkpoint, in full and compact mode at once, written
 //! into resumable `ccc/1` files.
 //!

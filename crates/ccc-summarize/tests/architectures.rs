@@ -1,5 +1,5 @@
 //! Every built-in architecture against an independent computation written here from the raw tensors (read with
-//! the `safetensors` crate, sliced per spec 01), in full and compact mode; dtype variants against f32.
+//! the `safetensors` crate, sliced per docs/tensor.md), in full and compact mode; dtype variants against f32.
 
 mod common;
 
@@ -59,7 +59,7 @@ fn concat(parts: &[(Vec<f64>, usize)]) -> Vec<f64> {
     (0..parts[0].0.len()).map(|c| parts.iter().map(|(v, n)| v[c] * *n as f64).sum::<f64>() / total as f64).collect()
 }
 
-/// Component name → (values per coordinate, length), computed from spec 01 for one architecture.
+/// Component name → (values per coordinate, length), computed from docs/tensor.md for one architecture.
 fn reference(arch: &str, raw: &Raw, cfg: &serde_json::Value) -> BTreeMap<String, (Vec<f64>, usize)> {
     let g = |k: &str| cfg[k].as_u64().unwrap() as usize;
     let mut out = BTreeMap::new();

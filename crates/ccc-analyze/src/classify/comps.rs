@@ -1,4 +1,4 @@
-//! Component bipartitions (spec 02 §3): a biclustering of a component folding, and `svd_sign`.
+//! Component bipartitions (docs/analysis.md §3): a biclustering of a component folding, and `svd_sign`.
 
 use std::time::Instant;
 

@@ -1,4 +1,4 @@
-//! Coordinate splits (spec 02 §3): a clustering of the coordinate folding, and `majority_mad` on the tensor.
+//! Coordinate splits (docs/analysis.md §3): a clustering of the coordinate folding, and `majority_mad` on the tensor.
 
 use std::time::Instant;
 

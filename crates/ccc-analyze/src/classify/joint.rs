@@ -1,4 +1,4 @@
-//! Joint bipartitions of a `C × K` matrix (spec 02 §3): `dhillon` and `spectral_2x2` split its rows and columns
+//! Joint bipartitions of a `C × K` matrix (docs/analysis.md §3): `dhillon` and `spectral_2x2` split its rows and columns
 //! together; the larger row side is the inliers, the column sides are the two component groups.
 
 use ccc_core::Groups;

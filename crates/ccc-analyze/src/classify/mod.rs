@@ -41,7 +41,7 @@ pub struct PipelineResult {
 
 /// Number of clusters of the coordinate clusterers and of the component biclustering.
 const N_CLUSTERS: usize = 3;
-/// k-means restarts of the spectral biclustering of the coordinate folding (spec 02 §3).
+/// k-means restarts of the spectral biclustering of the coordinate folding (docs/analysis.md §3).
 const SPBI_COORD_RESTARTS: usize = 100;
 /// k-means restarts elsewhere.
 const RESTARTS: usize = 10;

@@ -1,4 +1,4 @@
-//! Clustering algorithms of the analysis (spec 02 §3), with scikit-learn's semantics.
+//! Clustering algorithms of the analysis (docs/analysis.md §3), with scikit-learn's semantics.
 //!
 //! | function | scikit-learn reference |
 //! |---|---|
@@ -8,7 +8,7 @@
 //! | [`ward()`] | `AgglomerativeClustering(linkage="ward")` |
 //! | [`scale_normalize`], [`bistochastic_normalize`], [`log_normalize`] | `_bicluster.py` helpers |
 //! | [`leading_singular_vectors`] | the truncated SVD (exact; scikit-learn's default is randomized) |
-//! | [`dhillon_bipartition`] | none (spec 02 §3 `dhillon`: the reference tool's own code) |
+//! | [`dhillon_bipartition`] | none (docs/analysis.md §3.7 `dhillon`: the reference tool's own code) |
 //! | [`two_means_1d`] | none (optimal 1-D 2-means, the split step of [`dhillon_bipartition`]) |
 //!
 //! Everything random draws from a caller's [`rand_chacha::ChaCha8Rng`]; the same seed gives the same labels,

@@ -1,4 +1,4 @@
-//! `ccc analyze`: the 40 classification pipelines and the 301 scored experiments of spec 02.
+//! `ccc analyze`: the 40 classification pipelines and the 301 scored experiments of docs/analysis.md.
 
 use std::path::PathBuf;
 

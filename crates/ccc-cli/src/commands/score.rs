@@ -1,4 +1,4 @@
-//! `ccc score`: score your own grouping(s) of coordinates and components (spec 02 §6–§7).
+//! `ccc score`: score your own grouping(s) of coordinates and components (docs/analysis.md §6–§7).
 
 use std::path::PathBuf;
 

@@ -1,4 +1,4 @@
-//! Dhillon's bipartition of a matrix's rows and columns together (spec 02 §3 `dhillon`): bipartite spectral
+//! Dhillon's bipartition of a matrix's rows and columns together (docs/analysis.md §3.7 `dhillon`): bipartite spectral
 //! graph partitioning (Dhillon 2001) without the degree normalization (the reference's `normalizeFalse`).
 //!
 //! 1. Shift the matrix so its minimum is 0 (a nonnegative bipartite graph of rows and columns).
