@@ -26,7 +26,8 @@ enum Command {
     /// Show the architecture found in a checkpoint, the components it will produce, and the tensors ignored.
     Inspect(commands::inspect::Args),
     /// Read checkpoints (local dirs or hf:ORG/NAME) and write the CCC tensor (ccc/1 safetensors).
-    Summarize(commands::summarize::Args),
+    // Boxed: its flags make it much larger than the other variants.
+    Summarize(Box<commands::summarize::Args>),
     /// Describe a ccc/1 file: model, shape, steps, filled, components.
     Info(commands::info::Args),
     /// Combine ccc/1 files of the same run (e.g. the shards of a cluster job).
@@ -59,7 +60,7 @@ fn main() -> ExitCode {
     signals::install();
     let result = match cli.command {
         Command::Inspect(a) => commands::inspect::run(a),
-        Command::Summarize(a) => commands::summarize::run(a),
+        Command::Summarize(a) => commands::summarize::run(*a),
         Command::Info(a) => commands::info::run(a),
         Command::Merge(a) => commands::merge::run(a),
         Command::Revisions(a) => commands::revisions::run(a),

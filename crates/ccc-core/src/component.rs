@@ -28,11 +28,13 @@ pub enum ComponentKind {
     Ln1,
     /// The pre-MLP norm gain.
     Ln2,
+    /// A mixture-of-experts router (gate): `(E, C)`, reading the residual stream.
+    Router,
 }
 
 impl ComponentKind {
     /// All kinds in canonical order.
-    pub const ALL: [ComponentKind; 10] = [
+    pub const ALL: [ComponentKind; 11] = [
         ComponentKind::EmbIn,
         ComponentKind::EmbOut,
         ComponentKind::Q,
@@ -43,6 +45,8 @@ impl ComponentKind {
         ComponentKind::K,
         ComponentKind::Ln1,
         ComponentKind::Ln2,
+        // Last, so that the order of every dense model's components is unchanged.
+        ComponentKind::Router,
     ];
 
     /// The name of the kind (`emb_in`, `Q`, `mlp_in`, `ln_1`, …), which is also its compact-mode component name.
@@ -58,6 +62,7 @@ impl ComponentKind {
             ComponentKind::K => "K",
             ComponentKind::Ln1 => "ln_1",
             ComponentKind::Ln2 => "ln_2",
+            ComponentKind::Router => "router",
         }
     }
 
@@ -74,6 +79,11 @@ impl ComponentKind {
     /// Whether this kind is a norm gain vector (summarized as `(w - median)²`).
     pub fn is_norm(self) -> bool {
         matches!(self, ComponentKind::Ln1 | ComponentKind::Ln2)
+    }
+
+    /// Whether components of this kind may exist once per expert of a mixture-of-experts layer.
+    pub fn is_per_expert(self) -> bool {
+        matches!(self, ComponentKind::MlpIn | ComponentKind::MlpOut)
     }
 }
 
@@ -130,15 +140,18 @@ impl FromStr for Mode {
     }
 }
 
-/// One component: a kind, and for full mode its layer and head.
+/// One component: a kind, and for full mode its layer, its expert (mixture-of-experts MLPs) and its head.
 ///
-/// Ordering (`Ord`) is the canonical component order of docs/tensor.md: kind, then layer, then head.
+/// Ordering (`Ord`) is the canonical component order of docs/tensor.md: kind, then layer, then expert (a dense
+/// or shared MLP before the experts), then head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Component {
     /// What the component is.
     pub kind: ComponentKind,
     /// Its layer (full mode, per-layer kinds).
     pub layer: Option<usize>,
+    /// Its expert (full mode, the MLP matrices of one expert of a mixture-of-experts layer).
+    pub expert: Option<usize>,
     /// Its head (full mode, per-head kinds).
     pub head: Option<usize>,
 }
@@ -146,23 +159,31 @@ pub struct Component {
 impl Component {
     /// A compact-mode component, or an embedding.
     pub fn kind_only(kind: ComponentKind) -> Self {
-        Component { kind, layer: None, head: None }
+        Component { kind, layer: None, expert: None, head: None }
     }
 
     /// A per-layer component (`L{l}.mlp_in`, `L{l}.ln_1`).
     pub fn layer(kind: ComponentKind, layer: usize) -> Self {
-        Component { kind, layer: Some(layer), head: None }
+        Component { kind, layer: Some(layer), expert: None, head: None }
+    }
+
+    /// One expert's MLP matrix of a mixture-of-experts layer (`L{l}.E{e}.mlp_in`).
+    pub fn expert(kind: ComponentKind, layer: usize, expert: usize) -> Self {
+        Component { kind, layer: Some(layer), expert: Some(expert), head: None }
     }
 
     /// A per-head component (`L{l}.H{h}.Q`).
     pub fn head(kind: ComponentKind, layer: usize, head: usize) -> Self {
-        Component { kind, layer: Some(layer), head: Some(head) }
+        Component { kind, layer: Some(layer), expert: None, head: Some(head) }
     }
 
     /// The component's name as stored in the file metadata.
     pub fn name(&self) -> String {
         match (self.layer, self.head) {
             (Some(l), Some(h)) => format!("L{l}.H{h}.{}", self.kind.name()),
+            (Some(l), None) if self.expert.is_some() => {
+                format!("L{l}.E{}.{}", self.expert.unwrap_or_default(), self.kind.name())
+            }
             (Some(l), None) => format!("L{l}.{}", self.kind.name()),
             _ => self.kind.name().to_string(),
         }
@@ -223,6 +244,13 @@ impl FromStr for Component {
                     return Err(bad());
                 }
                 Component::layer(kind, num(l, 'L')?)
+            }
+            [l, e, k] if e.starts_with('E') => {
+                let kind: ComponentKind = k.parse().map_err(|_| bad())?;
+                if !kind.is_per_expert() {
+                    return Err(bad());
+                }
+                Component::expert(kind, num(l, 'L')?, num(e, 'E')?)
             }
             [l, h, k] => {
                 let kind: ComponentKind = k.parse().map_err(|_| bad())?;
@@ -302,11 +330,36 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for name in ["emb_in", "emb_out", "L3.H5.Q", "L0.mlp_in", "L2.ln_1", "Q", "mlp_out", "L10.H0.K"] {
+        for name in [
+            "emb_in",
+            "emb_out",
+            "L3.H5.Q",
+            "L0.mlp_in",
+            "L2.ln_1",
+            "Q",
+            "mlp_out",
+            "L10.H0.K",
+            "L1.E7.mlp_in",
+            "L0.E0.mlp_out",
+            "L3.router",
+            "router",
+        ] {
             let c: Component = name.parse().unwrap();
             assert_eq!(c.name(), name);
         }
-        for bad in ["", "L3.Q", "L.H1.Q", "H1.Q", "L1.H1.mlp_in", "L1.emb_in", "foo", "L1.H2.Q.x"] {
+        for bad in [
+            "",
+            "L3.Q",
+            "L.H1.Q",
+            "H1.Q",
+            "L1.H1.mlp_in",
+            "L1.emb_in",
+            "foo",
+            "L1.H2.Q.x",
+            "L1.E2.Q",
+            "L1.E2.router",
+            "L1.Ex.mlp_in",
+        ] {
             assert!(bad.parse::<Component>().is_err(), "{bad}");
         }
     }
@@ -329,6 +382,18 @@ mod tests {
         let mut sorted = list.clone();
         sorted.sort();
         assert_eq!(sorted, list);
+    }
+
+    #[test]
+    fn experts_sort_after_the_dense_mlp_and_router_last() {
+        let dense = Component::layer(ComponentKind::MlpIn, 1);
+        let e0 = Component::expert(ComponentKind::MlpIn, 1, 0);
+        let e10 = Component::expert(ComponentKind::MlpIn, 1, 10);
+        let next = Component::layer(ComponentKind::MlpIn, 2);
+        let mut v = [next, e10, Component::layer(ComponentKind::Router, 0), e0, dense];
+        v.sort();
+        let names: Vec<String> = v.iter().map(|c| c.name()).collect();
+        assert_eq!(names, ["L1.mlp_in", "L1.E0.mlp_in", "L1.E10.mlp_in", "L2.mlp_in", "L0.router"]);
     }
 
     #[test]

@@ -54,14 +54,12 @@ impl GridLayout {
         let has_emb = components.iter().any(|c| c.layer.is_none());
         let n_layer = components.iter().filter_map(|c| c.layer).max().map_or(0, |l| l + 1);
         let emb_cols = usize::from(by_layer && has_emb);
-        let mut keys: Vec<(ComponentKind, Option<usize>)> =
-            components.iter().map(|c| (c.kind, if by_layer { c.head } else { None })).collect();
+        // Experts (mixture-of-experts MLPs) get a row each, like heads.
+        let key_of = |c: &Component| if by_layer { (c.kind, c.expert, c.head) } else { (c.kind, None, None) };
+        let mut keys: Vec<(ComponentKind, Option<usize>, Option<usize>)> = components.iter().map(key_of).collect();
         keys.sort();
         keys.dedup();
-        let row_of = |c: &Component| {
-            let key = (c.kind, if by_layer { c.head } else { None });
-            keys.binary_search(&key).unwrap_or(0)
-        };
+        let row_of = |c: &Component| keys.binary_search(&key_of(c)).unwrap_or(0);
         let cells = components
             .iter()
             .map(|c| {
@@ -74,9 +72,10 @@ impl GridLayout {
             .collect();
         let rows = keys
             .iter()
-            .map(|(k, h)| match h {
-                Some(h) => format!("{} {h}", k.name()),
-                None => k.name().to_string(),
+            .map(|(k, e, h)| match (e, h) {
+                (_, Some(h)) => format!("{} {h}", k.name()),
+                (Some(e), None) => format!("{} E{e}", k.name()),
+                (None, None) => k.name().to_string(),
             })
             .collect();
         let cols = if by_layer {

@@ -22,9 +22,13 @@
 //!
 //! [[tensors]]
 //! pattern = "gpt_neox.layers.{layer}.attention.query_key_value.weight"
-//! kind = "qkv"                           # emb_in emb_out q k v qkv o mlp_in mlp_out ln_1 ln_2
+//! kind = "qkv"                           # emb_in emb_out q k v qkv o mlp_in mlp_out ln_1 ln_2 router
 //! layout = "fused_qkv_interleaved"       # see `Layout`
 //! ```
+//!
+//! Mixture-of-experts layers: `experts = ["num_local_experts"]` under `[config]`, an `{expert}` placeholder in the
+//! patterns of the experts' `mlp_in`/`mlp_out` rules (components `L{l}.E{e}.mlp_in`), and a `router` rule
+//! (`linear_in`, the gate `(E, C)`).
 
 use std::path::Path;
 
@@ -60,6 +64,8 @@ pub enum RuleKind {
     /// Pre-MLP norm gain.
     #[serde(rename = "ln_2")]
     Ln2,
+    /// A mixture-of-experts router (gate) `(E, C)`.
+    Router,
 }
 
 /// How a tensor is stored.
@@ -111,13 +117,17 @@ pub struct ConfigKeys {
     /// A boolean key saying whether norms have gains (default: they do when their tensors exist).
     #[serde(default)]
     pub norm_affine: Vec<String>,
+    /// Number-of-experts keys of a mixture-of-experts model (needed when a pattern has `{expert}`).
+    #[serde(default)]
+    pub experts: Vec<String>,
 }
 
 /// One tensor rule of a mapping.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TensorRule {
-    /// Tensor name patterns (a string or a list); `{layer}` stands for the layer number.
+    /// Tensor name patterns (a string or a list); `{layer}` stands for the layer number, `{expert}` for the
+    /// expert number (mixture-of-experts MLP matrices).
     #[serde(deserialize_with = "one_or_many")]
     pub pattern: Vec<String>,
     /// What the tensor is.
@@ -158,7 +168,7 @@ pub struct Mapping {
 }
 
 /// The built-in mapping files, embedded.
-pub const BUILTIN: [(&str, &str); 8] = [
+pub const BUILTIN: [(&str, &str); 11] = [
     ("gpt_neox", include_str!("../arch/gpt_neox.toml")),
     ("gpt2", include_str!("../arch/gpt2.toml")),
     ("llama", include_str!("../arch/llama.toml")),
@@ -167,6 +177,9 @@ pub const BUILTIN: [(&str, &str); 8] = [
     ("olmo", include_str!("../arch/olmo.toml")),
     ("olmo2", include_str!("../arch/olmo2.toml")),
     ("hf_olmo", include_str!("../arch/hf_olmo.toml")),
+    ("mixtral", include_str!("../arch/mixtral.toml")),
+    ("olmoe", include_str!("../arch/olmoe.toml")),
+    ("qwen2_moe", include_str!("../arch/qwen2_moe.toml")),
 ];
 
 /// A short mapping-file example shown when an architecture is unknown.
@@ -199,10 +212,10 @@ impl Mapping {
             let ok = match r.layout {
                 Embedding => matches!(r.kind, EmbIn | EmbOut),
                 Norm => matches!(r.kind, Ln1 | Ln2),
-                LinearIn => matches!(r.kind, Q | K | V | MlpIn),
+                LinearIn => matches!(r.kind, Q | K | V | MlpIn | Router),
                 LinearOut => matches!(r.kind, O | MlpOut),
                 FusedQkvInterleaved | FusedQkvContiguous => r.kind == Qkv,
-                Conv1d => !matches!(r.kind, EmbIn | EmbOut | Ln1 | Ln2),
+                Conv1d => !matches!(r.kind, EmbIn | EmbOut | Ln1 | Ln2 | Router),
             };
             if !ok {
                 return Err(bad(format!("kind `{:?}` cannot have layout `{:?}`", r.kind, r.layout)));
@@ -221,6 +234,22 @@ impl Mapping {
                         format!("{:?}", r.kind).to_lowercase(),
                         if per_layer { "a {layer} placeholder" } else { "no {layer} placeholder" }
                     )));
+                }
+                match p.matches(EXPERT).count() {
+                    0 => {}
+                    1 if matches!(r.kind, MlpIn | MlpOut) => {
+                        if m.config.experts.is_empty() {
+                            return Err(bad(format!(
+                                "pattern `{p}` has an {{expert}} placeholder, but [config] names no `experts` key"
+                            )));
+                        }
+                    }
+                    1 => {
+                        return Err(bad(format!(
+                            "pattern `{p}`: only mlp_in and mlp_out rules may have an {{expert}} placeholder"
+                        )))
+                    }
+                    _ => return Err(bad(format!("pattern `{p}` has more than one {{expert}}"))),
                 }
             }
         }
@@ -279,24 +308,52 @@ impl Mapping {
 
 /// The placeholder of a pattern for the layer number.
 const LAYER: &str = "{layer}";
+/// The placeholder of a pattern for the expert number.
+const EXPERT: &str = "{expert}";
 
-/// Match a tensor name against a pattern; `Some(None)` for a layer-less match, `Some(Some(l))` for layer `l`.
-pub(crate) fn match_pattern(pattern: &str, name: &str) -> Option<Option<usize>> {
-    // Found through its `{` (a byte search): `split_once("{layer}")` builds a substring searcher on every call, and
-    // a plan matches every tensor against every pattern.
-    let split = pattern
-        .match_indices('{')
-        .find(|&(i, _)| pattern[i..].starts_with(LAYER))
-        .map(|(i, _)| (&pattern[..i], &pattern[i + LAYER.len()..]));
-    match split {
-        None => (pattern == name).then_some(None),
-        Some((pre, post)) => {
-            let mid = name.strip_prefix(pre)?.strip_suffix(post)?;
-            if mid.is_empty() || !mid.bytes().all(|b| b.is_ascii_digit()) || (mid.len() > 1 && mid.starts_with('0')) {
-                return None;
+/// Where a tensor name matched a pattern: the numbers its placeholders stood for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct PatternMatch {
+    /// The `{layer}` number, if the pattern has one.
+    pub(crate) layer: Option<usize>,
+    /// The `{expert}` number, if the pattern has one.
+    pub(crate) expert: Option<usize>,
+}
+
+/// Match a tensor name against a pattern, reading the numbers of its `{layer}` and `{expert}` placeholders.
+pub(crate) fn match_pattern(pattern: &str, name: &str) -> Option<PatternMatch> {
+    // Placeholders are found through their `{` (a byte search): a plan matches every tensor against every pattern.
+    let mut out = PatternMatch::default();
+    let (mut pat, mut rest) = (pattern, name);
+    loop {
+        let next = pat.match_indices('{').find_map(|(i, _)| {
+            let tail = &pat[i..];
+            if tail.starts_with(LAYER) {
+                Some((i, LAYER.len(), true))
+            } else if tail.starts_with(EXPERT) {
+                Some((i, EXPERT.len(), false))
+            } else {
+                None
             }
-            mid.parse().ok().map(Some)
+        });
+        let Some((i, len, is_layer)) = next else {
+            return (pat == rest).then_some(out);
+        };
+        rest = rest.strip_prefix(&pat[..i])?;
+        pat = &pat[i + len..];
+        // The number: its digits (greedy), no leading zeros.
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let num = &rest[..digits];
+        if num.is_empty() || (num.len() > 1 && num.starts_with('0')) {
+            return None;
         }
+        let n: usize = num.parse().ok()?;
+        if is_layer {
+            out.layer = Some(n);
+        } else {
+            out.expert = Some(n);
+        }
+        rest = &rest[digits..];
     }
 }
 
@@ -315,16 +372,26 @@ mod tests {
 
     #[test]
     fn patterns() {
-        assert_eq!(match_pattern("a.{layer}.b", "a.12.b"), Some(Some(12)));
+        let layer = |l| Some(PatternMatch { layer: Some(l), expert: None });
+        let none = Some(PatternMatch::default());
+        assert_eq!(match_pattern("a.{layer}.b", "a.12.b"), layer(12));
         assert_eq!(match_pattern("a.{layer}.b", "a..b"), None);
         assert_eq!(match_pattern("a.{layer}.b", "a.01.b"), None);
         assert_eq!(match_pattern("a.{layer}.b", "a.1x.b"), None);
-        assert_eq!(match_pattern("x.weight", "x.weight"), Some(None));
+        assert_eq!(match_pattern("x.weight", "x.weight"), none);
         assert_eq!(match_pattern("x.weight", "x.bias"), None);
         // A `{` that is not the placeholder is matched as itself.
-        assert_eq!(match_pattern("a{b}.{layer}.c", "a{b}.3.c"), Some(Some(3)));
+        assert_eq!(match_pattern("a{b}.{layer}.c", "a{b}.3.c"), layer(3));
         assert_eq!(match_pattern("a{b}.{layer}.c", "a.3.c"), None);
-        assert_eq!(match_pattern("a{b}.c", "a{b}.c"), Some(None));
+        assert_eq!(match_pattern("a{b}.c", "a{b}.c"), none);
+        let moe = "m.layers.{layer}.experts.{expert}.w1.weight";
+        assert_eq!(
+            match_pattern(moe, "m.layers.10.experts.7.w1.weight"),
+            Some(PatternMatch { layer: Some(10), expert: Some(7) })
+        );
+        assert_eq!(match_pattern(moe, "m.layers.10.experts.07.w1.weight"), None);
+        assert_eq!(match_pattern(moe, "m.layers.10.experts.7.w2.weight"), None);
+        assert_eq!(match_pattern(moe, "m.layers.1.experts..w1.weight"), None);
     }
 
     #[test]
@@ -347,5 +414,11 @@ layout="norm""#;
         assert!(Mapping::parse(bad, Path::new("m.toml")).unwrap_err().to_string().contains("cannot have layout"));
         let bad2 = bad.replace("layout=\"norm\"", "layout=\"linear_in\"");
         assert!(Mapping::parse(&bad2, Path::new("m.toml")).unwrap_err().to_string().contains("{layer}"));
+        let bad3 = bad2.replace("a.weight", "a.{layer}.{expert}.weight");
+        assert!(Mapping::parse(&bad3, Path::new("m.toml")).unwrap_err().to_string().contains("only mlp_in"));
+        let bad4 = bad3.replace("kind=\"q\"", "kind=\"mlp_in\"");
+        assert!(Mapping::parse(&bad4, Path::new("m.toml")).unwrap_err().to_string().contains("`experts` key"));
+        let ok = bad4.replace("heads=[\"n\"]", "heads=[\"n\"]\nexperts=[\"e\"]");
+        assert!(Mapping::parse(&ok, Path::new("m.toml")).is_ok());
     }
 }

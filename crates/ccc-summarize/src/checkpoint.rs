@@ -1,7 +1,10 @@
 //! One checkpoint to summarize, wherever it lives (a local directory, a hub revision being downloaded).
 
+use crate::arch::Mapping;
 use crate::error::SummarizeError;
+use crate::plan::Plan;
 use crate::source::WeightSource;
+use crate::tensor::TensorInfo;
 
 /// One checkpoint to summarize: its step, its config, and a way to open its weights.
 ///
@@ -33,6 +36,19 @@ pub trait Checkpoint: Send + Sync {
     /// checksum, known only at their end, did not match. By default nothing is retried.
     fn retry_after(&self, _err: &SummarizeError, _attempt: u32) -> bool {
         false
+    }
+
+    /// The plan of this checkpoint, from its `config` and the `tensors` of its opened source. By default
+    /// [`Plan::for_checkpoint`] (every component of the architecture); a LoRA adapter in delta mode plans only the
+    /// components it changes.
+    fn plan(
+        &self,
+        config: &serde_json::Value,
+        tensors: &[TensorInfo],
+        mapping: Option<&Mapping>,
+        norms: bool,
+    ) -> Result<Plan, SummarizeError> {
+        Plan::for_checkpoint(config, tensors, mapping, norms)
     }
 
     /// Called once the checkpoint has been summarized (e.g. to delete downloaded files).

@@ -46,6 +46,14 @@ pub enum SummarizeError {
         /// What is wrong.
         reason: String,
     },
+    /// A PEFT adapter that cannot be used (unsupported type, a target not in the base, shapes that do not fit).
+    #[error("{}: {reason}", path.display())]
+    BadAdapter {
+        /// The adapter's directory or file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// Weights whose shapes contradict the config or the mapping.
     #[error("{0}")]
     Shape(String),

@@ -57,6 +57,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod adapter;
 pub mod arch;
 mod checkpoint;
 mod column;

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use ccc_core::{Component, ComponentKind, Mode};
 
-use crate::arch::{match_pattern, Layout, Mapping, RuleKind};
+use crate::arch::{match_pattern, Layout, Mapping, PatternMatch, RuleKind};
 use crate::error::SummarizeError;
 use crate::tensor::TensorInfo;
 use crate::tensor_plan::{CoordAxis, Segment, TensorPlan};
@@ -31,6 +31,8 @@ pub struct Dims {
     pub tied: bool,
     /// Whether norms have gains (false: no ln components).
     pub norm_affine: bool,
+    /// Experts per mixture-of-experts layer (`None`: a dense model).
+    pub experts: Option<usize>,
 }
 
 impl Dims {
@@ -101,6 +103,7 @@ impl Dims {
             vocab: get(&m.config.vocab)?,
             tied: flag(&m.config.tied, m.config.tied_default)?,
             norm_affine: flag(&m.config.norm_affine, true)?,
+            experts: get(&m.config.experts)?,
         })
     }
 }
@@ -142,6 +145,7 @@ struct Found<'a> {
     kind: RuleKind,
     layout: Layout,
     layer: Option<usize>,
+    expert: Option<usize>,
 }
 
 fn kind_of(k: RuleKind) -> Option<ComponentKind> {
@@ -156,6 +160,7 @@ fn kind_of(k: RuleKind) -> Option<ComponentKind> {
         RuleKind::MlpOut => ComponentKind::MlpOut,
         RuleKind::Ln1 => ComponentKind::Ln1,
         RuleKind::Ln2 => ComponentKind::Ln2,
+        RuleKind::Router => ComponentKind::Router,
         RuleKind::Qkv => return None,
     })
 }
@@ -171,21 +176,46 @@ impl Plan {
         tensors: &[TensorInfo],
         norms: bool,
     ) -> Result<Plan, SummarizeError> {
+        Plan::build(mapping, config, tensors, norms, false)
+    }
+
+    /// A plan of only the components that `tensors` feed (e.g. the adapted weights of a LoRA adapter): no error
+    /// for a component without a tensor, it is left out.
+    pub(crate) fn partial(
+        mapping: &Mapping,
+        config: &serde_json::Value,
+        tensors: &[TensorInfo],
+        norms: bool,
+    ) -> Result<Plan, SummarizeError> {
+        Plan::build(mapping, config, tensors, norms, true)
+    }
+
+    fn build(
+        mapping: &Mapping,
+        config: &serde_json::Value,
+        tensors: &[TensorInfo],
+        norms: bool,
+        partial: bool,
+    ) -> Result<Plan, SummarizeError> {
         let dims = Dims::from_config(mapping, config)?;
+        let moe = mapping
+            .tensors
+            .iter()
+            .any(|r| r.kind == RuleKind::Router || r.pattern.iter().any(|p| p.contains("{expert}")));
         let mut ignored = Vec::new();
         let mut found: Vec<Found> = Vec::new();
-        let mut claimed: HashMap<(usize, Option<usize>), &str> = HashMap::new();
+        let mut claimed: HashMap<(usize, Option<usize>, Option<usize>), &str> = HashMap::new();
         for info in tensors {
             let mut hit = None;
             'rules: for (ri, rule) in mapping.tensors.iter().enumerate() {
                 for p in &rule.pattern {
-                    if let Some(layer) = match_pattern(p, &info.name) {
-                        hit = Some((ri, rule, layer));
+                    if let Some(m) = match_pattern(p, &info.name) {
+                        hit = Some((ri, rule, m));
                         break 'rules;
                     }
                 }
             }
-            let Some((ri, rule, layer)) = hit else {
+            let Some((ri, rule, PatternMatch { layer, expert })) = hit else {
                 ignored.push(Ignored { name: info.name.clone(), reason: "not a component weight".into() });
                 continue;
             };
@@ -202,6 +232,24 @@ impl Plan {
                     )));
                 }
             }
+            if let Some(e) = expert {
+                match dims.experts {
+                    Some(n) if e < n => {}
+                    Some(n) => {
+                        return Err(SummarizeError::Shape(format!(
+                            "tensor `{}` is expert {e}, but config.json says {n} experts",
+                            info.name
+                        )))
+                    }
+                    None => {
+                        return Err(SummarizeError::Shape(format!(
+                            "tensor `{}` is an expert's, but config.json has none of the keys {:?} that give the \
+                             number of experts",
+                            info.name, mapping.config.experts
+                        )))
+                    }
+                }
+            }
             let skip = match rule.kind {
                 RuleKind::EmbOut if dims.tied => Some("output embedding tied to the input embedding"),
                 RuleKind::Ln1 | RuleKind::Ln2 if !norms => Some("norm gain left out (--no-norms)"),
@@ -212,13 +260,13 @@ impl Plan {
                 ignored.push(Ignored { name: info.name.clone(), reason: reason.into() });
                 continue;
             }
-            if let Some(other) = claimed.insert((ri, layer), &info.name) {
+            if let Some(other) = claimed.insert((ri, layer, expert), &info.name) {
                 return Err(SummarizeError::Shape(format!(
                     "tensors `{other}` and `{}` both match the same mapping rule ({:?})",
                     info.name, rule.pattern
                 )));
             }
-            found.push(Found { info, kind: rule.kind, layout: rule.layout, layer });
+            found.push(Found { info, kind: rule.kind, layout: rule.layout, layer, expert });
         }
 
         // Which component kinds the model has.
@@ -239,7 +287,18 @@ impl Plan {
                 kinds.push(ck);
             }
         }
-        let components = Component::full_list(dims.layers, dims.heads, dims.kv_heads, &kinds);
+        let mut components = if moe {
+            // A mixture-of-experts model's MLP components are per layer what it has: a dense (or shared-expert)
+            // MLP, experts, a router. The other kinds are as in a dense model.
+            let dense: Vec<ComponentKind> =
+                kinds.iter().copied().filter(|k| !matches!(k, ComponentKind::MlpIn | ComponentKind::MlpOut)).collect();
+            let mut list = Component::full_list(dims.layers, dims.heads, dims.kv_heads, &dense);
+            list.extend(moe_components(&found, &dims, mapping, partial)?);
+            list.sort_unstable();
+            list
+        } else {
+            Component::full_list(dims.layers, dims.heads, dims.kv_heads, &kinds)
+        };
         // The list is in canonical order, which is `Component`'s order: a slot is found by bisection (hashing
         // thousands of components took a third of the plan's time).
         let slot = |c: Component| -> Result<usize, SummarizeError> {
@@ -329,9 +388,13 @@ impl Plan {
                     need(h_n * r)?;
                     heads(ComponentKind::O, h_n, 0)?
                 }
-                RuleKind::MlpIn | RuleKind::MlpOut => {
+                RuleKind::MlpIn | RuleKind::MlpOut | RuleKind::Router => {
                     let ck = kind_of(f.kind).unwrap_or(ComponentKind::MlpIn);
-                    vec![Segment { start: 0, end: entries, slot: slot(Component::layer(ck, layer))? }]
+                    let c = match f.expert {
+                        Some(e) => Component::expert(ck, layer, e),
+                        None => Component::layer(ck, layer),
+                    };
+                    vec![Segment { start: 0, end: entries, slot: slot(c)? }]
                 }
                 RuleKind::Qkv if f.layout == Layout::FusedQkvInterleaved => {
                     if h_n != kv_n {
@@ -368,6 +431,9 @@ impl Plan {
         for (i, c) in components.iter().enumerate() {
             let expected_one = c.kind.is_norm() || c.kind.is_per_head();
             let want = if c.kind.is_norm() { 1 } else { r as i64 };
+            if lengths[i] == 0 && partial {
+                continue;
+            }
             if lengths[i] == 0 {
                 let patterns: Vec<&String> = mapping
                     .tensors
@@ -395,7 +461,34 @@ impl Plan {
             }
         }
 
-        let compact = Component::compact_list(&kinds);
+        if partial {
+            // Leave out the components no tensor feeds, and renumber the slots of the others.
+            let mut new_slot = vec![usize::MAX; components.len()];
+            let mut kept = Vec::new();
+            for (i, c) in components.iter().enumerate() {
+                if lengths[i] > 0 {
+                    new_slot[i] = kept.len();
+                    kept.push(*c);
+                }
+            }
+            for p in plans.values_mut() {
+                match p {
+                    TensorPlan::Matrix { segments, .. } => segments.iter_mut().for_each(|s| s.slot = new_slot[s.slot]),
+                    TensorPlan::Norm { slot } => *slot = new_slot[*slot],
+                }
+            }
+            lengths.retain(|&n| n > 0);
+            components = kept;
+            if components.is_empty() {
+                return Err(SummarizeError::Shape(format!(
+                    "none of the tensors is a component weight of architecture `{}`",
+                    mapping.name
+                )));
+            }
+        }
+        let present: Vec<ComponentKind> =
+            ComponentKind::ALL.into_iter().filter(|k| components.iter().any(|c| c.kind == *k)).collect();
+        let compact = Component::compact_list(&present);
         let cidx: BTreeMap<ComponentKind, usize> = compact.iter().enumerate().map(|(i, c)| (c.kind, i)).collect();
         let compact_of: Vec<usize> = components.iter().map(|c| cidx.get(&c.kind).copied().unwrap_or(0)).collect();
         let mut compact_lengths = vec![0i64; compact.len()];
@@ -481,6 +574,60 @@ impl Plan {
     pub(crate) fn same_layout(&self, other: &Plan) -> bool {
         self.components == other.components && self.lengths == other.lengths && self.dims == other.dims
     }
+}
+
+/// The MLP components of a mixture-of-experts model, per layer: a dense (or shared-expert) MLP where its tensors
+/// are, every expert and the router where expert tensors are. A partial plan takes them all (the unfed ones are
+/// left out later).
+fn moe_components(
+    found: &[Found],
+    dims: &Dims,
+    mapping: &Mapping,
+    partial: bool,
+) -> Result<Vec<Component>, SummarizeError> {
+    let n_experts = dims.experts.unwrap_or(0);
+    let router_rule = mapping.tensors.iter().any(|r| r.kind == RuleKind::Router);
+    let mut out = Vec::new();
+    let mut has = vec![(false, false, false); dims.layers];
+    for f in found {
+        if let Some(l) = f.layer {
+            let h = &mut has[l];
+            match (f.kind, f.expert) {
+                (RuleKind::MlpIn | RuleKind::MlpOut, Some(_)) => h.1 = true,
+                (RuleKind::MlpIn | RuleKind::MlpOut, None) => h.0 = true,
+                (RuleKind::Router, _) => h.2 = true,
+                _ => {}
+            }
+        }
+    }
+    for (l, &(dense, experts, router)) in has.iter().enumerate() {
+        if partial || dense {
+            out.extend([Component::layer(ComponentKind::MlpIn, l), Component::layer(ComponentKind::MlpOut, l)]);
+        }
+        if partial || experts {
+            for e in 0..n_experts {
+                out.extend([
+                    Component::expert(ComponentKind::MlpIn, l, e),
+                    Component::expert(ComponentKind::MlpOut, l, e),
+                ]);
+            }
+        }
+        if partial || router || (experts && router_rule) {
+            out.push(Component::layer(ComponentKind::Router, l));
+        }
+        if !partial && !dense && !experts {
+            let patterns: Vec<&String> = mapping
+                .tensors
+                .iter()
+                .filter(|t| matches!(t.kind, RuleKind::MlpIn | RuleKind::MlpOut))
+                .flat_map(|t| t.pattern.iter())
+                .collect();
+            return Err(SummarizeError::Shape(format!(
+                "layer {l} has neither experts nor an MLP: expected tensors named like {patterns:?}"
+            )));
+        }
+    }
+    Ok(out)
 }
 
 /// Tensor lists of model shapes, for the unit tests that need a plan.

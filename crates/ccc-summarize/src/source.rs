@@ -5,7 +5,11 @@
 use std::fmt;
 use std::path::Path;
 
+use ccc_core::Summary;
+
+use crate::column::Column;
 use crate::error::SummarizeError;
+use crate::plan::Plan;
 use crate::read_at::{Mapped, ReadAt};
 use crate::tensor::TensorInfo;
 
@@ -118,4 +122,11 @@ pub trait WeightSource: Send {
     /// Feed every wanted tensor to `sink` in chunks of whole rows of at most `chunk_bytes` (a single row larger
     /// than that comes alone). Memory use stays O(`chunk_bytes`), whatever the tensor size.
     fn stream(&mut self, sink: &mut dyn TensorSink, chunk_bytes: usize) -> Result<(), SummarizeError>;
+
+    /// The checkpoint's column computed without handing rows to a sink, when this source can (a LoRA adapter's
+    /// ΔW gives the squared summaries from its factors); `None` (the default): stream it.
+    #[doc(hidden)]
+    fn column(&mut self, _plan: &Plan, _summary: Summary) -> Option<Result<Column, SummarizeError>> {
+        None
+    }
 }

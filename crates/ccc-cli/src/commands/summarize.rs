@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use anyhow::bail;
 use ccc_core::{Mode, Progress, StepSelection, Summary};
+use ccc_summarize::adapter::{self, AdapterMode};
 use ccc_summarize::{local, shard, Checkpoint, Mapping, Output, ReadMethod, RunOptions, ShardSpec};
 
 use crate::progress::CliProgress;
@@ -42,6 +43,16 @@ pub struct Args {
     /// Architecture mapping file (TOML) for a model without a built-in mapping (see docs/summarize.md).
     #[arg(long, value_name = "FILE")]
     pub arch: Option<PathBuf>,
+
+    /// The base model (a checkpoint directory) of a PEFT LoRA run: the inputs are then adapter checkpoints
+    /// (checkpoint-N/ with adapter_config.json and adapter_model.safetensors).
+    #[arg(long, value_name = "DIR")]
+    pub base: Option<PathBuf>,
+
+    /// With --base: `merged` summarizes W0 + ΔW (every component of the base), `delta` ΔW alone (the adapted
+    /// components).
+    #[arg(long, value_name = "MODE", requires = "base", default_value = "merged")]
+    pub adapter: AdapterMode,
 
     /// Continue when a weight is NaN or Inf (the tensor is reported; its values propagate).
     #[arg(long)]
@@ -227,7 +238,31 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         opts.run.jobs = Some(NonZeroUsize::MIN);
     }
     let mut checkpoints: Vec<Box<dyn Checkpoint>> = Vec::new();
-    if !paths.is_empty() {
+    let read = if args.no_mmap { ReadMethod::Pread } else { ReadMethod::Map };
+    if let Some(base) = &args.base {
+        if !hf.is_empty() {
+            bail!("--base: adapter runs are read from local directories; download {} first", hf[0]);
+        }
+        let base = adapter::Base::open(base, opts.run.mapping.as_ref(), read)?;
+        let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
+        let found = adapter::discover(&paths, &opts.steps, &args.hub.name_filter()?, &base, args.adapter)?;
+        for (dir, why) in &found.skipped {
+            progress.message(&format!("skipped {}: {why}", dir.display()));
+        }
+        if args.verbose {
+            for s in &found.unselected {
+                progress.message(&format!("not selected by --steps or --revisions: {}", s.display()));
+            }
+        }
+        checkpoints
+            .extend(found.checkpoints.into_iter().map(|c| Box::new(c.with_read_method(read)) as Box<dyn Checkpoint>));
+    } else if let Some(p) = paths.iter().find(|p| adapter::is_adapter_run(Path::new(p.as_str()))) {
+        bail!(
+            "{p} holds PEFT adapters (adapter_config.json): give the base model they were trained from with --base DIR \
+             (and --adapter merged or delta)"
+        );
+    }
+    if !paths.is_empty() && args.base.is_none() {
         let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
         let found = local::discover_with(&paths, &opts.steps, &args.hub.name_filter()?)?;
         if let Some(notice) = skipped_notice(&found.skipped) {
@@ -241,7 +276,6 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 progress.message(&format!("not chosen by --revisions: {}", s.display()));
             }
         }
-        let read = if args.no_mmap { ReadMethod::Pread } else { ReadMethod::Map };
         checkpoints
             .extend(found.checkpoints.into_iter().map(|c| Box::new(c.with_read_method(read)) as Box<dyn Checkpoint>));
     }

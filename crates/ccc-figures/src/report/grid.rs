@@ -54,10 +54,10 @@ pub(crate) struct Grid {
     pub rows: Vec<Row>,
 }
 
-/// Sort key of a row: parsed components by kind then head, unparsable names last in their given order.
+/// Sort key of a row: parsed components by kind then expert and head, unparsable names last in their given order.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 enum RowKey {
-    Kind(ComponentKind, Option<usize>),
+    Kind(ComponentKind, Option<usize>, Option<usize>),
     Other(usize),
 }
 
@@ -69,11 +69,11 @@ impl Grid {
         for (i, c) in comps.iter().enumerate() {
             let cell = Cell::new(c);
             match c.name.parse::<Component>() {
-                Ok(Component { kind, layer: Some(layer), head }) => {
-                    layered.entry(RowKey::Kind(kind, head)).or_default().insert(layer, cell);
+                Ok(Component { kind, layer: Some(layer), expert, head }) => {
+                    layered.entry(RowKey::Kind(kind, expert, head)).or_default().insert(layer, cell);
                 }
                 Ok(Component { kind, .. }) => {
-                    spans.insert(RowKey::Kind(kind, None), (kind.name().to_string(), cell));
+                    spans.insert(RowKey::Kind(kind, None, None), (kind.name().to_string(), cell));
                 }
                 Err(_) => {
                     spans.insert(RowKey::Other(i), (c.name.clone(), cell));
@@ -89,8 +89,9 @@ impl Grid {
         }
         for (key, by_layer) in layered {
             let label = match &key {
-                RowKey::Kind(kind, Some(h)) => format!("{} H{h}", kind.name()),
-                RowKey::Kind(kind, None) => kind.name().to_string(),
+                RowKey::Kind(kind, _, Some(h)) => format!("{} H{h}", kind.name()),
+                RowKey::Kind(kind, Some(e), None) => format!("{} E{e}", kind.name()),
+                RowKey::Kind(kind, None, None) => kind.name().to_string(),
                 RowKey::Other(_) => String::new(),
             };
             let cells = layers.iter().map(|l| by_layer.get(l).cloned()).collect();

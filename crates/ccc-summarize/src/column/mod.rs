@@ -23,9 +23,10 @@ use ccc_core::layout::Banded;
 use ccc_core::{Progress, Summary};
 use rayon::prelude::*;
 
-use self::assemble::Assembler;
+pub(crate) use self::assemble::Assembler;
 use self::buffer::ZeroBuf;
-use self::kernels::{reduce_block, with_f32, BlockOut, Op};
+pub(crate) use self::kernels::with_f32;
+use self::kernels::{reduce_block, BlockOut, Op};
 use crate::error::SummarizeError;
 use crate::plan::Plan;
 use crate::read_at::Mapped;
@@ -71,6 +72,23 @@ impl Column {
     /// Bytes of weights summarized.
     pub fn bytes(&self) -> u64 {
         self.bytes
+    }
+}
+
+impl Column {
+    /// A column from per-component sums computed without streaming rows (a LoRA ΔW's row statistics from its
+    /// factors): `fill` adds each tensor's sums (`Σ w²` for the squared summaries) into the accumulators and marks
+    /// the tensor read; components are then finished as a streamed column's are.
+    pub(crate) fn from_sums(
+        plan: &Plan,
+        summary: Summary,
+        bytes: u64,
+        fill: impl FnOnce(&mut Assembler<'_>) -> Result<(), SummarizeError>,
+    ) -> Result<Column, SummarizeError> {
+        let mut asm = Assembler::new(plan, summary);
+        fill(&mut asm)?;
+        let (full, layout, compact) = asm.finish();
+        Ok(Column { full, layout, compact, nonfinite: Vec::new(), bytes })
     }
 }
 

@@ -24,6 +24,13 @@ pub fn summarize_source(
     chunk_bytes: usize,
     progress: Option<&dyn Progress>,
 ) -> Result<Column, SummarizeError> {
+    if let Some(col) = source.column(plan, summary) {
+        let col = col?;
+        if let Some(p) = progress {
+            p.advance(col.bytes);
+        }
+        return Ok(col);
+    }
     let label = source.describe();
     // Inside the pool, so the thread that drives the source is a worker: it runs blocks while it waits for
     // them, and the blocks it hands over run while it combines earlier ones (in FIFO order, oldest first).
@@ -72,8 +79,7 @@ fn summarize_once(
             let s = c.open()?;
             // Each checkpoint gets its own plan (tensor names may differ, e.g. `embed_out` vs `lm_head`), which
             // must give the same components as the run's.
-            own_plan = Plan::for_checkpoint(&config, s.tensors(), opts.mapping.as_ref(), opts.norms)
-                .map_err(|e| context(c, e))?;
+            own_plan = c.plan(&config, s.tensors(), opts.mapping.as_ref(), opts.norms).map_err(|e| context(c, e))?;
             if !own_plan.same_layout(plan) {
                 return Err(SummarizeError::Shape(format!(
                     "{}: this checkpoint's components differ from the first one's ({} vs {} components, \

@@ -162,7 +162,8 @@ pub fn run(
     let first = todo[0];
     let config = first.config()?;
     let first_source = first.open()?;
-    let plan = Plan::for_checkpoint(&config, first_source.tensors(), opts.mapping.as_ref(), opts.norms)
+    let plan = first
+        .plan(&config, first_source.tensors(), opts.mapping.as_ref(), opts.norms)
         .map_err(|e| context(first, e))?;
     report.architecture = plan.architecture.clone();
 

@@ -1,0 +1,304 @@
+//! The weights of a LoRA checkpoint as a [`WeightSource`]: `W0 + ΔW` over the base's stream (merged), or ΔW alone
+//! (delta), rows computed from the factors as the sink asks for them — and, for the squared summaries in delta
+//! mode, the column straight from the factors without any row (the fast path).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use ccc_core::Summary;
+
+use super::weights::Delta;
+use crate::column::{with_f32, Column};
+use crate::error::SummarizeError;
+use crate::plan::Plan;
+use crate::source::{StoredRows, TensorSink, WeightSource};
+use crate::tensor::{DType, TensorInfo};
+use crate::tensor_plan::{CoordAxis, TensorPlan};
+
+/// ΔW alone: each adapted base weight, and zeros for the other weights that feed the same components (so a
+/// component keeps its base length: `mlp_in` of a gated MLP whose `gate_proj` alone is adapted).
+pub(crate) struct DeltaSource {
+    pub(crate) label: String,
+    /// f32, in the base's storage order.
+    pub(crate) infos: Vec<TensorInfo>,
+    pub(crate) deltas: Arc<BTreeMap<String, Delta>>,
+    /// Bytes of the adapter file.
+    pub(crate) bytes: u64,
+}
+
+impl WeightSource for DeltaSource {
+    fn describe(&self) -> String {
+        self.label.clone()
+    }
+
+    fn tensors(&self) -> &[TensorInfo] {
+        &self.infos
+    }
+
+    fn total_bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    fn stream(&mut self, sink: &mut dyn TensorSink, chunk_bytes: usize) -> Result<(), SummarizeError> {
+        let mut order: Vec<(u64, usize)> =
+            self.infos.iter().enumerate().filter(|(_, t)| sink.wants(t)).map(|(i, t)| (sink.rank(t), i)).collect();
+        order.sort_unstable();
+        for (_, i) in order {
+            let info = &self.infos[i];
+            let (rows, cols) = (info.shape[0], info.shape.get(1).copied().unwrap_or(1));
+            let per = (chunk_bytes / (cols * 4).max(1)).max(1);
+            let mut buf = vec![0f32; per.min(rows) * cols];
+            let mut first = 0;
+            while first < rows {
+                let n = per.min(rows - first);
+                let out = &mut buf[..n * cols];
+                match self.deltas.get(&info.name) {
+                    Some(d) => d.rows_into(first, out),
+                    None => out.fill(0.0),
+                }
+                sink.rows(info, first, bytemuck::cast_slice(out))?;
+                first += n;
+            }
+            sink.end_tensor(info)?;
+        }
+        Ok(())
+    }
+
+    fn column(&mut self, plan: &Plan, summary: Summary) -> Option<Result<Column, SummarizeError>> {
+        if !matches!(summary, Summary::MeanSq | Summary::L2Sq | Summary::L2) {
+            return None;
+        }
+        Some(Column::from_sums(plan, summary, self.bytes, |asm| {
+            for info in &self.infos {
+                let Some(tp) = plan.tensors.get(&info.name) else { continue };
+                if let (Some(d), TensorPlan::Matrix { axis, segments }) = (self.deltas.get(&info.name), tp) {
+                    for seg in segments {
+                        let sums = row_sums_sq(d, *axis, seg.start, seg.end);
+                        for (a, s) in asm.acc(seg.slot).iter_mut().zip(sums) {
+                            *a += s;
+                        }
+                    }
+                }
+                asm.tensor_read(tp);
+            }
+            Ok(())
+        }))
+    }
+}
+
+/// Per coordinate, the sum of squares of ΔW = s·L·R over the entries `[start, end)` of the other axis, from the
+/// factors: with the coordinate a column `c`, `s² R[:,c]ᵀ (L_Sᵀ L_S) R[:,c]`; with the coordinate a row `c`,
+/// `s² L[c,:] (R_S R_Sᵀ) L[c,:]ᵀ` — an `r × r` Gram matrix per segment and `r²` per coordinate, instead of
+/// `r` per entry for ΔW itself.
+pub(crate) fn row_sums_sq(d: &Delta, axis: CoordAxis, start: usize, end: usize) -> Vec<f64> {
+    let k = d.rank;
+    let mut g = vec![0f64; k * k];
+    let s2 = d.scale * d.scale;
+    match axis {
+        CoordAxis::Cols => {
+            for i in start..end {
+                let li = &d.l[i * k..(i + 1) * k];
+                for a in 0..k {
+                    for b in 0..k {
+                        g[a * k + b] += li[a] * li[b];
+                    }
+                }
+            }
+            (0..d.cols)
+                .map(|c| {
+                    let mut v = 0.0;
+                    for a in 0..k {
+                        let ra = d.r[a * d.cols + c];
+                        let mut row = 0.0;
+                        for b in 0..k {
+                            row += g[a * k + b] * d.r[b * d.cols + c];
+                        }
+                        v += ra * row;
+                    }
+                    s2 * v
+                })
+                .collect()
+        }
+        CoordAxis::Rows => {
+            for a in 0..k {
+                let ra = &d.r[a * d.cols + start..a * d.cols + end];
+                for b in a..k {
+                    let rb = &d.r[b * d.cols + start..b * d.cols + end];
+                    let dot: f64 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+                    g[a * k + b] = dot;
+                    g[b * k + a] = dot;
+                }
+            }
+            (0..d.rows)
+                .map(|c| {
+                    let lc = &d.l[c * k..(c + 1) * k];
+                    let mut v = 0.0;
+                    for a in 0..k {
+                        let mut row = 0.0;
+                        for b in 0..k {
+                            row += g[a * k + b] * lc[b];
+                        }
+                        v += lc[a] * row;
+                    }
+                    s2 * v
+                })
+                .collect()
+        }
+    }
+}
+
+/// `W0 + ΔW`: the base's stream, with ΔW added to the rows of the adapted weights (handed on as f32).
+pub(crate) struct MergedSource {
+    pub(crate) base: Box<dyn WeightSource>,
+    pub(crate) label: String,
+    /// The base's tensors, the adapted ones as f32.
+    pub(crate) infos: Vec<TensorInfo>,
+    pub(crate) deltas: Arc<BTreeMap<String, Delta>>,
+    pub(crate) bytes: u64,
+}
+
+impl MergedSource {
+    pub(crate) fn new(
+        base: Box<dyn WeightSource>,
+        label: String,
+        deltas: Arc<BTreeMap<String, Delta>>,
+        adapter_bytes: u64,
+    ) -> Self {
+        let infos = base
+            .tensors()
+            .iter()
+            .map(|t| {
+                let mut t = t.clone();
+                if deltas.contains_key(&t.name) {
+                    t.dtype = DType::F32;
+                }
+                t
+            })
+            .collect();
+        let bytes = base.total_bytes() + adapter_bytes;
+        MergedSource { base, label, infos, deltas, bytes }
+    }
+}
+
+impl WeightSource for MergedSource {
+    fn describe(&self) -> String {
+        self.label.clone()
+    }
+
+    fn tensors(&self) -> &[TensorInfo] {
+        &self.infos
+    }
+
+    fn total_bytes(&self) -> u64 {
+        self.bytes
+    }
+
+    fn stream(&mut self, sink: &mut dyn TensorSink, chunk_bytes: usize) -> Result<(), SummarizeError> {
+        let mut merge = MergeSink { inner: sink, deltas: &self.deltas, buf: Vec::new() };
+        self.base.stream(&mut merge, chunk_bytes)
+    }
+}
+
+/// Passes the base's rows on, adding ΔW to those of adapted weights.
+struct MergeSink<'a> {
+    inner: &'a mut dyn TensorSink,
+    deltas: &'a BTreeMap<String, Delta>,
+    buf: Vec<f32>,
+}
+
+impl MergeSink<'_> {
+    /// The tensor as the sink knows it: adapted weights arrive as f32.
+    fn as_seen(&self, info: &TensorInfo) -> Option<TensorInfo> {
+        self.deltas.contains_key(&info.name).then(|| TensorInfo { dtype: DType::F32, ..info.clone() })
+    }
+}
+
+impl TensorSink for MergeSink<'_> {
+    fn wants(&self, info: &TensorInfo) -> bool {
+        match self.as_seen(info) {
+            Some(seen) => self.inner.wants(&seen),
+            None => self.inner.wants(info),
+        }
+    }
+
+    fn rows(&mut self, info: &TensorInfo, first_row: usize, bytes: &[u8]) -> Result<(), SummarizeError> {
+        let Some(d) = self.deltas.get(&info.name) else { return self.inner.rows(info, first_row, bytes) };
+        let seen = TensorInfo { dtype: DType::F32, ..info.clone() };
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        with_f32(info.dtype, bytes, |w0| buf.extend_from_slice(w0));
+        let mut delta = vec![0f32; buf.len()];
+        d.rows_into(first_row, &mut delta);
+        for (w, x) in buf.iter_mut().zip(&delta) {
+            *w += x;
+        }
+        let r = self.inner.rows(&seen, first_row, bytemuck::cast_slice(&buf));
+        self.buf = buf;
+        r
+    }
+
+    fn rows_at(&mut self, info: &TensorInfo, first_row: usize, rows: StoredRows<'_>) -> Result<(), SummarizeError> {
+        if !self.deltas.contains_key(&info.name) {
+            return self.inner.rows_at(info, first_row, rows);
+        }
+        let mut raw = vec![0u8; rows.len()];
+        rows.read(0, &mut raw)?;
+        self.rows(info, first_row, &raw)
+    }
+
+    fn rank(&self, info: &TensorInfo) -> u64 {
+        match self.as_seen(info) {
+            Some(seen) => self.inner.rank(&seen),
+            None => self.inner.rank(info),
+        }
+    }
+
+    fn end_tensor(&mut self, info: &TensorInfo) -> Result<(), SummarizeError> {
+        match self.as_seen(info) {
+            Some(seen) => self.inner.end_tensor(&seen),
+            None => self.inner.end_tensor(info),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// ΔW materialized, then the sums of squares of its segment, the slow way.
+    fn direct(d: &Delta, axis: CoordAxis, start: usize, end: usize) -> Vec<f64> {
+        let mut w = vec![0f32; d.rows * d.cols];
+        d.rows_into(0, &mut w);
+        match axis {
+            CoordAxis::Cols => {
+                (0..d.cols).map(|c| (start..end).map(|i| (w[i * d.cols + c] as f64).powi(2)).sum()).collect()
+            }
+            CoordAxis::Rows => {
+                (0..d.rows).map(|c| (start..end).map(|j| (w[c * d.cols + j] as f64).powi(2)).sum()).collect()
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// The fast path's sums of squares equal those of the materialized ΔW.
+        #[test]
+        fn gram_sums_match_materialized(rows in 1usize..12, cols in 1usize..12, rank in 1usize..5,
+                                        seed in any::<u64>(), scale in 0.1f64..4.0, rows_axis in any::<bool>()) {
+            let mut x = seed | 1;
+            let mut next = || { x ^= x << 13; x ^= x >> 7; x ^= x << 17; (x % 2001) as f64 / 1000.0 - 1.0 };
+            let l = (0..rows * rank).map(|_| next()).collect();
+            let r = (0..rank * cols).map(|_| next()).collect();
+            let d = Delta { l, r, rows, cols, rank, scale };
+            let (axis, n) = if rows_axis { (CoordAxis::Rows, cols) } else { (CoordAxis::Cols, rows) };
+            let (start, end) = (n / 3, n);
+            let fast = row_sums_sq(&d, axis, start, end);
+            let slow = direct(&d, axis, start, end);
+            prop_assert_eq!(fast.len(), slow.len());
+            for (f, s) in fast.iter().zip(&slow) {
+                prop_assert!((f - s).abs() <= 1e-5 * (1.0 + s.abs()), "{} vs {}", f, s);
+            }
+        }
+    }
+}

@@ -1,0 +1,250 @@
+//! An adapter's LoRA matrices: read from `adapter_model.safetensors` (or `.bin`), matched to the base model's
+//! weights, checked, and held as the two factors of ΔW in the base weight's stored orientation.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use super::config::AdapterConfig;
+use crate::column::with_f32;
+use crate::error::SummarizeError;
+use crate::read_at::ReadMethod;
+use crate::safetensors::SafetensorsFile;
+use crate::source::{TensorSink, WeightSource};
+use crate::tensor::TensorInfo;
+
+/// ΔW of one base weight as a product `s · L · R` in the weight's stored orientation: `L` is `rows × r`, `R` is
+/// `r × cols` (both row-major, f64). For an `nn.Linear` weight `(out, in)`, `L = B`, `R = A`; for a weight stored
+/// `(in, out)` (`fan_in_fan_out`, GPT-2 `Conv1D`) or an embedding's `lora_embedding_A/B`, `L = Aᵀ`, `R = Bᵀ`.
+#[derive(Debug, Clone)]
+pub(crate) struct Delta {
+    /// `rows × r`.
+    pub(crate) l: Vec<f64>,
+    /// `r × cols`.
+    pub(crate) r: Vec<f64>,
+    pub(crate) rows: usize,
+    pub(crate) cols: usize,
+    pub(crate) rank: usize,
+    pub(crate) scale: f64,
+}
+
+impl Delta {
+    /// Rows `[first, first + out.len() / cols)` of ΔW, as f32.
+    pub(crate) fn rows_into(&self, first: usize, out: &mut [f32]) {
+        let (c, k) = (self.cols, self.rank);
+        for (i, row) in out.chunks_exact_mut(c).enumerate() {
+            let li = &self.l[(first + i) * k..(first + i + 1) * k];
+            let mut acc = vec![0f64; c];
+            for (kk, &lv) in li.iter().enumerate() {
+                let rr = &self.r[kk * c..(kk + 1) * c];
+                for (a, &x) in acc.iter_mut().zip(rr) {
+                    *a += lv * x;
+                }
+            }
+            for (o, a) in row.iter_mut().zip(acc) {
+                *o = (self.scale * a) as f32;
+            }
+        }
+    }
+}
+
+/// The ΔW of every base weight an adapter changes, by the base weight's tensor name.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AdapterWeights {
+    pub(crate) deltas: BTreeMap<String, Delta>,
+    /// Bytes of the adapter file read.
+    pub(crate) bytes: u64,
+}
+
+/// The adapter's weight file in `dir`: `adapter_model.safetensors`, else `adapter_model.bin`.
+pub(crate) fn weights_file(dir: &Path) -> Option<PathBuf> {
+    ["adapter_model.safetensors", "adapter_model.bin"].into_iter().map(|n| dir.join(n)).find(|p| p.is_file())
+}
+
+/// A tensor read whole: its shape and values.
+type Loaded = (Vec<usize>, Vec<f32>);
+/// A module's two factors as found (A, B), each with whether it is an embedding's.
+type Factors<'a> = [Option<(bool, &'a Loaded)>; 2];
+
+/// Collects every tensor of a (small) adapter file as f32.
+#[derive(Default)]
+struct Collect {
+    tensors: BTreeMap<String, Loaded>,
+}
+
+impl TensorSink for Collect {
+    fn wants(&self, info: &TensorInfo) -> bool {
+        info.dtype.is_float()
+    }
+
+    fn rows(&mut self, info: &TensorInfo, _first_row: usize, bytes: &[u8]) -> Result<(), SummarizeError> {
+        let entry = self.tensors.entry(info.name.clone()).or_insert_with(|| (info.shape.clone(), Vec::new()));
+        with_f32(info.dtype, bytes, |v| entry.1.extend_from_slice(v));
+        Ok(())
+    }
+}
+
+/// Which LoRA factor a tensor of an adapter file is.
+#[derive(Clone, Copy)]
+enum Factor {
+    A,
+    B,
+    EmbA,
+    EmbB,
+}
+
+/// Split an adapter tensor name `base_model.model.<module>.lora_A[.<adapter>].weight` into the module and factor.
+fn split_name(name: &str) -> Option<(&str, Factor)> {
+    let rest = name.strip_prefix("base_model.model.")?;
+    for (marker, f) in [
+        (".lora_A", Factor::A),
+        (".lora_B", Factor::B),
+        (".lora_embedding_A", Factor::EmbA),
+        (".lora_embedding_B", Factor::EmbB),
+    ] {
+        if let Some(i) = rest.find(marker) {
+            let tail = &rest[i + marker.len()..];
+            // `.weight` or `.<adapter>.weight` (older files); embedding factors may have no `.weight`.
+            let tail = tail.strip_suffix(".weight").unwrap_or(tail);
+            let ok = tail.is_empty() || (tail.len() > 1 && tail.starts_with('.') && !tail[1..].contains('.'));
+            if ok {
+                return Some((&rest[..i], f));
+            }
+        }
+    }
+    None
+}
+
+/// Read an adapter's weights and match them to the base's tensors: every LoRA pair must adapt a 2-D weight of
+/// the base (`<module>.weight`) with consistent shapes; anything else in the file (a `modules_to_save` copy, a
+/// DoRA magnitude, a trained bias) is an error naming it, since ΔW would be wrong without it.
+pub(crate) fn load(
+    dir: &Path,
+    config: &AdapterConfig,
+    base: &[TensorInfo],
+    read: ReadMethod,
+) -> Result<AdapterWeights, SummarizeError> {
+    let file = weights_file(dir).ok_or_else(|| SummarizeError::BadAdapter {
+        path: dir.into(),
+        reason: "no adapter_model.safetensors or adapter_model.bin".into(),
+    })?;
+    let bad = |reason: String| SummarizeError::BadAdapter { path: file.clone(), reason };
+    let mut source: Box<dyn WeightSource> = if file.extension().is_some_and(|e| e == "bin") {
+        crate::torch::open_source_with(&file, read)?
+    } else {
+        Box::new(SafetensorsFile::open_with(&file, read)?)
+    };
+    let bytes = source.total_bytes();
+    let mut sink = Collect::default();
+    source.stream(&mut sink, 1 << 20)?;
+
+    let mut pairs: BTreeMap<&str, Factors> = BTreeMap::new();
+    for (name, t) in &sink.tensors {
+        let Some((module, factor)) = split_name(name) else {
+            return Err(bad(format!(
+                "tensor `{name}` is not a LoRA factor (lora_A / lora_B); adapters that save whole modules \
+                 (`modules_to_save`), biases or DoRA magnitudes are not supported"
+            )));
+        };
+        let slot = pairs.entry(module).or_default();
+        match factor {
+            Factor::A => slot[0] = Some((false, t)),
+            Factor::B => slot[1] = Some((false, t)),
+            Factor::EmbA => slot[0] = Some((true, t)),
+            Factor::EmbB => slot[1] = Some((true, t)),
+        }
+    }
+    if pairs.is_empty() {
+        return Err(bad("holds no LoRA weights".into()));
+    }
+    let mut out = AdapterWeights { deltas: BTreeMap::new(), bytes };
+    for (module, [a, b]) in pairs {
+        let (Some((emb, (a_shape, a))), Some((_, (b_shape, b)))) = (a, b) else {
+            return Err(bad(format!("module `{module}` has only one of its two LoRA factors (lora_A, lora_B)")));
+        };
+        let target = format!("{module}.weight");
+        let Some(info) = base.iter().find(|t| t.name == target) else {
+            return Err(bad(format!(
+                "adapts `{module}`, but the base model has no weight `{target}` (is --base the model this adapter \
+                 was trained on{}?)",
+                config.base_model.as_deref().map(|m| format!(", `{m}`")).unwrap_or_default()
+            )));
+        };
+        let (&[ar, ac], &[br, bc], &[w0, w1]) = (a_shape.as_slice(), b_shape.as_slice(), info.shape.as_slice()) else {
+            return Err(bad(format!(
+                "module `{module}`: lora_A {a_shape:?} and lora_B {b_shape:?} must be matrices, and the base weight \
+                 `{target}` {:?} too",
+                info.shape
+            )));
+        };
+        // lora_A is (r, in), lora_B (out, r); for embeddings lora_embedding_A is (r, vocab), _B (dim, r).
+        let (rank, inner, outer) = (ar, ac, br);
+        let transposed = emb || config.fan_in_fan_out;
+        let (want0, want1) = if transposed { (inner, outer) } else { (outer, inner) };
+        if bc != rank || (w0, w1) != (want0, want1) {
+            return Err(bad(format!(
+                "module `{module}`: lora_A {a_shape:?} and lora_B {b_shape:?} do not fit the base weight `{target}` \
+                 {:?}{}",
+                info.shape,
+                if config.fan_in_fan_out { " (fan_in_fan_out: stored (in, out))" } else { "" }
+            )));
+        }
+        let (want_r, _) = config.rank_alpha(module);
+        if want_r != rank {
+            return Err(bad(format!(
+                "module `{module}` has rank {rank}, but adapter_config.json says {want_r} (r / rank_pattern)"
+            )));
+        }
+        let scale = config.scaling(module, rank);
+        let f64s = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
+        let delta = if transposed {
+            // Stored (in, out) = (B·A)ᵀ = Aᵀ·Bᵀ.
+            let mut l = vec![0f64; inner * rank];
+            for k in 0..rank {
+                for j in 0..inner {
+                    l[j * rank + k] = a[k * inner + j] as f64;
+                }
+            }
+            let mut r = vec![0f64; rank * outer];
+            for i in 0..outer {
+                for k in 0..rank {
+                    r[k * outer + i] = b[i * rank + k] as f64;
+                }
+            }
+            Delta { l, r, rows: inner, cols: outer, rank, scale }
+        } else {
+            Delta { l: f64s(b), r: f64s(a), rows: outer, cols: inner, rank, scale }
+        };
+        out.deltas.insert(target, delta);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        let m = |n: &str| split_name(n).map(|(m, _)| m.to_string());
+        assert_eq!(
+            m("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight").as_deref(),
+            Some("model.layers.0.self_attn.q_proj")
+        );
+        assert_eq!(m("base_model.model.x.lora_B.default.weight").as_deref(), Some("x"));
+        assert_eq!(m("base_model.model.model.embed_tokens.lora_embedding_A").as_deref(), Some("model.embed_tokens"));
+        assert_eq!(m("base_model.model.lm_head.weight"), None);
+        assert_eq!(m("model.x.lora_A.weight"), None);
+    }
+
+    #[test]
+    fn delta_rows() {
+        // B (2×1) · A (1×3), scale 2.
+        let d = Delta { l: vec![1.0, -2.0], r: vec![1.0, 2.0, 3.0], rows: 2, cols: 3, rank: 1, scale: 2.0 };
+        let mut out = vec![0f32; 6];
+        d.rows_into(0, &mut out);
+        assert_eq!(out, [2.0, 4.0, 6.0, -4.0, -8.0, -12.0]);
+        let mut one = vec![0f32; 3];
+        d.rows_into(1, &mut one);
+        assert_eq!(one, [-4.0, -8.0, -12.0]);
+    }
+}
