@@ -273,3 +273,59 @@ fn olmo2_run_directories_and_series_choice() {
     assert!(notice[0].contains("tokenizer (no step number in its name)"), "{stderr}");
     assert_eq!(ccc_core::file::read(&out1).unwrap().steps, [0, 1000]);
 }
+
+/// Issue 25: a PEFT LoRA run against its base, merged and delta; a run of adapters without `--base` is one
+/// error saying what to give.
+#[test]
+fn lora_runs_merged_and_delta() {
+    let d = tempfile::tempdir().unwrap();
+    let run = fixtures().join("lora/tiny-llama-lora");
+    let base = fixtures().join("tiny-llama/step400");
+    let mut comps = Vec::new();
+    for mode in ["merged", "delta"] {
+        let out = d.path().join(format!("{mode}.safetensors"));
+        ccc()
+            .args(["summarize", run.to_str().unwrap(), "--base", base.to_str().unwrap(), "--adapter", mode])
+            .args(["-o", out.to_str().unwrap(), "--quiet"])
+            .assert()
+            .success();
+        let t = ccc_core::file::read(&out).unwrap();
+        assert_eq!(t.steps, vec![0, 10, 20]);
+        comps.push(t.n_comp());
+    }
+    assert_eq!(comps, [34, 16]);
+    let err = fails(&["summarize", run.to_str().unwrap(), "-o", d.path().join("x.safetensors").to_str().unwrap()]);
+    assert!(err.contains("adapter_config.json") && err.contains("--base"), "{err}");
+    let err = fails(&[
+        "summarize",
+        run.to_str().unwrap(),
+        "--base",
+        fixtures().join("tiny-olmo/step400").to_str().unwrap(),
+        "-o",
+        d.path().join("y.safetensors").to_str().unwrap(),
+    ]);
+    assert!(err.contains("do not fit"), "{err}");
+}
+
+#[test]
+fn inspect_shows_experts_router_and_adapters() {
+    let moe = fixtures().join("tiny-qwen2-moe/step2");
+    ccc()
+        .args(["inspect", moe.to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("4 experts per MoE layer"))
+        .stdout(predicate::str::contains("mlp_in:   10 (L0–L1 × E0–E3, 2 dense/shared)"))
+        .stdout(predicate::str::contains("router:    2 (L0–L1), length 4"));
+    let run = fixtures().join("lora/tiny-llama-rslora");
+    let base = fixtures().join("tiny-llama/step400");
+    ccc()
+        .args(["inspect", run.to_str().unwrap(), "--base", base.to_str().unwrap()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("rsLoRA"))
+        .stdout(predicate::str::contains("regex `.*\\.(k_proj|o_proj|up_proj)`"))
+        .stdout(predicate::str::contains(
+            "model.layers.1.mlp.up_proj.weight [176, 64]: rank 8, scale 1.4142 → L1.mlp_in",
+        ));
+}

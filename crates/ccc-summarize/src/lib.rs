@@ -13,6 +13,7 @@
 //! | bring checkpoints from elsewhere | implement [`Checkpoint`] (the hub client does: `ccc_hub::HubCheckpoint`) |
 //! | open a checkpoint's weights | [`Checkpoint::open`], [`local::WeightFiles`], [`SafetensorsFile`], [`SafetensorsStream`] (any `BufRead`, e.g. a download); each is a [`WeightSource`] of [`TensorInfo`]s, read by [`ReadMethod`] |
 //! | read the weights yourself | implement [`TensorSink`] and call [`WeightSource::stream`] (whole rows, bounded memory; [`StoredRows`]) |
+//! | summarize PEFT LoRA adapters against their base (merged or ΔW) | [`adapter::Base`], [`adapter::discover`] → [`adapter::AdapterCheckpoint`]s (each a [`Checkpoint`]) |
 //! | say which tensors are which components | [`Mapping`]: built-in or a TOML mapping file (the [`arch`] module: its format and types) |
 //! | plan and inspect | [`Plan::for_checkpoint`] → [`Plan`]: architecture, [`Dims`], components and lengths per mode, tensors used, [`Ignored`] ones |
 //! | summarize into `ccc/1` files | [`run`] with [`RunOptions`] (one [`Output`] per mode, summary, jobs, memory budget, …) and a [`ccc_core::Progress`] → [`RunReport`]; resumable, duplicates recorded |
