@@ -92,3 +92,20 @@ def test_a_tensor_changed_in_python_is_analyzed_as_changed(tiny_tensor):
     a = ccc.analyze(part, pipelines="1", progress=False)
     assert a.summary["steps"] == [0, 1, 2, 4, 8]
     assert repr(t).startswith("<ccc.Tensor tiny-neox (gpt_neox, full, mean_sq): 64 coords × 14 ckpts")
+
+
+def test_a_tensor_grown_one_checkpoint_at_a_time(tmp_path):
+    out = tmp_path / "live.safetensors"
+    steps = [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000, 1500, 2000]
+    for s in steps:
+        ccc.summarize([TINY_NEOX / f"step{s}"], out, progress=False)
+        assert list(ccc.open(out).steps) == steps[: steps.index(s) + 1]
+    whole = tmp_path / "whole.safetensors"
+    ccc.summarize([TINY_NEOX], whole, progress=False)
+    np.testing.assert_array_equal(ccc.open(out).mags, ccc.open(whole).mags)
+    # The safetensors package sees the spare slots as unfilled checkpoints; `filled` still tells what is real.
+    raw = load_file(str(out))
+    assert int(header_metadata(out)["spare"]) == len(raw["steps"]) - len(steps)
+    done = raw["filled"] == 1
+    np.testing.assert_array_equal(raw["steps"][done], steps)
+    np.testing.assert_array_equal(raw["mags"][:, done, :], ccc.open(whole).mags)
