@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use ccc_analyze::consensus::{Changes, Consensus};
+use ccc_analyze::consensus::{Changes, Consensus, DEFAULT_THRESHOLD};
 use ccc_analyze::files::AnalysisFile;
 use ccc_analyze::pipeline::read_pipelines_file;
 use ccc_analyze::{analysis_input, score_groups, Aggregation, AnalyzeOptions, OutlierMethod};
@@ -180,12 +180,12 @@ impl NativeAnalysis {
 
     /// The consensus outliers: coordinates that more than `threshold` of the experiments call outliers.
     fn consensus_outliers(&self, threshold: f64) -> Vec<usize> {
-        Consensus::of(&self.0.analysis).outliers(threshold)
+        Consensus::of(&self.0.analysis, threshold).outliers(threshold)
     }
 
     /// The `n` coordinates most often called outliers, most often first.
     fn top_outliers(&self, n: usize) -> Vec<usize> {
-        Consensus::of(&self.0.analysis).top_outliers(n)
+        Consensus::of(&self.0.analysis, DEFAULT_THRESHOLD).top_outliers(n)
     }
 
     /// What changed since `previous` (everything counts as new without one): `new_outliers`,
@@ -198,9 +198,9 @@ impl NativeAnalysis {
         previous: Option<PyRef<'_, NativeAnalysis>>,
         threshold: f64,
     ) -> PyResult<Bound<'py, PyDict>> {
-        let now = Consensus::of(&self.0.analysis);
+        let now = Consensus::of(&self.0.analysis, threshold);
         let ch = match previous {
-            Some(p) => now.changes_since(&Consensus::of(&p.0.analysis), threshold),
+            Some(p) => now.changes_since(&Consensus::of(&p.0.analysis, threshold), threshold),
             None => Changes { new_outliers: now.outliers(threshold), ..Changes::default() },
         };
         let d = PyDict::new(py);
