@@ -126,6 +126,10 @@ class CCCCallback(_Base):  # type: ignore[misc,valid-type]
             self._thread.start()
         self._queue.put((os.fspath(checkpoint), step))
 
+    def wait(self) -> None:
+        """Wait until every checkpoint queued so far is in the tensor (and its analysis done); the thread stays."""
+        self._queue.join()
+
     def close(self) -> None:
         """Wait until every queued checkpoint is in the tensor (and its analysis done)."""
         if self._thread is not None and self._thread.is_alive():
@@ -147,6 +151,7 @@ class CCCCallback(_Base):  # type: ignore[misc,valid-type]
         while True:
             item = self._queue.get()
             if item is None:
+                self._queue.task_done()
                 return
             ckpt, step = item
             try:
@@ -154,6 +159,8 @@ class CCCCallback(_Base):  # type: ignore[misc,valid-type]
             except Exception as e:  # keep training going; report at close() and in the log
                 log.warning("ccc callback: step %d: %s", step, e)
                 self.errors.append(e)
+            finally:
+                self._queue.task_done()
 
     def _add(self, ckpt: str, step: int) -> None:
         t0 = time.perf_counter()
