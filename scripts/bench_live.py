@@ -2,7 +2,7 @@
 
     python scripts/bench_live.py WORKDIR CCC_BIN GEN_TENSOR [open|analyze|watch|callback ...]
 
-- open: `ccc.open` of a pythia-160m-shaped tensor (768 × 225 × 626, 433 MB), page cache warm, best of 5.
+- open: `ccc.open` of a pythia-160m-shaped tensor (768 × 234 × 601, 433 MB), page cache warm, best of 5.
 - analyze: `ccc.analyze(path)` against `ccc analyze FILE --figures none --no-report`, same tensor (512 × 40 × 242),
   alternating, 3 runs each, median.
 - watch: `ccc watch` on a run directory; a writer process writes pythia-160m-shaped checkpoints (random f32
@@ -33,19 +33,19 @@ def bench_open() -> None:
     path = work / "p160m-shaped.safetensors"
     if not path.exists():
         subprocess.run(
-            [gen, str(path), "--coords", "768", "--ckpts", "225", "--layers", "12", "--heads", "12"], check=True
+            [gen, str(path), "--coords", "768", "--ckpts", "234", "--layers", "12", "--heads", "12"], check=True
         )
     size = path.stat().st_size
-    ccc.open(path)  # warm the page cache
-    times = []
-    for _ in range(5):
-        t0 = time.perf_counter()
-        t = ccc.open(path)
-        times.append(time.perf_counter() - t0)
-        del t
-    print(
-        f"open: {size / 1e6:.0f} MB {ccc.open(path).shape}: best {min(times):.3f} s, median {statistics.median(times):.3f} s"
-    )
+    ccc.open(path, mmap=False)  # warm the page cache
+    for mmap in (True, False):
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            t = ccc.open(path, mmap=mmap)
+            times.append(time.perf_counter() - t0)
+            del t
+        how = "memory map (default)" if mmap else "one read (mmap=False)"
+        print(f"open, {how}: {size / 1e6:.0f} MB: best {min(times):.4f} s, median {statistics.median(times):.4f} s")
 
 
 def bench_analyze() -> None:
@@ -149,13 +149,13 @@ def bench_callback() -> None:
         g = torch.Generator().manual_seed(0)
         data = [
             {"input_ids": (x := torch.randint(0, cfg["vocab_size"], (128,), generator=g)), "labels": x}
-            for _ in range(600 * 8)
+            for _ in range(300 * 8)
         ]
         out = work / f"cb-run-{int(with_cb)}-{i}"
         subprocess.run(["rm", "-rf", str(out)], check=True)
         args = TrainingArguments(
             output_dir=str(out),
-            max_steps=600,
+            max_steps=300,
             save_steps=100,
             logging_steps=50,
             per_device_train_batch_size=8,
@@ -171,7 +171,7 @@ def bench_callback() -> None:
         return time.perf_counter() - t0, (cbs[0].save_seconds if cbs else [])
 
     base, withcb, saves = [], [], []
-    for i in range(3):
+    for i in range(2):
         base.append(one(False, i)[0])
         t, s = one(True, i)
         withcb.append(t)

@@ -9,6 +9,7 @@ class CccError(ValueError):
     """A bad input file, option or grouping; the message is the one line the `ccc` command prints."""
 
 def read_tensor(path: str) -> dict[str, Any]: ...
+def read_header(path: str) -> dict[str, Any]: ...
 def summarize(
     inputs: list[str],
     out: str,

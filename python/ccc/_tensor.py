@@ -107,15 +107,28 @@ class Tensor:
         )
 
 
-def open(path: PathLike) -> Tensor:  # noqa: A001 - the package's verb, as in `ccc.open`
+def open(path: PathLike, *, mmap: bool = True) -> Tensor:  # noqa: A001 - the package's verb, as in `ccc.open`
     """Read a ``ccc/1`` file (the tensor ``ccc summarize`` writes) into numpy arrays.
 
-    The file is read once, straight into the array that ``mags`` then holds (no second copy).
+    With ``mmap=True`` (the default) ``mags`` is a copy-on-write memory map of the file's values: nothing is read
+    until used, and changing the array never changes the file. With ``mmap=False`` the file is read once, straight
+    into the array that ``mags`` then holds. The header is validated first either way.
 
     Raises:
         FileNotFoundError: the file does not exist.
         CccError: it is not a valid ``ccc/1`` file (the message names what is wrong).
     """
     p = os.fspath(path)
-    d = _ccc.read_tensor(p)
-    return Tensor(d["mags"], d["steps"], d["filled"], d["lengths"], d["metadata"], p)
+    if not mmap:
+        d = _ccc.read_tensor(p)
+        return Tensor(d["mags"], d["steps"], d["filled"], d["lengths"], d["metadata"], p)
+    h = _ccc.read_header(p)
+    c, slots, k = h["shape"]
+    n_ckpt = len(h["steps"])
+    if c * slots * k == 0:
+        mags = np.zeros((c, n_ckpt, k), dtype=np.float32)
+    else:
+        mags = np.memmap(p, dtype="<f4", mode="c", offset=h["values_offset"], shape=(c, slots, k))
+        if slots != n_ckpt:  # leave out the spare slots of a growing file
+            mags = mags[:, :n_ckpt, :]
+    return Tensor(mags, h["steps"], h["filled"], h["lengths"], h["metadata"], p)

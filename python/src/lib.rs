@@ -18,6 +18,7 @@ fn _ccc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CccError", m.py().get_type::<errors::CccError>())?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(tensor::read_tensor, m)?)?;
+    m.add_function(wrap_pyfunction!(tensor::read_header, m)?)?;
     m.add_function(wrap_pyfunction!(summarize::summarize, m)?)?;
     m.add_function(wrap_pyfunction!(analysis::analyze, m)?)?;
     m.add_function(wrap_pyfunction!(analysis::score, m)?)?;

@@ -89,6 +89,23 @@ pub fn read_tensor<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, P
     tensor_dict(py, t)
 }
 
+/// Read a `ccc/1` file's header: a dict of `metadata`, `steps`, `lengths`, `filled` (of the checkpoints), and
+/// where the values are — `values_offset` (bytes from the start of the file), `shape` (coords, checkpoint slots,
+/// comps; the slots include the spare ones, docs/tensor.md §6.5) — for a memory map of them.
+#[pyfunction]
+pub fn read_header<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyDict>> {
+    let h = ccc_core::file::read_header(&path).map_err(|e| to_py(&e))?;
+    let [c, t, k] = h.shape();
+    let d = PyDict::new(py);
+    d.set_item("metadata", h.meta.to_map())?;
+    d.set_item("values_offset", h.values_range().start)?;
+    d.set_item("shape", (c, t + h.spare(), k))?;
+    d.set_item("steps", PyArray1::from_vec(py, h.steps))?;
+    d.set_item("lengths", PyArray1::from_vec(py, h.lengths))?;
+    d.set_item("filled", PyArray1::from_vec(py, h.filled))?;
+    Ok(d)
+}
+
 /// A tensor as the dict [`read_tensor`] returns; `mags` takes over the tensor's memory.
 pub fn tensor_dict(py: Python<'_>, t: CccTensor) -> PyResult<Bound<'_, PyDict>> {
     let shape = t.shape();

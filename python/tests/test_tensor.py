@@ -32,8 +32,15 @@ def test_open_gives_the_arrays_safetensors_reads(tiny_tensor):
     assert t.components == json.loads(meta["components"])
     assert t.shape == (64, 14, 42) and t.mode == "full" and t.architecture == "gpt_neox"
     assert list(t.steps) == [0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1000, 1500, 2000]
-    # One read into the array's own buffer: `mags` is a view of the memory handed over from Rust, not a copy.
-    assert t.mags.flags["C_CONTIGUOUS"] and t.mags.base is not None
+    # A copy-on-write map of the file by default; or one read into the array's own buffer (a view of the memory
+    # handed over from Rust, not a copy).
+    assert isinstance(t.mags, np.memmap) and t.mags.flags["WRITEABLE"]
+    read = ccc.open(tiny_tensor, mmap=False)
+    assert read.mags.flags["C_CONTIGUOUS"] and read.mags.base is not None and not isinstance(read.mags, np.memmap)
+    np.testing.assert_array_equal(read.mags, ref["mags"])
+    before = tiny_tensor.read_bytes()
+    t.mags[0, 0, 0] = 1e9  # changes the array, never the file
+    assert tiny_tensor.read_bytes() == before
     np.testing.assert_array_equal(t.component("L0.H1.Q"), ref["mags"][:, :, t.components.index("L0.H1.Q")])
     with pytest.raises(KeyError):
         t.component("L9.H9.Q")
@@ -104,6 +111,7 @@ def test_a_tensor_grown_one_checkpoint_at_a_time(tmp_path):
     ccc.summarize([TINY_NEOX], whole, progress=False)
     np.testing.assert_array_equal(ccc.open(out).mags, ccc.open(whole).mags)
     # The safetensors package sees the spare slots as unfilled checkpoints; `filled` still tells what is real.
+    np.testing.assert_array_equal(ccc.open(out, mmap=False).mags, ccc.open(whole).mags)
     raw = load_file(str(out))
     assert int(header_metadata(out)["spare"]) == len(raw["steps"]) - len(steps)
     done = raw["filled"] == 1
