@@ -108,7 +108,7 @@ def bench_watch() -> None:
     subprocess.run(["rm", "-rf", str(run), str(out)], check=True)
     run.mkdir()
     watch = subprocess.Popen(
-        [ccc_bin, "watch", str(run), "-o", str(out), "--idle-exit", "8"], stderr=subprocess.PIPE, text=True
+        [ccc_bin, "watch", str(run), "-o", str(out), "--idle-exit", "25"], stderr=subprocess.PIPE, text=True
     )
     added: dict[int, float] = {}
 
