@@ -148,8 +148,8 @@ def bench_callback() -> None:
         model = GPTNeoXForCausalLM(GPTNeoXConfig(**cfg))
         g = torch.Generator().manual_seed(0)
         data = [
-            {"input_ids": (x := torch.randint(0, cfg["vocab_size"], (128,), generator=g)), "labels": x}
-            for _ in range(300 * 8)
+            {"input_ids": (x := torch.randint(0, cfg["vocab_size"], (32,), generator=g)), "labels": x}
+            for _ in range(300 * 2)
         ]
         out = work / f"cb-run-{int(with_cb)}-{i}"
         subprocess.run(["rm", "-rf", str(out)], check=True)
@@ -158,7 +158,7 @@ def bench_callback() -> None:
             max_steps=300,
             save_steps=100,
             logging_steps=50,
-            per_device_train_batch_size=8,
+            per_device_train_batch_size=2,
             report_to=[],
             use_cpu=True,
             disable_tqdm=True,
