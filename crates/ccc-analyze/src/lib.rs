@@ -47,6 +47,7 @@
 pub mod analysis;
 pub mod classify;
 pub mod cluster;
+pub mod consensus;
 pub mod error;
 pub mod experiments;
 pub mod files;

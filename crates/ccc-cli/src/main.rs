@@ -44,6 +44,8 @@ enum Command {
     Report(commands::report::Args),
     /// Analyze the embedded demo training run and write its report.
     Demo(commands::demo::Args),
+    /// Follow a run directory while it trains: grow the tensor with each new checkpoint, re-analyze, alert.
+    Watch(commands::watch::Args),
 }
 
 fn main() -> ExitCode {
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::Plot(a) => commands::plot::run(a),
         Command::Report(a) => commands::report::run(a),
         Command::Demo(a) => commands::demo::run(a),
+        Command::Watch(a) => commands::watch::run(a),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -27,6 +27,20 @@ use crate::tensor::CccTensor;
 /// Largest header accepted (guards against a corrupt length field).
 const MAX_HEADER: u64 = 256 << 20;
 
+/// The metadata key of a file's spare checkpoint slots (docs/tensor.md §6.5): the last `spare` entries of the
+/// steps axis are room to grow into, not checkpoints. Readers leave them out; the key never reaches [`CccMeta`].
+pub const SPARE_KEY: &str = "spare";
+
+/// Spare slots added, at least, when a file grows past its room (then half its checkpoints, so that growing one
+/// checkpoint at a time rewrites the file a logarithmic number of times).
+const MIN_SPARE: usize = 8;
+
+/// The placeholder step of spare slot `j` of `spare`: the top of the `i64` range, so that steps stay strictly
+/// increasing whatever the real steps are, and each slot keeps its value as the slots before it are taken.
+fn spare_step(spare: usize, j: usize) -> i64 {
+    i64::MAX - (spare - j) as i64 + 1
+}
+
 /// Where a tensor's bytes are, relative to the start of the data buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Span {
@@ -47,8 +61,11 @@ pub struct CccHeader {
     pub lengths: Vec<i64>,
     /// Filled flags.
     pub filled: Vec<bool>,
+    /// Spare checkpoint slots after the last step (room to grow in place; not in `steps`).
+    spare: usize,
     header_len: u64,
     mags: Span,
+    steps_span: Span,
     filled_span: Span,
 }
 
@@ -68,8 +85,18 @@ impl CccHeader {
 
     /// Where in the file coordinate `c`'s values of checkpoint `t` start (`n_comp` little-endian f32 follow).
     pub fn row_pos(&self, c: usize, t: usize) -> u64 {
-        let [_, t_n, k_n] = self.shape();
-        self.data_start() + self.mags.start + (((c * t_n + t) * k_n) as u64) * 4
+        let [_, _, k_n] = self.shape();
+        self.data_start() + self.mags.start + (((c * self.slots() + t) * k_n) as u64) * 4
+    }
+
+    /// Spare checkpoint slots: checkpoints the file can gain in place.
+    pub fn spare(&self) -> usize {
+        self.spare
+    }
+
+    /// Checkpoint slots on disk: the steps and the spare slots.
+    fn slots(&self) -> usize {
+        self.steps.len() + self.spare
     }
 }
 
@@ -163,7 +190,14 @@ pub(crate) fn read_header_from(file: &File, path: &Path) -> Result<CccHeader> {
     let mut hb = vec![0u8; header_len as usize];
     read_exact_at(file, path, &mut hb, 8)?;
     let data_len = file_len - 8 - header_len;
-    let (map, entries) = parse_header(path, &hb, data_len)?;
+    let (mut map, entries) = parse_header(path, &hb, data_len)?;
+    let spare = match map.remove(SPARE_KEY) {
+        None => 0,
+        Some(s) => s
+            .trim()
+            .parse::<usize>()
+            .map_err(|_| CoreError::bad(path, format!("metadata `{SPARE_KEY}` is not a non-negative integer")))?,
+    };
     let meta = CccMeta::from_map(&map).map_err(|r| CoreError::bad(path, r))?;
     let get = |name: &str, dtype: &str, ndim: usize| -> Result<&RawEntry> {
         let e = entries.get(name).ok_or_else(|| CoreError::bad(path, format!("tensor `{name}` is missing")))?;
@@ -195,21 +229,31 @@ pub(crate) fn read_header_from(file: &File, path: &Path) -> Result<CccHeader> {
         ));
     }
     let data_start = 8 + header_len;
-    let steps = read_i64s(file, path, data_start + steps_e.span.start, t)?;
+    if spare > t {
+        return Err(CoreError::bad(
+            path,
+            format!("metadata `{SPARE_KEY}` is {spare}, but there are {t} checkpoint slots"),
+        ));
+    }
+    let mut steps = read_i64s(file, path, data_start + steps_e.span.start, t)?;
     let lengths = read_i64s(file, path, data_start + lengths_e.span.start, k)?;
     let mut fb = vec![0u8; t];
     read_exact_at(file, path, &mut fb, data_start + filled_e.span.start)?;
     if let Some(w) = steps.windows(2).find(|w| w[0] >= w[1]) {
         return Err(CoreError::bad(path, format!("steps are not strictly increasing ({} then {})", w[0], w[1])));
     }
+    steps.truncate(t - spare);
+    fb.truncate(t - spare);
     Ok(CccHeader {
         meta,
         n_coord: c,
         steps,
         lengths,
         filled: fb.iter().map(|&b| b != 0).collect(),
+        spare,
         header_len,
         mags: mags.span,
+        steps_span: steps_e.span,
         filled_span: filled_e.span,
     })
 }
@@ -228,9 +272,34 @@ pub fn read(path: &Path) -> Result<CccTensor> {
     let file = open(path)?;
     let h = read_header_from(&file, path)?;
     let n = (h.mags.end - h.mags.start) as usize / 4;
+    let start = h.data_start() + h.mags.start;
+    let mut mags = if cfg!(target_endian = "little") {
+        // One read straight into the values' memory (a fresh zeroed allocation costs nothing until touched).
+        let mut mags = vec![0f32; n];
+        read_exact_at(&file, path, bytemuck::cast_slice_mut(&mut mags), start)?;
+        mags
+    } else {
+        read_values_converting(&file, path, start, n)?
+    };
+    if h.spare > 0 {
+        // Leave the spare slots out: each coordinate's checkpoints move down to close the gaps.
+        let (real, k) = (h.steps.len() * h.meta.components.len(), h.meta.components.len());
+        let slots = h.slots() * k;
+        for c in 0..h.n_coord {
+            mags.copy_within(c * slots..c * slots + real, c * real);
+        }
+        mags.truncate(h.n_coord * real);
+    }
+    let t = CccTensor { meta: h.meta, n_coord: h.n_coord, steps: h.steps, lengths: h.lengths, filled: h.filled, mags };
+    t.validate().map_err(|r| CoreError::bad(path, r))?;
+    Ok(t)
+}
+
+/// `n` little-endian `f32` at `start`, converted to the machine's order a chunk at a time.
+fn read_values_converting(file: &File, path: &Path, start: u64, n: usize) -> Result<Vec<f32>> {
     let mut mags = Vec::with_capacity(n);
-    let mut r = std::io::BufReader::with_capacity(1 << 20, &file);
-    r.seek(SeekFrom::Start(h.data_start() + h.mags.start)).map_err(|e| CoreError::io(path, e))?;
+    let mut r = std::io::BufReader::with_capacity(1 << 20, file);
+    r.seek(SeekFrom::Start(start)).map_err(|e| CoreError::io(path, e))?;
     let mut buf = vec![0u8; 1 << 20];
     let mut left = n * 4;
     while left > 0 {
@@ -239,9 +308,7 @@ pub fn read(path: &Path) -> Result<CccTensor> {
         mags.extend(buf[..m].chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])));
         left -= m;
     }
-    let t = CccTensor { meta: h.meta, n_coord: h.n_coord, steps: h.steps, lengths: h.lengths, filled: h.filled, mags };
-    t.validate().map_err(|r| CoreError::bad(path, r))?;
-    Ok(t)
+    Ok(mags)
 }
 
 /// Parse a `ccc/1` file from bytes in memory (e.g. data embedded in a binary).
@@ -254,11 +321,12 @@ pub fn from_bytes(bytes: &[u8]) -> Result<CccTensor> {
 
 /// Header bytes (JSON, space-padded to a multiple of 8 plus `reserve` bytes) and the data spans.
 pub(crate) fn header_bytes(t: &CccTensor, reserve: usize) -> Vec<u8> {
-    header_bytes_for(&t.meta, t.n_coord, t.n_ckpt(), reserve)
+    header_bytes_for(&t.meta, t.n_coord, t.n_ckpt(), 0, reserve)
 }
 
-/// [`header_bytes`] of a tensor with this metadata, `c` coordinates and `n_t` checkpoints.
-fn header_bytes_for(meta: &CccMeta, c: usize, n_t: usize, reserve: usize) -> Vec<u8> {
+/// [`header_bytes`] of a tensor with this metadata, `c` coordinates and `n_t` checkpoint slots, `spare` of them
+/// spare.
+fn header_bytes_for(meta: &CccMeta, c: usize, n_t: usize, spare: usize, reserve: usize) -> Vec<u8> {
     let k = meta.components.len();
     let spans = [
         ("lengths", "I64", vec![k], k * 8),
@@ -267,7 +335,11 @@ fn header_bytes_for(meta: &CccMeta, c: usize, n_t: usize, reserve: usize) -> Vec
         ("filled", "U8", vec![n_t], n_t),
     ];
     let mut obj = Map::new();
-    let meta: Map<String, Value> = meta.to_map().into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+    let mut map = meta.to_map();
+    if spare > 0 {
+        map.insert(SPARE_KEY.into(), spare.to_string());
+    }
+    let meta: Map<String, Value> = map.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
     obj.insert("__metadata__".into(), Value::Object(meta));
     let mut off = 0usize;
     for (name, dtype, shape, len) in spans {
@@ -357,8 +429,8 @@ fn write_rows(
     rows: &[f32],
     buf: &mut Vec<u8>,
 ) -> std::io::Result<()> {
-    let [_, t_n, k_n] = header.shape();
-    if t_n == 1 {
+    let k_n = header.shape()[2];
+    if header.slots() == 1 {
         return f.write_all_at(le_bytes(rows, buf), header.row_pos(c0, t));
     }
     for (c, row) in (c0..).zip(rows.chunks_exact(k_n.max(1))) {
@@ -441,28 +513,70 @@ impl CccFile {
         Self::open(path)
     }
 
-    /// Add checkpoints `steps` (those not in the file yet) by rewriting the file atomically with the union of
-    /// steps; filled columns keep their values. Columns are copied one at a time, so memory is one column
-    /// whatever the file's size.
+    /// Add checkpoints `steps` (those not in the file yet), unfilled; filled columns keep their values.
+    ///
+    /// Steps after the last one **grow the file**: in place, into its spare slots, when it has enough (each new
+    /// step's value is written and synced, then the header's spare count is lowered and synced, so a crash leaves
+    /// either the old file or the new one); else by an atomic rewrite that also leaves spare slots for the next
+    /// ones (half as many as the checkpoints, at least 8). Any other new step rewrites the file atomically with the
+    /// union of steps. A rewrite copies the columns one at a time, so memory is one column whatever the file's
+    /// size.
     pub fn add_steps(&mut self, steps: &[i64]) -> Result<()> {
-        let mut all: Vec<i64> = self.header.steps.iter().chain(steps).copied().collect();
+        let mut new: Vec<i64> = steps.iter().copied().filter(|s| self.header.steps.binary_search(s).is_err()).collect();
+        new.sort_unstable();
+        new.dedup();
+        let (Some(&first), Some(&last)) = (new.first(), new.last()) else { return Ok(()) };
+        let mut all: Vec<i64> = self.header.steps.iter().chain(&new).copied().collect();
         all.sort_unstable();
-        all.dedup();
-        if all == self.header.steps {
-            return Ok(());
+        let appends = self.header.steps.last().is_none_or(|&l| first > l);
+        let spare = (all.len() / 2).max(MIN_SPARE);
+        // Placeholders stay above every step (a step near `i64::MAX` is not grown into spare slots).
+        if appends && last <= i64::MAX - spare.max(self.header.spare) as i64 {
+            if new.len() <= self.header.spare && self.grow_in_place(&new)? {
+                return Ok(());
+            }
+            return self.rewrite_with(self.header.meta.clone(), all, spare, HEADER_RESERVE);
         }
         self.rewrite(self.header.meta.clone(), all, HEADER_RESERVE)
+    }
+
+    /// Take the first `new.len()` spare slots for steps `new` (increasing, after the last step); `false` when
+    /// the header has no room for the change (nothing was written then).
+    fn grow_in_place(&mut self, new: &[i64]) -> Result<bool> {
+        let h = &self.header;
+        let spare = h.spare - new.len();
+        let mut header = header_bytes_for(&h.meta, h.n_coord, h.slots(), spare, 0);
+        if header.len() > h.header_len as usize || h.mags.start != (h.lengths.len() + h.slots()) as u64 * 8 {
+            return Ok(false);
+        }
+        header.resize(h.header_len as usize, b' ');
+        let at = h.data_start() + h.steps_span.start + 8 * h.steps.len() as u64;
+        let values: Vec<u8> = new.iter().flat_map(|s| s.to_le_bytes()).collect();
+        let io = |e| CoreError::io(&self.path, e);
+        // The slots' values first: until the header says otherwise they are spare, whatever they hold.
+        self.file.write_all_at(&values, at).map_err(io)?;
+        self.file.sync_data().map_err(io)?;
+        self.file.write_all_at(&header, 8).map_err(io)?;
+        self.file.sync_data().map_err(io)?;
+        self.header = read_header_from(&self.file, &self.path)?;
+        Ok(true)
     }
 
     /// Rewrite the file atomically with `meta` and `steps` (a superset of the file's), copying the filled
     /// columns one at a time.
     fn rewrite(&mut self, meta: CccMeta, steps: Vec<i64>, reserve: usize) -> Result<()> {
+        self.rewrite_with(meta, steps, 0, reserve)
+    }
+
+    /// [`CccFile::rewrite`] with `spare` spare slots after the steps.
+    fn rewrite_with(&mut self, meta: CccMeta, mut steps: Vec<i64>, spare: usize, reserve: usize) -> Result<()> {
         let old = &self.header;
+        steps.extend((0..spare).map(|j| spare_step(spare, j)));
         let filled: Vec<bool> = steps.iter().map(|s| old.steps.binary_search(s).is_ok_and(|i| old.filled[i])).collect();
         let shape =
             CccTensor { meta, n_coord: old.n_coord, steps, lengths: old.lengths.clone(), filled, mags: Vec::new() };
         check_shape(&shape)?;
-        let header = header_bytes(&shape, reserve);
+        let header = header_bytes_for(&shape.meta, shape.n_coord, shape.n_ckpt(), spare, reserve);
         let path = self.path.clone();
         write_atomic_file(&path, |f| {
             write_head(f, &shape, &header)?;
@@ -591,24 +705,17 @@ impl CccFile {
         if meta.components != self.header.meta.components {
             return Err(CoreError::Shape("set_meta cannot change the components".into()));
         }
-        let mut t = CccTensor {
-            meta,
-            n_coord: self.header.n_coord,
-            steps: self.header.steps.clone(),
-            lengths: self.header.lengths.clone(),
-            filled: self.header.filled.clone(),
-            mags: Vec::new(),
-        };
-        let mut h = header_bytes(&t, 0);
-        let old_len = self.header.header_len as usize;
-        let same_layout = self.header.mags.start == (t.lengths.len() as u64 + t.steps.len() as u64) * 8;
+        let old = &self.header;
+        let mut h = header_bytes_for(&meta, old.n_coord, old.slots(), old.spare, 0);
+        let old_len = old.header_len as usize;
+        let same_layout = old.mags.start == (old.lengths.len() + old.slots()) as u64 * 8;
         if h.len() <= old_len && same_layout {
             h.resize(old_len, b' ');
             self.file.write_all_at(&h, 8).map_err(|e| CoreError::io(&self.path, e))?;
             self.file.sync_data().map_err(|e| CoreError::io(&self.path, e))?;
         } else {
-            let steps = std::mem::take(&mut t.steps);
-            return self.rewrite(t.meta, steps, HEADER_RESERVE);
+            let (steps, spare) = (old.steps.clone(), old.spare);
+            return self.rewrite_with(meta, steps, spare, HEADER_RESERVE);
         }
         self.header = read_header_from(&self.file, &self.path)?;
         Ok(())

@@ -12,3 +12,4 @@ pub mod revisions;
 pub mod score;
 pub mod summarize;
 pub mod trajectory_args;
+pub mod watch;

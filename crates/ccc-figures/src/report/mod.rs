@@ -29,10 +29,12 @@
 mod grid;
 mod html;
 mod input;
+mod live;
 mod page;
 
 use std::path::{Path, PathBuf};
 
+pub use live::{render_live_report, write_live_report};
 pub use page::render_report;
 
 /// How the report is written.

@@ -1,0 +1,1 @@
+"""Integrations of ccc with training frameworks (``ccc.integrations.transformers``)."""
