@@ -97,6 +97,23 @@ impl Cells {
         self.y_inv = g as f64 / (yhi - ylo);
     }
 
+    /// `G`.
+    pub fn grid(&self) -> usize {
+        self.grid
+    }
+
+    /// The column of an origin's x.
+    #[inline]
+    pub fn x_bin(&self, x: f64) -> usize {
+        bin(x, &self.x_edges, self.x_inv)
+    }
+
+    /// The row of an origin's y.
+    #[inline]
+    pub fn y_bin(&self, y: f64) -> usize {
+        bin(y, &self.y_edges, self.y_inv)
+    }
+
     /// The cell of an origin.
     #[inline]
     pub fn cell(&self, x: f64, y: f64) -> usize {

@@ -15,6 +15,10 @@ struct Channel {
     v: Vec<f64>,
     lo: Vec<f64>,
     hi: Vec<f64>,
+    /// The cell index along this channel's axis of every value, for the edges of `bins_for` (a channel that did
+    /// not change, under a range that did not change, is not binned again).
+    bins: Vec<u16>,
+    bins_for: Option<(f64, f64)>,
 }
 
 impl Channel {
@@ -26,12 +30,14 @@ impl Channel {
             mn = mn.min(a);
             mx = mx.max(a);
         }
-        // max(a − min) is (max − min): subtraction is monotonic.
-        let denom = (mx - mn) + 1e-6;
+        // max(a − min) is (max − min): subtraction is monotonic. A reciprocal instead of a division per value
+        // changes the last bit at most; the front is rescored exactly anyway.
+        let inv = 1.0 / ((mx - mn) + 1e-6);
         self.v.resize(s.len(), 0.0);
         for (o, &v) in self.v.iter_mut().zip(s) {
-            *o = ((factor * v - mn) / denom + 0.01).ln();
+            *o = ((factor * v - mn) * inv + 0.01).ln();
         }
+        self.bins_for = None;
         self.lo.resize(n_coord, 0.0);
         self.hi.resize(n_coord, 0.0);
         for c in 0..n_coord {
@@ -44,6 +50,18 @@ impl Channel {
             self.lo[c] = lo;
             self.hi[c] = hi;
         }
+    }
+
+    /// Bin every value along this axis for `edges` (of the range `(lo, hi)`), unless already done.
+    fn bin_for(&mut self, range: (f64, f64), edges: &Cells, axis_x: bool) {
+        if self.bins_for == Some(range) {
+            return;
+        }
+        self.bins.resize(self.v.len(), 0);
+        for (b, &v) in self.bins.iter_mut().zip(&self.v) {
+            *b = if axis_x { edges.x_bin(v) } else { edges.y_bin(v) } as u16;
+        }
+        self.bins_for = Some(range);
     }
 }
 
@@ -157,7 +175,7 @@ impl<'a> Evaluator<'a> {
             pending: Pending::None,
             evaluations: 1,
         };
-        e.irr = bin_all(d, &e.x, &e.y, &e.out, &mut e.cells);
+        e.irr = bin_all(d, &mut e.x, &mut e.y, &e.out, &mut e.cells);
         e
     }
 
@@ -250,8 +268,8 @@ impl<'a> Evaluator<'a> {
             add_cols(d, st2, &self.s2, &t2[..n_t2]);
             ch2.compute(st2, d.factor(len2), d.n_coord, d.n_ckpt);
         }
-        let cx = if x { &*ch1 } else { &self.x };
-        let cy = if y { &*ch2 } else { &self.y };
+        let cx = if x { ch1 } else { &mut self.x };
+        let cy = if y { ch2 } else { &mut self.y };
         let irr = bin_all(d, cx, cy, &self.out, &mut self.cells_tmp);
         self.pending = Pending::Comps { changes, n, x, y, len1, len2, irr: irr.unwrap_or(f64::NAN) };
         irr
@@ -280,7 +298,7 @@ impl<'a> Evaluator<'a> {
             self.pending = Pending::OutDelta { flips, term, n, irr: irr.unwrap_or(f64::NAN) };
             irr
         } else {
-            let irr = bin_all(self.d, &self.x, &self.y, &self.out, &mut self.cells_tmp);
+            let irr = bin_all(self.d, &mut self.x, &mut self.y, &self.out, &mut self.cells_tmp);
             self.pending = Pending::OutFull { flips, irr: irr.unwrap_or(f64::NAN) };
             irr
         }
@@ -384,15 +402,19 @@ fn inlier_range(x: &Channel, y: &Channel, out: &[bool]) -> Option<[f64; 4]> {
 }
 
 /// Bin every inlier step of the channels into `cells`; the irregularity, `None` without steps.
-fn bin_all(d: &SearchData, x: &Channel, y: &Channel, out: &[bool], cells: &mut Cells) -> Option<f64> {
+fn bin_all(d: &SearchData, x: &mut Channel, y: &mut Channel, out: &[bool], cells: &mut Cells) -> Option<f64> {
     let t = d.n_ckpt;
     let range = inlier_range(x, y, out)?;
     cells.reset(range);
+    x.bin_for((range[0], range[1]), cells, true);
+    y.bin_for((range[2], range[3]), cells, false);
+    let g = cells.grid();
     for c in (0..d.n_coord).filter(|&c| !out[c]) {
         let (xs, ys) = (&x.v[c * t..(c + 1) * t], &y.v[c * t..(c + 1) * t]);
+        let (xb, yb) = (&x.bins[c * t..(c + 1) * t], &y.bins[c * t..(c + 1) * t]);
         for s in 1..t - 1 {
             let (dx, dy) = (xs[s + 1] - xs[s], ys[s + 1] - ys[s]);
-            let b = cells.cell(xs[s], ys[s]);
+            let b = xb[s] as usize * g + yb[s] as usize;
             cells.push(b, dx, dy, (dx * dx + dy * dy).sqrt());
         }
     }
@@ -413,5 +435,5 @@ pub(crate) fn irregularity_of_sums(
     let mut y = Channel::default();
     x.compute(s1, d.factor(len1), d.n_coord, d.n_ckpt);
     y.compute(s2, d.factor(len2), d.n_coord, d.n_ckpt);
-    bin_all(d, &x, &y, out, cells)
+    bin_all(d, &mut x, &mut y, out, cells)
 }

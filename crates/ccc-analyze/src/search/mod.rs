@@ -128,6 +128,9 @@ impl SearchOptions {
         if self.grid == 0 {
             return bad("grid must be at least 1 (the default is 100)".into());
         }
+        if self.grid > usize::from(u16::MAX) {
+            return bad(format!("grid must be at most {} for the search, not {}", u16::MAX, self.grid));
+        }
         if !(0.0..1.0).contains(&self.max_fraction) {
             return bad(format!("max-fraction must be in [0, 1), not {}", self.max_fraction));
         }
