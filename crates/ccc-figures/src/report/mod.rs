@@ -30,6 +30,7 @@ mod grid;
 mod html;
 mod input;
 mod page;
+mod search;
 
 use std::path::{Path, PathBuf};
 
