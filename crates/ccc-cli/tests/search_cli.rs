@@ -38,6 +38,11 @@ fn search_is_deterministic_and_scores_as_ccc_score() {
         assert_eq!(x, y, "{f} differs between two runs with the same seed and budget");
     }
     let s: Value = serde_json::from_slice(&std::fs::read(a.path().join("search.json")).unwrap()).unwrap();
+    // A sheet per front point.
+    let n = s["front"].as_array().unwrap().len();
+    for i in 0..n {
+        assert!(a.path().join(format!("figures/search/front-{i:03}.png")).is_file());
+    }
     assert_eq!(s["format"], "ccc-analysis/1");
     let front = s["front"].as_array().unwrap();
     assert!(!front.is_empty());

@@ -56,6 +56,10 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub min_group: usize,
 
+    /// Do not draw a trajectory sheet per front point (into DIR/figures/search/).
+    #[arg(long)]
+    pub no_figures: bool,
+
     /// Leave wall times out of the outputs, so that the same input, seed and budget give byte-identical files.
     #[arg(long)]
     pub no_timings: bool,
@@ -175,6 +179,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .with_context(|| format!("searching {}", args.file.display()))?;
     result.write_to(&args.out)?;
     let f = &result.file;
+    if !args.no_figures {
+        let t = ccc_analyze::analysis_input(&tensor, &opts.steps)?;
+        ccc_figures::search_sheets::render_search_sheets(&args.out, &t, f, ccc_figures::Resolution::Screen)
+            .context("drawing the front's sheets")?;
+    }
+    if args.out.join("report.html").is_file() {
+        // An existing report gains (or updates) its Search section.
+        ccc_figures::report::write_report(&args.out, &ccc_figures::report::ReportOptions { standalone: false })?;
+    }
     if !args.quiet {
         let dominated = f.experiments_front.iter().filter(|e| e.dominated_by.is_some()).count();
         eprintln!(

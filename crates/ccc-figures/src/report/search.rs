@@ -13,7 +13,11 @@ const H: f64 = 360.0;
 const PAD: f64 = 48.0;
 
 /// The section, or nothing when `ccc search` did not run on this directory.
-pub(crate) fn search_html(s: Option<&SearchFile>, experiments: &[ExperimentRecord]) -> String {
+pub(crate) fn search_html(
+    s: Option<&SearchFile>,
+    experiments: &[ExperimentRecord],
+    out_dir: &std::path::Path,
+) -> String {
     let Some(s) = s else { return String::new() };
     let mut h = String::new();
     h.push_str("<section id=\"search\" aria-labelledby=\"search-h\">\n<h2 id=\"search-h\">Search</h2>\n");
@@ -38,10 +42,14 @@ pub(crate) fn search_html(s: Option<&SearchFile>, experiments: &[ExperimentRecor
     );
     let opt = |v: Option<f64>, digits: usize| v.map_or("–".to_string(), |x| format!("{x:.digits$}"));
     for (i, p) in s.front.iter().enumerate() {
-        let start = match p.start {
+        let mut start = match p.start {
             StartRef::Experiment(id) => format!("experiment {id}"),
             StartRef::Random(_) => "random".into(),
         };
+        let sheet = crate::search_sheets::search_sheet_path(i);
+        if out_dir.join(&sheet).is_file() {
+            start = format!("{start} · <a href=\"{}\">sheet</a>", escape(&sheet));
+        }
         let _ = writeln!(
             h,
             "<tr><td class=\"num\">{i}</td><td class=\"num\">{:.4}</td><td class=\"num\">{:.5}</td><td \
@@ -126,7 +134,7 @@ mod tests {
 
     #[test]
     fn section_only_with_a_search_and_with_its_verdict() {
-        assert_eq!(search_html(None, &[]), "");
+        assert_eq!(search_html(None, &[], std::path::Path::new(".")), "");
         let text = br#"{"format": "ccc-analysis/1", "model": "m", "shape": [4, 5, 6], "seed": 0,
           "options": {"aggregation": "sum", "grid": 100, "steps": "all", "budget": 10, "nulls": 1, "random": 0,
                       "random_starts": 1, "max_fraction": 0.2, "min_group": 2},
@@ -138,7 +146,7 @@ mod tests {
           "experiments_front": [], "starts": {"experiments": 0, "random": 1, "skipped": 0},
           "evaluations": 20, "interrupted": false}"#;
         let s = SearchFile::from_bytes(text, std::path::Path::new("search.json")).unwrap();
-        let h = search_html(Some(&s), &[]);
+        let h = search_html(Some(&s), &[], std::path::Path::new("."));
         assert!(h.contains("<h2 id=\"search-h\">Search</h2>"), "{h}");
         assert!(h.contains("Yes: at fraction 0.250 the front is 10.0× more regular"), "{h}");
         assert!(h.contains("stroke-dasharray"), "the null front is drawn");
