@@ -60,6 +60,7 @@ pub mod prep;
 mod rng;
 pub mod robust;
 pub mod score;
+pub mod search;
 mod timing;
 pub mod trajectory;
 
@@ -71,4 +72,5 @@ pub use files::{FilesError, Source, Status};
 pub use outliers::OutlierMethod;
 pub use pipeline::{Chain, Pipeline};
 pub use score::{flow_field, score, FlowField, Scores};
+pub use search::{search, Budget, NullMethod, SearchOptions, SearchResult};
 pub use trajectory::{trajectories, Aggregation, Trajectories};

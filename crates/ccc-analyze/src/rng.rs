@@ -21,6 +21,14 @@ pub(crate) enum Stream {
     Spectral2x2,
     /// `MAD-union-lincomb` of experiment `i` (numbered before sorting).
     Lincomb(u64),
+    /// `ccc search`: the random start points (the same for the real tensor and every null).
+    SearchStarts,
+    /// `ccc search`: the coordinate permutations of null tensor `i`.
+    NullTensor(u64),
+    /// `ccc search`: random grouping `j` of the percentiles.
+    RandomGrouping(u64),
+    /// `ccc search`: run `run` of round `round` on tensor `tensor` (0 the real one, `i + 1` null `i`).
+    SearchRun { tensor: u64, round: u64, run: u64 },
 }
 
 impl Stream {
@@ -44,6 +52,11 @@ impl Stream {
             Stream::CompBiclustering => 30,
             Stream::Spectral2x2 => 31,
             Stream::Lincomb(i) => 1000 + i,
+            // The search's streams sit far above the analysis's (1000 + experiment position).
+            Stream::SearchStarts => 1 << 40,
+            Stream::NullTensor(i) => (1 << 41) + i,
+            Stream::RandomGrouping(j) => (1 << 42) + j,
+            Stream::SearchRun { tensor, round, run } => (1 << 43) + (tensor << 28) + (round << 24) + run,
         }
     }
 }

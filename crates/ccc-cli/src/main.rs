@@ -38,6 +38,8 @@ enum Command {
     Analyze(commands::analyze::Args),
     /// Score your own grouping(s) of coordinates and components.
     Score(commands::score::Args),
+    /// Search for the groupings with the best scores and test them against a null model.
+    Search(commands::search::Args),
     /// Draw one figure (a trajectory sheet, one component, …).
     Plot(commands::plot::Args),
     /// Rebuild the HTML report of an analysis output directory.
@@ -68,6 +70,7 @@ fn main() -> ExitCode {
         Command::Revisions(a) => commands::revisions::run(a),
         Command::Analyze(a) => commands::analyze::run(a),
         Command::Score(a) => commands::score::run(a),
+        Command::Search(a) => commands::search::run(a),
         Command::Plot(a) => commands::plot::run(a),
         Command::Report(a) => commands::report::run(a),
         Command::Demo(a) => commands::demo::run(a),

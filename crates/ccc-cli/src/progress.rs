@@ -32,7 +32,7 @@ impl Progress for CliProgress {
             let template = if unit == "bytes" {
                 "{msg:>12} [{bar:30}] {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}"
             } else {
-                "{msg:>12} [{bar:30}] {pos}/{len} {unit} ({per_sec}) ETA {eta}"
+                "{msg:>12} [{bar:30}] {pos}/{len} {unit} ({per_sec}) ETA {eta} {prefix}"
             };
             let template = template.replace("{unit}", unit);
             if let Ok(style) = ProgressStyle::with_template(&template) {
@@ -78,6 +78,17 @@ impl Progress for CliProgress {
             }
         }
         eprintln!("{msg}");
+    }
+
+    fn status(&self, text: &str) {
+        if self.quiet {
+            return;
+        }
+        if let Ok(b) = self.bar.lock() {
+            if let Some(bar) = b.as_ref() {
+                bar.set_prefix(text.to_string());
+            }
+        }
     }
 
     fn warn(&self, msg: &str) {

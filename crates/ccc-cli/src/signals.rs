@@ -41,3 +41,30 @@ pub fn install() {
         libc::sigaction(libc::SIGBUS, &action, std::ptr::null_mut());
     }
 }
+
+/// Set by the first Ctrl-C (SIGINT) once [`cancel_on_ctrl_c`] has installed its handler.
+static CANCELLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+#[cfg(unix)]
+extern "C" fn on_sigint(_: libc::c_int) {
+    use std::sync::atomic::Ordering;
+    // The first Ctrl-C asks the command to stop and keep what it has; a second one ends the process at once.
+    if CANCELLED.swap(true, Ordering::SeqCst) {
+        // SAFETY: `_exit` is async-signal-safe.
+        unsafe { libc::_exit(130) };
+    }
+}
+
+/// A flag that the first Ctrl-C sets (a long command checks it, stops and writes what it has); a second Ctrl-C
+/// exits at once with status 130.
+pub fn cancel_on_ctrl_c() -> &'static std::sync::atomic::AtomicBool {
+    #[cfg(unix)]
+    // SAFETY: a zeroed `sigaction` whose handler only touches an atomic and calls `_exit`.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = on_sigint as extern "C" fn(libc::c_int) as libc::sighandler_t;
+        libc::sigemptyset(&mut action.sa_mask);
+        libc::sigaction(libc::SIGINT, &action, std::ptr::null_mut());
+    }
+    &CANCELLED
+}

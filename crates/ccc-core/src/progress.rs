@@ -8,6 +8,8 @@ pub trait Progress: Sync {
     fn advance(&self, _n: u64) {}
     /// A message for the log (e.g. "step 1000: summarized in 1.2 s").
     fn message(&self, _msg: &str) {}
+    /// A short status shown next to the current phase's progress (e.g. the best score so far); replaces the last.
+    fn status(&self, _text: &str) {}
     /// A warning the user should see even in quiet mode (e.g. duplicate checkpoints).
     fn warn(&self, _msg: &str) {}
     /// The current phase is over.

@@ -45,6 +45,8 @@ mod codec;
 pub mod experiments;
 pub mod figures_index;
 pub mod scores_csv;
+pub mod search;
+pub mod search_csv;
 pub mod source;
 pub mod status;
 pub mod summary;
@@ -57,6 +59,8 @@ use serde::{Deserialize, Serialize};
 pub use experiments::{ExperimentRecord, ExperimentsFile};
 pub use figures_index::{FigureIndex, ImageFormat, RunEntry, RunKind, SheetEntry};
 pub use scores_csv::{ScoreRow, ScoresCsv};
+pub use search::SearchFile;
+pub use search_csv::SearchCsv;
 pub use source::{Origin, Source};
 pub use status::Status;
 pub use summary::SummaryFile;
@@ -70,6 +74,10 @@ pub const EXPERIMENTS_JSON: &str = "experiments.json";
 pub const SUMMARY_JSON: &str = "summary.json";
 /// `scores.csv`, in the output directory.
 pub const SCORES_CSV: &str = "scores.csv";
+/// `search.json` (written by `ccc search`), in the output directory.
+pub const SEARCH_JSON: &str = "search.json";
+/// `search.csv` (written by `ccc search`), in the output directory.
+pub const SEARCH_CSV: &str = "search.csv";
 /// The figures' directory, in the output directory.
 pub const FIGURES_DIR: &str = "figures";
 /// The figures' index, relative to the output directory.
@@ -241,7 +249,12 @@ pub(crate) fn to_json_writer<W: std::io::Write, T: Serialize>(
     serde_json::to_writer(w, value).map_err(|e| FilesError::Encode { name, message: e.to_string() })
 }
 
-codec::serde_by_name!(crate::outliers::OutlierMethod, crate::trajectory::Aggregation, Source);
+codec::serde_by_name!(
+    crate::outliers::OutlierMethod,
+    crate::trajectory::Aggregation,
+    Source,
+    crate::search::NullMethod
+);
 
 #[cfg(test)]
 mod tests {

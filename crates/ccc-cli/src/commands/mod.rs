@@ -10,6 +10,7 @@ pub mod plot;
 pub mod report;
 pub mod revisions;
 pub mod score;
+pub mod search;
 pub mod summarize;
 pub mod trajectory_args;
 pub mod watch;

@@ -6,7 +6,7 @@
 
 use std::path::{Component as PathComponent, Path};
 
-use ccc_analyze::files::{AnalysisFile, ExperimentRecord, ExperimentsFile, FigureIndex, SummaryFile};
+use ccc_analyze::files::{AnalysisFile, ExperimentRecord, ExperimentsFile, FigureIndex, SearchFile, SummaryFile};
 
 use super::ReportError;
 
@@ -16,6 +16,8 @@ pub(crate) struct Inputs {
     pub experiments: Vec<ExperimentRecord>,
     pub summary: Option<SummaryFile>,
     pub figures: FigureIndex,
+    /// `search.json`, when `ccc search` ran on this directory.
+    pub search: Option<SearchFile>,
 }
 
 impl Inputs {
@@ -46,7 +48,8 @@ impl Inputs {
             keep(&mut r.svg);
         }
         figures.run.retain(|r| r.png.is_some() || r.svg.is_some());
-        Ok(Inputs { experiments, summary, figures })
+        let search = SearchFile::read_if_present(out_dir)?;
+        Ok(Inputs { experiments, summary, figures, search })
     }
 }
 

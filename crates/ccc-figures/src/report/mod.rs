@@ -31,6 +31,7 @@ mod html;
 mod input;
 mod live;
 mod page;
+mod search;
 
 use std::path::{Path, PathBuf};
 

@@ -159,6 +159,7 @@ pub fn render_report(out_dir: &Path, opts: &ReportOptions) -> Result<String, Rep
             ("HEADER", &header_html(s, &inputs.experiments, model)),
             ("CONSENSUS", &consensus_html(s)),
             ("FIGURES", &figures_html),
+            ("SEARCH", &super::search::search_html(inputs.search.as_ref(), &inputs.experiments, out_dir)),
             ("DATA", &json_for_script(&json)),
             ("SHEETS", &inline_sheets),
             ("SCRIPT", SCRIPT),

@@ -1,0 +1,439 @@
+//! The incremental evaluator (docs/search.md §2): a grouping's group sums, channels and binned steps, updated by
+//! one move at a time. A component move adds or subtracts one column (`O(C·T)`) of the sum it changes and
+//! recomputes only that channel; an outlier move leaves both channels alone and, unless it changes the origins'
+//! range, only adds or removes one coordinate's `T − 2` steps (`O(T + C)`).
+
+use super::archive::Found;
+use super::cells::Cells;
+use super::data::SearchData;
+use super::moves::{Move, Slot};
+
+/// One channel of the trajectories: the values `v[c·T + t]`, and each coordinate's origin extent (over
+/// `t = 1 … T−2`), from which the range of the inliers' origins follows in `O(C)`.
+#[derive(Debug, Clone, Default)]
+struct Channel {
+    v: Vec<f64>,
+    lo: Vec<f64>,
+    hi: Vec<f64>,
+    /// The cell index along this channel's axis of every value, for the edges of `bins_for` (a channel that did
+    /// not change, under a range that did not change, is not binned again).
+    bins: Vec<u16>,
+    bins_for: Option<(f64, f64)>,
+}
+
+impl Channel {
+    /// The normalized log channel of the group sum `s` (docs/analysis.md §6.1) times `factor`.
+    fn compute(&mut self, s: &[f64], factor: f64, n_coord: usize, n_ckpt: usize) {
+        let (mut mn, mut mx) = (f64::INFINITY, f64::NEG_INFINITY);
+        for &v in s {
+            let a = factor * v;
+            mn = mn.min(a);
+            mx = mx.max(a);
+        }
+        // max(a − min) is (max − min): subtraction is monotonic. A reciprocal instead of a division per value
+        // changes the last bit at most; the front is rescored exactly anyway.
+        let inv = 1.0 / ((mx - mn) + 1e-6);
+        self.v.resize(s.len(), 0.0);
+        for (o, &v) in self.v.iter_mut().zip(s) {
+            *o = ((factor * v - mn) * inv + 0.01).ln();
+        }
+        self.bins_for = None;
+        self.lo.resize(n_coord, 0.0);
+        self.hi.resize(n_coord, 0.0);
+        for c in 0..n_coord {
+            let row = &self.v[c * n_ckpt..(c + 1) * n_ckpt];
+            let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+            for &v in &row[1..n_ckpt - 1] {
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+            self.lo[c] = lo;
+            self.hi[c] = hi;
+        }
+    }
+
+    /// Bin every value along this axis for `edges` (of the range `(lo, hi)`), unless already done.
+    fn bin_for(&mut self, range: (f64, f64), edges: &Cells, axis_x: bool) {
+        if self.bins_for == Some(range) {
+            return;
+        }
+        self.bins.resize(self.v.len(), 0);
+        for (b, &v) in self.bins.iter_mut().zip(&self.v) {
+            *b = if axis_x { edges.x_bin(v) } else { edges.y_bin(v) } as u16;
+        }
+        self.bins_for = Some(range);
+    }
+}
+
+/// What a proposed move left to undo or to keep.
+#[derive(Debug, Clone, Copy)]
+enum Pending {
+    None,
+    /// Component memberships `(k, in grp1, in grp2)` after the move; new sums, channels and cells in the scratch.
+    Comps {
+        changes: [(usize, bool, bool); 2],
+        n: usize,
+        x: bool,
+        y: bool,
+        len1: f64,
+        len2: f64,
+        irr: f64,
+    },
+    /// Outlier flags flipped (already applied to `out`); the new cells in the scratch.
+    OutFull {
+        flips: [Option<usize>; 2],
+        irr: f64,
+    },
+    /// Outlier flags flipped and their steps moved in the live cells; `term` and `n` before, to restore exactly.
+    OutDelta {
+        flips: [Option<usize>; 2],
+        term: f64,
+        n: u64,
+        irr: f64,
+    },
+}
+
+/// A grouping under evaluation: memberships, group sums, channels, binned steps, and one pending move.
+#[derive(Debug, Clone)]
+pub(crate) struct Evaluator<'a> {
+    d: &'a SearchData,
+    in1: Vec<bool>,
+    in2: Vec<bool>,
+    out: Vec<bool>,
+    n1: usize,
+    n2: usize,
+    n_out: usize,
+    len1: f64,
+    len2: f64,
+    s1: Vec<f64>,
+    s2: Vec<f64>,
+    x: Channel,
+    y: Channel,
+    cells: Cells,
+    irr: Option<f64>,
+    s_tmp: [Vec<f64>; 2],
+    ch_tmp: [Channel; 2],
+    cells_tmp: Cells,
+    pending: Pending,
+    /// Evaluations done (the initial one and every proposed move).
+    pub evaluations: u64,
+}
+
+/// `dst = src + Σ sign · w_k · col_k` over `terms`.
+fn add_cols(d: &SearchData, dst: &mut Vec<f64>, src: &[f64], terms: &[(usize, f64)]) {
+    dst.clear();
+    dst.extend_from_slice(src);
+    for &(k, sign) in terms {
+        let w = sign * d.weight[k];
+        for (o, &v) in dst.iter_mut().zip(d.col(k)) {
+            *o += w * v as f64;
+        }
+    }
+}
+
+impl<'a> Evaluator<'a> {
+    /// Evaluate a grouping from scratch: memberships of every component and the outlier flags.
+    pub fn new(d: &'a SearchData, grid: usize, in1: Vec<bool>, in2: Vec<bool>, out: Vec<bool>) -> Evaluator<'a> {
+        let ct = d.n_coord * d.n_ckpt;
+        let sum_of = |member: &[bool]| {
+            let mut s = vec![0.0f64; ct];
+            let mut len = 0.0;
+            for k in (0..d.n_comp).filter(|&k| member[k]) {
+                let w = d.weight[k];
+                for (o, &v) in s.iter_mut().zip(d.col(k)) {
+                    *o += w * v as f64;
+                }
+                len += d.lengths[k];
+            }
+            (s, len)
+        };
+        let (s1, len1) = sum_of(&in1);
+        let (s2, len2) = sum_of(&in2);
+        let mut x = Channel::default();
+        let mut y = Channel::default();
+        x.compute(&s1, d.factor(len1), d.n_coord, d.n_ckpt);
+        y.compute(&s2, d.factor(len2), d.n_coord, d.n_ckpt);
+        let mut e = Evaluator {
+            d,
+            n1: in1.iter().filter(|&&b| b).count(),
+            n2: in2.iter().filter(|&&b| b).count(),
+            n_out: out.iter().filter(|&&b| b).count(),
+            in1,
+            in2,
+            out,
+            len1,
+            len2,
+            s1,
+            s2,
+            x,
+            y,
+            cells: Cells::new(grid),
+            irr: None,
+            s_tmp: [Vec::with_capacity(ct), Vec::with_capacity(ct)],
+            ch_tmp: [Channel::default(), Channel::default()],
+            cells_tmp: Cells::new(grid),
+            pending: Pending::None,
+            evaluations: 1,
+        };
+        e.irr = bin_all(d, &mut e.x, &mut e.y, &e.out, &mut e.cells);
+        e
+    }
+
+    /// The current irregularity (`None` without inlier steps).
+    pub fn irregularity(&self) -> Option<f64> {
+        self.irr
+    }
+
+    /// Sizes: `(|grp1|, |grp2|, outliers)`.
+    pub fn sizes(&self) -> (usize, usize, usize) {
+        (self.n1, self.n2, self.n_out)
+    }
+
+    /// Where component `k` is.
+    pub fn slot(&self, k: usize) -> Slot {
+        match (self.in1[k], self.in2[k]) {
+            (true, false) => Slot::Grp1,
+            (false, true) => Slot::Grp2,
+            (false, false) => Slot::Discarded,
+            (true, true) => Slot::Both,
+        }
+    }
+
+    /// Whether coordinate `c` is an outlier.
+    pub fn is_out(&self, c: usize) -> bool {
+        self.out[c]
+    }
+
+    /// The grouping as it is, or as it would be after the pending move.
+    pub fn pending_found(&self, origin: usize) -> Found {
+        let mut f = Found::of(&self.in1, &self.in2, &self.out, origin);
+        if let Pending::Comps { changes, n, .. } = self.pending {
+            let (mut in1, mut in2) = (self.in1.clone(), self.in2.clone());
+            for &(k, a1, a2) in &changes[..n] {
+                in1[k] = a1;
+                in2[k] = a2;
+            }
+            f = Found::of(&in1, &in2, &self.out, origin);
+        }
+        // Outlier moves flip `out` when proposed, so it already shows them.
+        f
+    }
+
+    /// Evaluate `mv` without keeping it: returns the irregularity it would give (`None` when it leaves no inlier
+    /// step). Follow with [`Evaluator::accept`] or [`Evaluator::reject`].
+    pub fn propose(&mut self, mv: Move) -> Option<f64> {
+        debug_assert!(matches!(self.pending, Pending::None));
+        self.evaluations += 1;
+        match mv {
+            Move::Comp { k, to } => {
+                let (a1, a2) = to.flags();
+                self.propose_comps([(k, a1, a2), (k, a1, a2)], 1)
+            }
+            Move::SwapComps { a, b } => {
+                let (sa, sb) = (self.slot(a).flags(), self.slot(b).flags());
+                self.propose_comps([(a, sb.0, sb.1), (b, sa.0, sa.1)], 2)
+            }
+            Move::Outlier { add, remove } => self.propose_outliers(add, remove),
+        }
+    }
+
+    fn propose_comps(&mut self, changes: [(usize, bool, bool); 2], n: usize) -> Option<f64> {
+        let d = self.d;
+        let mut t1: [(usize, f64); 2] = [(0, 0.0); 2];
+        let mut t2: [(usize, f64); 2] = [(0, 0.0); 2];
+        let (mut n_t1, mut n_t2) = (0, 0);
+        let (mut len1, mut len2) = (self.len1, self.len2);
+        for &(k, a1, a2) in &changes[..n] {
+            if a1 != self.in1[k] {
+                let sign = if a1 { 1.0 } else { -1.0 };
+                t1[n_t1] = (k, sign);
+                n_t1 += 1;
+                len1 += sign * d.lengths[k];
+            }
+            if a2 != self.in2[k] {
+                let sign = if a2 { 1.0 } else { -1.0 };
+                t2[n_t2] = (k, sign);
+                n_t2 += 1;
+                len2 += sign * d.lengths[k];
+            }
+        }
+        let (x, y) = (n_t1 > 0, n_t2 > 0);
+        let [st1, st2] = &mut self.s_tmp;
+        let [ch1, ch2] = &mut self.ch_tmp;
+        if x {
+            add_cols(d, st1, &self.s1, &t1[..n_t1]);
+            ch1.compute(st1, d.factor(len1), d.n_coord, d.n_ckpt);
+        }
+        if y {
+            add_cols(d, st2, &self.s2, &t2[..n_t2]);
+            ch2.compute(st2, d.factor(len2), d.n_coord, d.n_ckpt);
+        }
+        let cx = if x { ch1 } else { &mut self.x };
+        let cy = if y { ch2 } else { &mut self.y };
+        let irr = bin_all(d, cx, cy, &self.out, &mut self.cells_tmp);
+        self.pending = Pending::Comps { changes, n, x, y, len1, len2, irr: irr.unwrap_or(f64::NAN) };
+        irr
+    }
+
+    fn propose_outliers(&mut self, add: Option<usize>, remove: Option<usize>) -> Option<f64> {
+        let flips = [add, remove];
+        for c in flips.into_iter().flatten() {
+            self.out[c] = !self.out[c];
+        }
+        let range = inlier_range(&self.x, &self.y, &self.out);
+        let Some(range) = range else {
+            self.pending = Pending::OutFull { flips, irr: f64::NAN };
+            return None;
+        };
+        if range == self.cells.range {
+            let (term, n) = (self.cells.term, self.cells.n);
+            // `add` joins the outliers: its steps leave; `remove` rejoins the inliers: its steps come back.
+            if let Some(c) = add {
+                self.move_steps(c, -1.0);
+            }
+            if let Some(c) = remove {
+                self.move_steps(c, 1.0);
+            }
+            let irr = self.cells.irregularity();
+            self.pending = Pending::OutDelta { flips, term, n, irr: irr.unwrap_or(f64::NAN) };
+            irr
+        } else {
+            let irr = bin_all(self.d, &mut self.x, &mut self.y, &self.out, &mut self.cells_tmp);
+            self.pending = Pending::OutFull { flips, irr: irr.unwrap_or(f64::NAN) };
+            irr
+        }
+    }
+
+    fn move_steps(&mut self, c: usize, sign: f64) {
+        let t = self.d.n_ckpt;
+        let (xs, ys) = (&self.x.v[c * t..(c + 1) * t], &self.y.v[c * t..(c + 1) * t]);
+        for s in 1..t - 1 {
+            let (dx, dy) = (xs[s + 1] - xs[s], ys[s + 1] - ys[s]);
+            let b = self.cells.cell(xs[s], ys[s]);
+            self.cells.update(b, dx, dy, (dx * dx + dy * dy).sqrt(), sign);
+        }
+    }
+
+    /// Keep the pending move.
+    pub fn accept(&mut self) {
+        match std::mem::replace(&mut self.pending, Pending::None) {
+            Pending::None => {}
+            Pending::Comps { changes, n, x, y, len1, len2, irr } => {
+                for &(k, a1, a2) in &changes[..n] {
+                    self.n1 = self.n1 + a1 as usize - self.in1[k] as usize;
+                    self.n2 = self.n2 + a2 as usize - self.in2[k] as usize;
+                    self.in1[k] = a1;
+                    self.in2[k] = a2;
+                }
+                if x {
+                    std::mem::swap(&mut self.s1, &mut self.s_tmp[0]);
+                    std::mem::swap(&mut self.x, &mut self.ch_tmp[0]);
+                    self.len1 = len1;
+                }
+                if y {
+                    std::mem::swap(&mut self.s2, &mut self.s_tmp[1]);
+                    std::mem::swap(&mut self.y, &mut self.ch_tmp[1]);
+                    self.len2 = len2;
+                }
+                std::mem::swap(&mut self.cells, &mut self.cells_tmp);
+                self.irr = (!irr.is_nan()).then_some(irr);
+            }
+            Pending::OutFull { flips, irr } => {
+                self.count_flips(flips);
+                std::mem::swap(&mut self.cells, &mut self.cells_tmp);
+                self.irr = (!irr.is_nan()).then_some(irr);
+            }
+            Pending::OutDelta { flips, irr, .. } => {
+                self.count_flips(flips);
+                self.irr = (!irr.is_nan()).then_some(irr);
+            }
+        }
+    }
+
+    fn count_flips(&mut self, flips: [Option<usize>; 2]) {
+        for c in flips.into_iter().flatten() {
+            if self.out[c] {
+                self.n_out += 1;
+            } else {
+                self.n_out -= 1;
+            }
+        }
+    }
+
+    /// Drop the pending move.
+    pub fn reject(&mut self) {
+        match std::mem::replace(&mut self.pending, Pending::None) {
+            Pending::None | Pending::Comps { .. } => {}
+            Pending::OutFull { flips, .. } => {
+                for c in flips.into_iter().flatten() {
+                    self.out[c] = !self.out[c];
+                }
+            }
+            Pending::OutDelta { flips, term, n, .. } => {
+                let [add, remove] = flips;
+                if let Some(c) = remove {
+                    self.move_steps(c, -1.0);
+                }
+                if let Some(c) = add {
+                    self.move_steps(c, 1.0);
+                }
+                self.cells.term = term;
+                debug_assert_eq!(self.cells.n, n);
+                for c in flips.into_iter().flatten() {
+                    self.out[c] = !self.out[c];
+                }
+            }
+        }
+    }
+}
+
+/// The inliers' origin range `[xlo, xhi, ylo, yhi]`, `None` without inliers.
+fn inlier_range(x: &Channel, y: &Channel, out: &[bool]) -> Option<[f64; 4]> {
+    let mut r = [f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY];
+    let mut any = false;
+    for c in (0..out.len()).filter(|&c| !out[c]) {
+        any = true;
+        r[0] = r[0].min(x.lo[c]);
+        r[1] = r[1].max(x.hi[c]);
+        r[2] = r[2].min(y.lo[c]);
+        r[3] = r[3].max(y.hi[c]);
+    }
+    any.then_some(r)
+}
+
+/// Bin every inlier step of the channels into `cells`; the irregularity, `None` without steps.
+fn bin_all(d: &SearchData, x: &mut Channel, y: &mut Channel, out: &[bool], cells: &mut Cells) -> Option<f64> {
+    let t = d.n_ckpt;
+    let range = inlier_range(x, y, out)?;
+    cells.reset(range);
+    x.bin_for((range[0], range[1]), cells, true);
+    y.bin_for((range[2], range[3]), cells, false);
+    let g = cells.grid();
+    for c in (0..d.n_coord).filter(|&c| !out[c]) {
+        let (xs, ys) = (&x.v[c * t..(c + 1) * t], &y.v[c * t..(c + 1) * t]);
+        let (xb, yb) = (&x.bins[c * t..(c + 1) * t], &y.bins[c * t..(c + 1) * t]);
+        for s in 1..t - 1 {
+            let (dx, dy) = (xs[s + 1] - xs[s], ys[s + 1] - ys[s]);
+            let b = xb[s] as usize * g + yb[s] as usize;
+            cells.push(b, dx, dy, (dx * dx + dy * dy).sqrt());
+        }
+    }
+    cells.finish();
+    cells.irregularity()
+}
+
+/// The irregularity of a grouping given its raw group sums `Σ w_k mags_k` and total lengths (for the random
+/// groupings, whose sums are built from shared prefixes).
+pub(crate) fn irregularity_of_sums(
+    d: &SearchData,
+    cells: &mut Cells,
+    (s1, len1): (&[f64], f64),
+    (s2, len2): (&[f64], f64),
+    out: &[bool],
+) -> Option<f64> {
+    let mut x = Channel::default();
+    let mut y = Channel::default();
+    x.compute(s1, d.factor(len1), d.n_coord, d.n_ckpt);
+    y.compute(s2, d.factor(len2), d.n_coord, d.n_ckpt);
+    bin_all(d, &mut x, &mut y, out, cells)
+}
