@@ -59,6 +59,7 @@ pub mod prep;
 mod rng;
 pub mod robust;
 pub mod score;
+pub mod timeline;
 mod timing;
 pub mod trajectory;
 

@@ -21,6 +21,8 @@ pub(crate) enum Stream {
     Spectral2x2,
     /// `MAD-union-lincomb` of experiment `i` (numbered before sorting).
     Lincomb(u64),
+    /// The trajectory clustering with `k` clusters (`0`: the silhouette sample).
+    TrajectoryClusters(u64),
 }
 
 impl Stream {
@@ -44,6 +46,8 @@ impl Stream {
             Stream::CompBiclustering => 30,
             Stream::Spectral2x2 => 31,
             Stream::Lincomb(i) => 1000 + i,
+            // Far above any experiment count, so never a `Lincomb` stream.
+            Stream::TrajectoryClusters(k) => 1_000_000_000 + k,
         }
     }
 }

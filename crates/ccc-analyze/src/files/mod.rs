@@ -47,7 +47,10 @@ pub mod figures_index;
 pub mod scores_csv;
 pub mod source;
 pub mod status;
+pub mod subsets;
 pub mod summary;
+pub mod timeline;
+pub mod trajectory_clusters;
 
 use std::path::{Path, PathBuf};
 
@@ -59,7 +62,10 @@ pub use figures_index::{FigureIndex, ImageFormat, RunEntry, RunKind, SheetEntry}
 pub use scores_csv::{ScoreRow, ScoresCsv};
 pub use source::{Origin, Source};
 pub use status::Status;
+pub use subsets::{SubsetsFile, SUBSETS_JSON};
 pub use summary::SummaryFile;
+pub use timeline::{TimelineFile, TIMELINE_JSON};
+pub use trajectory_clusters::{TrajectoryClustersFile, TRAJECTORY_CLUSTERS_JSON};
 
 /// The format version the JSON files carry in their `format` key, and the only one this crate reads.
 pub const FORMAT: &str = "ccc-analysis/1";
