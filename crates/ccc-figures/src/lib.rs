@@ -56,6 +56,7 @@ pub mod scaled;
 pub mod scores;
 pub mod sheet;
 pub mod style;
+pub mod timeline;
 
 pub use error::FigureError;
 pub use options::{FigureOptions, FigureSet, Format, Resolution};
