@@ -18,6 +18,9 @@ pub enum AnalyzeError {
     /// Reading or writing an analysis file failed.
     #[error(transparent)]
     File(#[from] crate::files::FilesError),
+    /// Reading a training log failed.
+    #[error(transparent)]
+    TrainLog(#[from] crate::timeline::TrainLogError),
     /// An error from the tensor layer.
     #[error(transparent)]
     Core(#[from] ccc_core::CoreError),

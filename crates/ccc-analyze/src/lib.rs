@@ -61,6 +61,7 @@ mod rng;
 pub mod robust;
 pub mod score;
 pub mod search;
+pub mod timeline;
 mod timing;
 pub mod trajectory;
 

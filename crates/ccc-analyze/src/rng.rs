@@ -29,6 +29,8 @@ pub(crate) enum Stream {
     RandomGrouping(u64),
     /// `ccc search`: run `run` of round `round` on tensor `tensor` (0 the real one, `i + 1` null `i`).
     SearchRun { tensor: u64, round: u64, run: u64 },
+    /// The trajectory clustering with `k` clusters (`0`: the silhouette sample).
+    TrajectoryClusters(u64),
 }
 
 impl Stream {
@@ -57,6 +59,8 @@ impl Stream {
             Stream::NullTensor(i) => (1 << 41) + i,
             Stream::RandomGrouping(j) => (1 << 42) + j,
             Stream::SearchRun { tensor, round, run } => (1 << 43) + (tensor << 28) + (round << 24) + run,
+            // Far above any experiment count, so never a `Lincomb` stream.
+            Stream::TrajectoryClusters(k) => 1_000_000_000 + k,
         }
     }
 }

@@ -57,6 +57,7 @@ pub mod scores;
 pub mod search_sheets;
 pub mod sheet;
 pub mod style;
+pub mod timeline;
 
 pub use error::FigureError;
 pub use options::{FigureOptions, FigureSet, Format, Resolution};

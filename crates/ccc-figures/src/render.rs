@@ -18,6 +18,8 @@ use crate::output::{self, Figure};
 use crate::overview::OverviewFigure;
 use crate::scores::{ScorePoint, ScoresFigure};
 use crate::sheet::{Sheet, SheetInput};
+use crate::timeline::{ClustersFigure, TimelineFigure};
+use ccc_analyze::files::{TimelineFile, TrajectoryClustersFile};
 
 /// Width of the sheet thumbnails used by the HTML report: its table shows them 80 px wide, so this is enough for
 /// a screen with 2 device pixels per CSS pixel.
@@ -34,6 +36,8 @@ fn file_stem(kind: RunKind) -> &'static str {
         RunKind::ComponentMemberships => "component-memberships",
         RunKind::Aggregate => "aggregate",
         RunKind::Overview => "overview",
+        RunKind::Timeline => "timeline",
+        RunKind::TrajectoryClusters => "trajectory-clusters",
     }
 }
 
@@ -201,6 +205,8 @@ enum RunFigure {
     Memberships(MembershipFigure),
     Curves(CurvesFigure),
     Overview(OverviewFigure),
+    Timeline(Box<TimelineFigure>),
+    Clusters(Box<ClustersFigure>),
 }
 
 fn write_figure<F: Figure>(
@@ -276,7 +282,7 @@ fn render_all(
     if skipped > 0 {
         progress.warn(&format!("{skipped} failed experiments get no trajectory sheet"));
     }
-    progress.start("figures", (drawable.len() + 5) as u64, "figures");
+    progress.start("figures", (drawable.len() + 7) as u64, "figures");
     let figures = &figures_dir(out_dir);
     let mut first_err: Option<FigureError> = None;
 
@@ -353,6 +359,31 @@ fn render_all(
         let fig = OverviewFigure::new(&a.tensor, &a.summary.pipelines, title.clone(), ctx.clone());
         run.push((RunKind::Overview, title, RunFigure::Overview(fig)));
     }
+    // Over training (docs/timeline.md): drawn when `ccc analyze` wrote their files.
+    match TimelineFile::read_if_present(out_dir) {
+        Ok(Some(tl)) => {
+            let title = format!("Over training: {} windows — {model}", tl.windows.len());
+            run.push((RunKind::Timeline, title.clone(), RunFigure::Timeline(Box::new(TimelineFigure::new(tl, title)))));
+        }
+        Ok(None) => {}
+        Err(e) => {
+            first_err.get_or_insert(e.into());
+        }
+    }
+    match TrajectoryClustersFile::read_if_present(out_dir) {
+        Ok(Some(cf))
+            if cf.grouping.comps_grp1.iter().chain(&cf.grouping.comps_grp2).all(|&k| k < a.tensor.n_comp()) =>
+        {
+            let tr = trajectories(&a.tensor, &cf.grouping.comps_grp1, &cf.grouping.comps_grp2, a.aggregation);
+            let title = format!("Trajectory clusters: {} clusters by shape — {model}", cf.k);
+            let fig = ClustersFigure::new(cf, tr, title.clone());
+            run.push((RunKind::TrajectoryClusters, title, RunFigure::Clusters(Box::new(fig))));
+        }
+        Ok(_) => {}
+        Err(e) => {
+            first_err.get_or_insert(e.into());
+        }
+    }
     let results: Vec<Result<RunEntry, FigureError>> = run
         .par_iter()
         .map(|(kind, title, fig)| {
@@ -362,6 +393,8 @@ fn render_all(
                 RunFigure::Memberships(f) => write_figure(f, figures, stem, opts, None)?,
                 RunFigure::Curves(f) => write_figure(f, figures, stem, opts, None)?,
                 RunFigure::Overview(f) => write_figure(f, figures, stem, opts, None)?,
+                RunFigure::Timeline(f) => write_figure(f.as_ref(), figures, stem, opts, None)?,
+                RunFigure::Clusters(f) => write_figure(f.as_ref(), figures, stem, opts, None)?,
             };
             progress.advance(1);
             Ok(RunEntry { kind: *kind, title: title.clone(), png, svg })

@@ -64,16 +64,22 @@ pub enum RunKind {
     Aggregate,
     /// One panel per classification pipeline.
     Overview,
+    /// The analysis over windows beside the training log (`timeline.json`).
+    Timeline,
+    /// The trajectory clusters (`trajectory_clusters.json`).
+    TrajectoryClusters,
 }
 
 impl RunKind {
     /// Every kind.
-    pub const ALL: [RunKind; 5] = [
+    pub const ALL: [RunKind; 7] = [
         RunKind::Scores,
         RunKind::OutlierMemberships,
         RunKind::ComponentMemberships,
         RunKind::Aggregate,
         RunKind::Overview,
+        RunKind::Timeline,
+        RunKind::TrajectoryClusters,
     ];
 
     /// The name in the file, e.g. `outlier_memberships`.
@@ -84,6 +90,8 @@ impl RunKind {
             RunKind::ComponentMemberships => "component_memberships",
             RunKind::Aggregate => "aggregate",
             RunKind::Overview => "overview",
+            RunKind::Timeline => "timeline",
+            RunKind::TrajectoryClusters => "trajectory_clusters",
         }
     }
 }

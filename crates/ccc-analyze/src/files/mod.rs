@@ -49,7 +49,10 @@ pub mod search;
 pub mod search_csv;
 pub mod source;
 pub mod status;
+pub mod subsets;
 pub mod summary;
+pub mod timeline;
+pub mod trajectory_clusters;
 
 use std::path::{Path, PathBuf};
 
@@ -63,7 +66,10 @@ pub use search::SearchFile;
 pub use search_csv::SearchCsv;
 pub use source::{Origin, Source};
 pub use status::Status;
+pub use subsets::{SubsetsFile, SUBSETS_JSON};
 pub use summary::SummaryFile;
+pub use timeline::{TimelineFile, TIMELINE_JSON};
+pub use trajectory_clusters::{TrajectoryClustersFile, TRAJECTORY_CLUSTERS_JSON};
 
 /// The format version the JSON files carry in their `format` key, and the only one this crate reads.
 pub const FORMAT: &str = "ccc-analysis/1";

@@ -4,6 +4,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use ccc_analyze::pipeline::read_pipelines_file;
+use ccc_analyze::timeline::{
+    over_training, parse_subsets, ClusterCount, OverTrainingOptions, TimelineOptions, TrainLog, WindowSpec,
+    DEFAULT_CONSENSUS,
+};
 use ccc_analyze::{analyze, AnalyzeOptions};
 use ccc_core::Progress as _;
 use ccc_figures::report::{write_report, ReportOptions};
@@ -72,6 +76,86 @@ pub struct Args {
     /// Show only warnings and errors.
     #[arg(short, long)]
     pub quiet: bool,
+
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub over: OverTrainingArgs,
+}
+
+/// Flags of the analysis over training (docs/timeline.md).
+#[derive(Debug, clap::Args)]
+#[command(next_help_heading = "Over training")]
+pub struct OverTrainingArgs {
+    /// Also run the analysis on windows of checkpoints and write timeline.json: a count (`4`), step ranges
+    /// (`0..2000,2000..20000,20000..`, end excluded) or sliding windows (`size=10,stride=5`, in checkpoints).
+    #[arg(long, value_name = "SPEC")]
+    pub windows: Option<WindowSpec>,
+
+    /// A coordinate is an outlier of a window (or subset) by consensus when at least this share of its
+    /// experiments call it one.
+    #[arg(long, value_name = "SHARE", default_value_t = DEFAULT_CONSENSUS)]
+    pub consensus: f64,
+
+    /// Also run the analysis on subsets of the components and write subsets.json: kinds (`attention`, `mlp`,
+    /// `norms`, `embeddings`), layer ranges (`L0-5`) or name globs (`L*.H*.Q`), comma-separated.
+    #[arg(long, value_name = "LIST")]
+    pub component_subsets: Option<String>,
+
+    /// A training log to put beside the timeline: Hugging Face `trainer_state.json`, a run directory (its newest
+    /// `checkpoint-N/trainer_state.json`), or JSON lines / CSV with a `step` column.
+    #[arg(long, value_name = "PATH")]
+    pub train_log: Option<PathBuf>,
+
+    /// Cluster the coordinates by the shape of their trajectories into K clusters (`auto`: K by silhouette) and
+    /// write trajectory_clusters.json.
+    #[arg(long, value_name = "K")]
+    pub trajectory_clusters: Option<ClusterCount>,
+
+    /// The grouping (a JSON groups object with `comps_grp1`, `comps_grp2`) whose trajectories are clustered,
+    /// instead of the best-scoring experiment.
+    #[arg(long, value_name = "FILE")]
+    pub groups: Option<PathBuf>,
+
+    /// How many window or subset analyses run at once (0: one per thread); each holds its own intermediates.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub max_parallel: usize,
+}
+
+/// The over-training options of the flags, checked and with the log read, before the tensor is read.
+pub fn over_training_options(args: &OverTrainingArgs) -> anyhow::Result<OverTrainingOptions> {
+    let timeline = args.windows.clone().map(|windows| TimelineOptions {
+        windows,
+        consensus: args.consensus,
+        max_parallel: args.max_parallel,
+    });
+    let check = TimelineOptions { consensus: args.consensus, ..TimelineOptions::default() };
+    check.validate().context("bad `--consensus`")?;
+    let subsets = match &args.component_subsets {
+        Some(s) => parse_subsets(s).context("bad `--component-subsets`")?,
+        None => Vec::new(),
+    };
+    let train_log = args.train_log.as_deref().map(TrainLog::read).transpose()?;
+    let groups = match &args.groups {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).with_context(|| format!("cannot read `{}`", p.display()))?;
+            let g: ccc_core::Groups = serde_json::from_str(&text).with_context(|| {
+                format!("`{}`: expected a JSON groups object with `comps_grp1` and `comps_grp2`", p.display())
+            })?;
+            Some((g, p.display().to_string()))
+        }
+        None => None,
+    };
+    if groups.is_some() && args.trajectory_clusters.is_none() {
+        anyhow::bail!("`--groups` chooses the grouping of `--trajectory-clusters`: give that too");
+    }
+    Ok(OverTrainingOptions {
+        timeline,
+        subsets,
+        train_log,
+        clusters: args.trajectory_clusters,
+        groups,
+        consensus: args.consensus,
+    })
 }
 
 /// The figure options of the flags, checked before any work.
@@ -110,10 +194,17 @@ pub fn options(args: &Args) -> anyhow::Result<AnalyzeOptions> {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let opts = options(&args)?;
     let fig_opts = figure_options(&args)?;
+    let over = over_training_options(&args.over)?;
     let tensor = ccc_core::file::read(&args.file)?;
     let progress = CliProgress::new(args.quiet);
     let analysis = analyze(&tensor, &opts, &progress).with_context(|| format!("analyzing {}", args.file.display()))?;
     analysis.write_to(&args.out)?;
+    let t_over = std::time::Instant::now();
+    let done = over_training(&tensor, &analysis, &opts, &over, &progress)
+        .with_context(|| format!("analyzing {} over training", args.file.display()))?;
+    for p in done.write_to(&args.out)? {
+        progress.message(&format!("{} ({:.1} s)", p.display(), t_over.elapsed().as_secs_f64()));
+    }
     if !args.quiet {
         let counts = analysis.status_counts();
         let [c, t, k] = analysis.shape;

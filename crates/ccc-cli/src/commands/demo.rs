@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context as _;
+use ccc_analyze::timeline::{
+    over_training, ClusterCount, OverTrainingOptions, TimelineOptions, TrainLog, WindowSpec, DEFAULT_CONSENSUS,
+};
 use ccc_analyze::AnalyzeOptions;
 use ccc_core::{Mode, Progress as _};
 use ccc_figures::report::{write_report, ReportOptions};
@@ -20,6 +23,8 @@ use crate::progress::CliProgress;
 const DEMO_FULL: &[u8] = include_bytes!("../../data/mini-neox-full.safetensors");
 /// The demo run in compact mode: `mags` [128, 37, 10].
 const DEMO_COMPACT: &[u8] = include_bytes!("../../data/mini-neox-compact.safetensors");
+/// The demo run's training log: per checkpoint its training and validation loss and learning rate.
+const DEMO_LOG: &str = include_str!("../../data/mini-neox.train_log.json");
 
 /// Flags of `ccc demo`.
 #[derive(Debug, clap::Args)]
@@ -93,8 +98,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let tensor = ccc_core::file::from_bytes(bytes).context("the embedded demo tensor is unreadable")?;
 
-    let analysis = ccc_analyze::analyze(&tensor, &AnalyzeOptions::default(), &progress)?;
+    let opts = AnalyzeOptions::default();
+    let analysis = ccc_analyze::analyze(&tensor, &opts, &progress)?;
     analysis.write_to(&demo.out).with_context(|| format!("cannot write the analysis into `{}`", demo.out.display()))?;
+    // Over training: four windows beside the run's own training log, and the trajectories' clusters.
+    let log = TrainLog::parse(Path::new("mini-neox.train_log.json"), DEMO_LOG)
+        .context("the embedded demo training log is unreadable")?;
+    let over = OverTrainingOptions {
+        timeline: Some(TimelineOptions { windows: WindowSpec::Count(4), ..TimelineOptions::default() }),
+        train_log: Some(log),
+        clusters: Some(ClusterCount::Auto),
+        consensus: DEFAULT_CONSENSUS,
+        ..OverTrainingOptions::default()
+    };
+    over_training(&tensor, &analysis, &opts, &over, &progress)?.write_to(&demo.out)?;
     let t_analysis = t0.elapsed().as_secs_f64();
 
     let t1 = Instant::now();
