@@ -44,6 +44,7 @@
 mod codec;
 pub mod experiments;
 pub mod figures_index;
+pub mod partial;
 pub mod scores_csv;
 pub mod source;
 pub mod status;
@@ -56,6 +57,7 @@ use serde::{Deserialize, Serialize};
 
 pub use experiments::{ExperimentRecord, ExperimentsFile};
 pub use figures_index::{FigureIndex, ImageFormat, RunEntry, RunKind, SheetEntry};
+pub use partial::{PartialFile, PARTIAL_JSON};
 pub use scores_csv::{ScoreRow, ScoresCsv};
 pub use source::{Origin, Source};
 pub use status::Status;

@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use ccc_analyze::files::AnalysisFile as _;
 use ccc_analyze::pipeline::read_pipelines_file;
-use ccc_analyze::{analyze, AnalyzeOptions};
+use ccc_analyze::{analyze_mapped, AnalyzeOptions, MappedTensor, ReadMode, Reading, Shard};
 use ccc_core::Progress as _;
 use ccc_figures::report::{write_report, ReportOptions};
 use ccc_figures::{FigureOptions, FigureSet, Format, Resolution};
@@ -72,6 +73,43 @@ pub struct Args {
     /// Show only warnings and errors.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// How to read the tensor: `auto` (in memory up to 64 MiB of values, else blockwise), `memory`, or
+    /// `blockwise` (memory-mapped, a block at a time: memory bounded whatever the size of the tensor).
+    #[arg(long, value_name = "MODE", default_value = "auto")]
+    pub reading: ReadingArg,
+
+    /// Size of one block of the blockwise reading, MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub block_mib: u64,
+
+    /// Run only shard I of N (a deterministic share of the pipelines, balanced by cost) and write DIR/partial.json;
+    /// `ccc merge part1/ … partN/ -o out/` then writes what one run writes. No figures or report.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
+}
+
+/// `--reading`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ReadingArg {
+    /// In memory when small, blockwise otherwise.
+    Auto,
+    /// In memory.
+    Memory,
+    /// Memory-mapped, a block at a time.
+    Blockwise,
+}
+
+impl Args {
+    /// The reading the flags ask for.
+    pub fn reading(&self) -> Reading {
+        let mode = match self.reading {
+            ReadingArg::Auto => ReadMode::Auto,
+            ReadingArg::Memory => ReadMode::InMemory,
+            ReadingArg::Blockwise => ReadMode::Blockwise,
+        };
+        Reading { mode, block_bytes: (self.block_mib as usize) << 20 }
+    }
 }
 
 /// The figure options of the flags, checked before any work.
@@ -110,9 +148,28 @@ pub fn options(args: &Args) -> anyhow::Result<AnalyzeOptions> {
 pub fn run(args: Args) -> anyhow::Result<()> {
     let opts = options(&args)?;
     let fig_opts = figure_options(&args)?;
-    let tensor = ccc_core::file::read(&args.file)?;
+    let view =
+        MappedTensor::open(&args.file, &opts.steps).with_context(|| format!("reading {}", args.file.display()))?;
     let progress = CliProgress::new(args.quiet);
-    let analysis = analyze(&tensor, &opts, &progress).with_context(|| format!("analyzing {}", args.file.display()))?;
+    let reading = args.reading();
+    if let Some(shard) = args.shard {
+        let part = ccc_analyze::shard::analyze_shard(&view, &opts, &reading, shard, &progress)
+            .with_context(|| format!("analyzing shard {shard} of {}", args.file.display()))?;
+        std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+        let path = part.write(&args.out)?;
+        if !args.quiet {
+            eprintln!(
+                "shard {shard}: {} pipelines, {} experiments → {}",
+                part.pipelines.len(),
+                part.experiments.len(),
+                path.display()
+            );
+        }
+        return Ok(());
+    }
+    let analysis = analyze_mapped(&view, &opts, &reading, &progress)
+        .with_context(|| format!("analyzing {}", args.file.display()))?;
+    drop(view);
     analysis.write_to(&args.out)?;
     if !args.quiet {
         let counts = analysis.status_counts();
@@ -132,6 +189,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Ok(())
     } else {
         let t0 = std::time::Instant::now();
+        // Figures draw from the tensor in memory (a sheet reads every coordinate's trajectory).
+        let tensor = ccc_core::file::read(&args.file)?;
         let drawn = ccc_figures::render_analysis(&args.out, &tensor, &fig_opts, &progress).map(|_| ());
         progress.message(&format!("figures: {:.1} s", t0.elapsed().as_secs_f64()));
         drawn
