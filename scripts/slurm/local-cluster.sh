@@ -80,10 +80,10 @@ start_munge() {
     chmod 0400 /etc/munge/munge.key
     if ! munge -n >/dev/null 2>&1; then
         if id munge >/dev/null 2>&1; then
-            su -s /bin/sh munge -c "munged --pid-file=$dir/munged.pid" 2>/dev/null ||
-                munged --force --pid-file="$dir/munged.pid"
+            su -s /bin/sh munge -c "munged --pid-file=/run/munge/ccc-munged.pid" 2>/dev/null ||
+                munged --force --pid-file=/run/munge/ccc-munged.pid
         else
-            munged --force --pid-file="$dir/munged.pid"
+            munged --force --pid-file=/run/munge/ccc-munged.pid
         fi
         for _ in $(seq 50); do munge -n >/dev/null 2>&1 && break; sleep 0.1; done
     fi
@@ -130,7 +130,7 @@ stop_pid() {
 stop() {
     stop_pid "$dir/slurmd.pid"
     stop_pid "$dir/slurmctld.pid"
-    stop_pid "$dir/munged.pid"
+    stop_pid /run/munge/ccc-munged.pid
     if [[ -f $conf.ccc-backup ]]; then
         mv "$conf.ccc-backup" "$conf"
     elif [[ -f $conf ]] && grep -q '^# written by ccc local-cluster.sh' "$conf"; then
