@@ -38,6 +38,8 @@ pub(crate) struct BlockwisePrep<'a> {
     stats: Vec<ColumnStats>,
     block_bytes: usize,
     all: Vec<usize>,
+    /// Each pass reports its blocks.
+    progress: &'a dyn ccc_core::Progress,
 }
 
 impl<'a> BlockwisePrep<'a> {
@@ -46,7 +48,7 @@ impl<'a> BlockwisePrep<'a> {
     pub(crate) fn new(
         view: &'a MappedTensor,
         block_bytes: usize,
-        progress: &dyn ccc_core::Progress,
+        progress: &'a dyn ccc_core::Progress,
     ) -> Result<BlockwisePrep<'a>, AnalyzeError> {
         let [c_n, t_n, k_n] = view.shape();
         let all: Vec<usize> = (0..c_n).collect();
@@ -85,7 +87,7 @@ impl<'a> BlockwisePrep<'a> {
                 value,
             }));
         }
-        Ok(BlockwisePrep { view, stats, block_bytes, all })
+        Ok(BlockwisePrep { view, stats, block_bytes, all, progress })
     }
 
     /// `prep` of the block `coords × ts × K`.
@@ -106,14 +108,36 @@ impl<'a> BlockwisePrep<'a> {
         out
     }
 
-    /// Blocks of whole coordinates (`c × T × K`), as in-memory tensors.
-    fn coord_blocks(&self) -> impl Iterator<Item = Tensor3> + '_ {
+    /// Blocks of whole coordinates (`c × T × K`), as in-memory tensors; the pass is reported as `phase`.
+    fn coord_blocks(&self, phase: &str) -> impl Iterator<Item = Tensor3> + '_ {
         let [c_n, t_n, k_n] = self.view.shape();
-        blocks(c_n, self.view.coords_per_block(self.block_bytes)).map(move |cs| Tensor3 {
-            n_coord: cs.len(),
-            n_ckpt: t_n,
-            n_comp: k_n,
-            data: self.block(&self.all[cs], 0..t_n),
+        let size = self.view.coords_per_block(self.block_bytes);
+        self.progress.start(phase, c_n.div_ceil(size) as u64, "blocks");
+        blocks(c_n, size).map(move |cs| {
+            let last = cs.end == c_n;
+            let x = Tensor3 { n_coord: cs.len(), n_ckpt: t_n, n_comp: k_n, data: self.block(&self.all[cs], 0..t_n) };
+            self.progress.advance(1);
+            if last {
+                self.progress.finish();
+            }
+            x
+        })
+    }
+
+    /// Blocks of checkpoints of `n_rows` coordinates, reported as the pass `phase`.
+    fn ckpt_blocks(&self, phase: &str, n_rows: usize) -> impl Iterator<Item = Range<usize>> + '_ {
+        let t_n = self.view.n_ckpt();
+        let size = self.view.ckpts_per_block(self.block_bytes, n_rows);
+        self.progress.start(phase, t_n.div_ceil(size) as u64, "blocks");
+        blocks(t_n, size).inspect(move |ts| {
+            // Reported when the block is handed out: the pass ends with its last block.
+            if ts.start > 0 {
+                self.progress.advance(1);
+            }
+            if ts.end == t_n {
+                self.progress.advance(1);
+                self.progress.finish();
+            }
         })
     }
 }
@@ -132,9 +156,9 @@ impl PrepInput for BlockwisePrep<'_> {
     }
 
     fn fold_coords_abs(&self) -> Mat<f64> {
-        let [c_n, t_n, k_n] = self.view.shape();
+        let [c_n, _, k_n] = self.view.shape();
         let mut g = Mat::<f32>::zeros(c_n, c_n);
-        for (i, ts) in blocks(t_n, self.view.ckpts_per_block(self.block_bytes, c_n)).enumerate() {
+        for (i, ts) in self.ckpt_blocks("folding coordinates", c_n).enumerate() {
             let mut b = self.block(&self.all, ts.clone());
             b.par_chunks_mut(1 << 16).for_each(|ch| ch.iter_mut().for_each(|v| *v = v.abs()));
             gram_rows(&mut g, &b, c_n, ts.len() * k_n, accum(i == 0));
@@ -145,7 +169,7 @@ impl PrepInput for BlockwisePrep<'_> {
     fn fold_comps_ckpts_l2(&self) -> Mat<f64> {
         let k_n = self.view.n_comp();
         let mut g = Mat::<f32>::zeros(k_n, k_n);
-        for (i, x) in self.coord_blocks().enumerate() {
+        for (i, x) in self.coord_blocks("folding components over checkpoints").enumerate() {
             let x = crate::fold::normalize_over_ckpts(&x);
             gram_cols(&mut g, &x.data, x.n_coord * x.n_ckpt, k_n, accum(i == 0));
         }
@@ -153,14 +177,14 @@ impl PrepInput for BlockwisePrep<'_> {
     }
 
     fn fold_comps_coords_l2(&self, coords: Option<&[usize]>) -> Mat<f64> {
-        let [_, t_n, k_n] = self.view.shape();
+        let [_, _, k_n] = self.view.shape();
         let coords = coords.unwrap_or(&self.all);
         let n = coords.len();
         let mut g = Mat::<f32>::zeros(k_n, k_n);
         if n == 0 {
             return symmetric_f64(&g);
         }
-        for (i, ts) in blocks(t_n, self.view.ckpts_per_block(self.block_bytes, n)).enumerate() {
+        for (i, ts) in self.ckpt_blocks("folding components over coordinates", n).enumerate() {
             let nt = ts.len();
             let mut b = self.block(coords, ts);
             // The norm over the coordinates of each (t, k), summed in coordinate order as in memory.
@@ -181,7 +205,9 @@ impl PrepInput for BlockwisePrep<'_> {
     fn reduce(&self, r: Reduce) -> Mat32 {
         let [c_n, t_n, k_n] = self.view.shape();
         match r {
-            Reduce::Median => Mat32::stack(self.coord_blocks().map(|x| Mat32::reduce(&x, r)).collect(), k_n),
+            Reduce::Median => {
+                Mat32::stack(self.coord_blocks("median over checkpoints").map(|x| Mat32::reduce(&x, r)).collect(), k_n)
+            }
             Reduce::Last => {
                 let x = Tensor3 { n_coord: c_n, n_ckpt: 1, n_comp: k_n, data: self.block(&self.all, t_n - 1..t_n) };
                 Mat32::reduce(&x, r)
@@ -192,7 +218,7 @@ impl PrepInput for BlockwisePrep<'_> {
     fn majority_mad(&self) -> Vec<usize> {
         let [c_n, t_n, _] = self.view.shape();
         let mut sums = Vec::with_capacity(c_n * t_n);
-        for x in self.coord_blocks() {
+        for x in self.coord_blocks("majority_mad sums") {
             for c in 0..x.n_coord {
                 sums.extend((0..t_n).map(|t| pairwise_sum_f32(x.row(c, t))));
             }
