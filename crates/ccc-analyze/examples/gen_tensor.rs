@@ -11,9 +11,13 @@
 //! groups (growing, shrinking, flat); ~1% of the coordinates are outliers, much larger in group-1 components
 //! from a third of the way through training. The truth is stored in the metadata (`truth_coords_out`,
 //! `truth_comps_grp1`, `truth_comps_grp2`).
+//!
+//! The file is written a column (checkpoint) at a time, so any shape — Pythia-12B's 18.6 GB — needs one column of
+//! memory.
 
+use ccc_core::file::CccFile;
 use ccc_core::ComponentKind::{EmbIn, MlpIn, MlpOut, K, O, Q, V};
-use ccc_core::{file, CccMeta, CccTensor, Component, Mode, Summary};
+use ccc_core::{CccMeta, Component, Mode, Summary};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -87,7 +91,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .into_iter()
         .collect(),
     };
-    let mut t = CccTensor::empty(meta, n_coord, steps, lengths)?;
+    // Streamed: one column in memory at a time, written in place (a 20 GB tensor needs one column of RAM).
+    let mut file = CccFile::create_empty(&out, meta, n_coord, steps, lengths)?;
     let mut col = vec![0.0f32; n_coord * n_comp];
     for s in 0..n_ckpt {
         let f = s as f32 / n_ckpt.max(2) as f32;
@@ -103,9 +108,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 col[c * n_comp + k] = base_c[c] * base_k[k] * trend * noise * spike;
             }
         }
-        t.set_column(s, &col)?;
+        file.write_column_values(s, &col)?;
     }
-    file::write(&out, &t)?;
+    file.sync_values()?;
+    file.mark_filled(&(0..n_ckpt).collect::<Vec<_>>())?;
     eprintln!("wrote {} ({n_coord} × {n_ckpt} × {n_comp}, {} planted outliers)", out.display(), coords_out.len());
     Ok(())
 }

@@ -5,9 +5,10 @@ use std::time::Instant;
 
 use ccc_core::{CccTensor, ComponentPattern, Groups, Mode, StepSelection, Summary};
 
+use crate::blockwise::BlockwisePrep;
 use crate::classify::{run_pipelines, PipelineResult, Status};
 use crate::error::AnalyzeError;
-use crate::experiments::{build_experiments, Experiment};
+use crate::experiments::{build_experiments, order_experiments, tensor_trajectories, Experiment, ExperimentInput};
 use crate::files::summary::StatusCounts;
 use crate::files::Source;
 use crate::pipeline::{builtin, Pipeline};
@@ -15,7 +16,8 @@ use crate::prep::{prep, Tensor3};
 use crate::rng::{rng_for, Stream};
 use crate::score::DEFAULT_GRID;
 use crate::timing::Times;
-use crate::trajectory::Aggregation;
+use crate::trajectory::{trajectories_mapped, Aggregation};
+use crate::view::MappedTensor;
 
 /// Options of an analysis. [`AnalyzeOptions::default`] is the reference configuration (seed 0, `sum`, grid 100,
 /// all filled checkpoints, the 40 built-in pipelines).
@@ -150,44 +152,253 @@ pub fn analyze(
 ) -> Result<Analysis, AnalyzeError> {
     let t_run = Instant::now();
     opts.validate()?;
-    let pipelines = opts.selected_pipelines()?;
     let t = analysis_input(tensor, &opts.steps)?;
-    if t.n_ckpt() < 3 {
-        progress.warn(&format!(
-            "only {} checkpoint(s) to analyze: irregularity needs at least 3 and will be undefined",
-            t.n_ckpt()
-        ));
+    let work = Work::all(opts)?;
+    let run = run_work(&Input::Memory(&t), opts, &work, progress)?;
+    Ok(run.into_analysis(opts, t_run))
+}
+
+/// How `ccc analyze` reads the tensor (docs/analysis.md §10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ReadMode {
+    /// In memory when the analyzed values take at most [`IN_MEMORY_MAX_BYTES`], blockwise otherwise.
+    #[default]
+    Auto,
+    /// The whole tensor in memory, `prep` and its foldings as one GEMM each (the reference's order of operations).
+    InMemory,
+    /// Memory-mapped, a block at a time: memory bounded by `C² + K²` and the block, not by the tensor.
+    Blockwise,
+}
+
+/// The largest tensor [`ReadMode::Auto`] reads into memory: 64 MiB of values. Above it, memory would be several
+/// times the tensor; below it, the in-memory analysis is the reference's to the last bit.
+pub const IN_MEMORY_MAX_BYTES: u64 = 64 << 20;
+
+/// How to read the tensor: the mode and the block size of the blockwise reading.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reading {
+    /// The mode.
+    pub mode: ReadMode,
+    /// Bytes of values per block (blockwise only).
+    pub block_bytes: usize,
+}
+
+impl Default for Reading {
+    fn default() -> Self {
+        Reading { mode: ReadMode::Auto, block_bytes: crate::blockwise::DEFAULT_BLOCK_BYTES }
+    }
+}
+
+impl Reading {
+    /// Whether `view` is read into memory.
+    pub fn in_memory(&self, view: &MappedTensor) -> bool {
+        match self.mode {
+            ReadMode::Auto => view.analyzed_bytes() <= IN_MEMORY_MAX_BYTES,
+            ReadMode::InMemory => true,
+            ReadMode::Blockwise => false,
+        }
+    }
+
+    /// Run `f` on `view` read as this says (in memory: checked for non-finite values first).
+    pub(crate) fn with_input<R>(
+        &self,
+        view: &MappedTensor,
+        f: impl FnOnce(&Input<'_>) -> Result<R, AnalyzeError>,
+    ) -> Result<R, AnalyzeError> {
+        if self.in_memory(view) {
+            let t = view.to_tensor()?;
+            t.check_finite()?;
+            f(&Input::Memory(&t))
+        } else {
+            f(&Input::Mapped(view, self.block_bytes.max(1)))
+        }
+    }
+}
+
+/// [`analyze`] on a memory-mapped `ccc/1` file (open it with [`MappedTensor::open`], which selects the steps).
+/// Blockwise (docs/analysis.md §10), `prep`, the foldings and the reductions are computed a block at a time and
+/// the trajectories in one streaming pass: memory is bounded by `C² + K²` and the block, whatever the tensor.
+/// Same groups as [`analyze`] for the deterministic pipelines; foldings equal up to float rounding.
+pub fn analyze_mapped(
+    view: &MappedTensor,
+    opts: &AnalyzeOptions,
+    reading: &Reading,
+    progress: &dyn ccc_core::Progress,
+) -> Result<Analysis, AnalyzeError> {
+    let t_run = Instant::now();
+    opts.validate()?;
+    let work = Work::all(opts)?;
+    let run = reading.with_input(view, |input| run_work(input, opts, &work, progress))?;
+    Ok(run.into_analysis(opts, t_run))
+}
+
+/// What an analysis reads: a checked in-memory tensor, or a mapped file read in blocks of the given bytes.
+pub(crate) enum Input<'a> {
+    /// In memory (only the checkpoints to analyze, checked).
+    Memory(&'a CccTensor),
+    /// Mapped, with the block size.
+    Mapped(&'a MappedTensor, usize),
+}
+
+impl Input<'_> {
+    pub(crate) fn shape(&self) -> [usize; 3] {
+        match self {
+            Input::Memory(t) => t.shape(),
+            Input::Mapped(v, _) => v.shape(),
+        }
+    }
+    pub(crate) fn steps(&self) -> Vec<i64> {
+        match self {
+            Input::Memory(t) => t.steps.clone(),
+            Input::Mapped(v, _) => v.steps().to_vec(),
+        }
+    }
+    pub(crate) fn meta(&self) -> &ccc_core::CccMeta {
+        match self {
+            Input::Memory(t) => &t.meta,
+            Input::Mapped(v, _) => v.meta(),
+        }
+    }
+}
+
+/// Which part of an analysis to run: all selected pipelines, or a shard of them (docs/analysis.md §10).
+pub(crate) struct Work {
+    /// Every selected pipeline, in run order.
+    pub(crate) pipelines: Vec<Pipeline>,
+    /// The indices (`Pipeline::index`) of those to run.
+    pub(crate) run: std::collections::BTreeSet<usize>,
+    /// Whether to build the experiments of the `comps_grps:*` groupings.
+    pub(crate) extras: bool,
+}
+
+impl Work {
+    /// All of it.
+    pub(crate) fn all(opts: &AnalyzeOptions) -> Result<Work, AnalyzeError> {
+        let pipelines = opts.selected_pipelines()?;
+        let run = pipelines.iter().map(|p| p.index).collect();
+        Ok(Work { pipelines, run, extras: true })
+    }
+}
+
+/// The result of running some [`Work`]: its pipelines' results, its experiments (with their positions), timings.
+pub(crate) struct WorkResult {
+    pub(crate) model: String,
+    pub(crate) architecture: String,
+    pub(crate) mode: Mode,
+    pub(crate) summary: Summary,
+    pub(crate) shape: [usize; 3],
+    pub(crate) steps: Vec<i64>,
+    pub(crate) components: Vec<String>,
+    /// Results of the pipelines run, in run order.
+    pub(crate) results: Vec<PipelineResult>,
+    /// The experiments built, with their positions in the unsorted list.
+    pub(crate) experiments: Vec<(usize, Experiment)>,
+    /// Length of the whole unsorted experiment list.
+    pub(crate) n_experiments: usize,
+    pub(crate) phase_times_s: BTreeMap<String, f64>,
+}
+
+impl WorkResult {
+    /// The whole analysis (when the work was all of it).
+    pub(crate) fn into_analysis(self, opts: &AnalyzeOptions, t_run: Instant) -> Analysis {
+        let mut phase_times_s = self.phase_times_s;
+        let run_time_s = t_run.elapsed().as_secs_f64();
+        phase_times_s.insert("total".into(), run_time_s);
+        Analysis {
+            model: self.model,
+            architecture: self.architecture,
+            mode: self.mode,
+            summary: self.summary,
+            shape: self.shape,
+            steps: self.steps,
+            components: self.components,
+            options: opts.clone(),
+            pipelines: self.results,
+            experiments: order_experiments(self.experiments),
+            run_time_s,
+            phase_times_s,
+        }
+    }
+}
+
+/// Run `work` on `input`: `prep`, the pipelines to run, their experiments.
+pub(crate) fn run_work(
+    input: &Input<'_>,
+    opts: &AnalyzeOptions,
+    work: &Work,
+    progress: &dyn ccc_core::Progress,
+) -> Result<WorkResult, AnalyzeError> {
+    let [n_c, n_t, n_k] = input.shape();
+    if n_t < 3 {
+        progress
+            .warn(&format!("only {n_t} checkpoint(s) to analyze: irregularity needs at least 3 and will be undefined"));
     }
     let times = Times::default();
+    let to_run: Vec<Pipeline> = work.pipelines.iter().filter(|p| work.run.contains(&p.index)).cloned().collect();
     let t0 = Instant::now();
-    let x = Tensor3 { n_coord: t.n_coord, n_ckpt: t.n_ckpt(), n_comp: t.n_comp(), data: t.mags.clone() };
-    let p = prep(&x, false).prep;
-    drop(x);
-    times.add("prep", t0.elapsed().as_secs_f64());
-
-    let t1 = Instant::now();
-    let results = run_pipelines(&p, &pipelines, opts.seed, &times, progress);
-    drop(p);
-    times.add("classifiers", t1.elapsed().as_secs_f64());
-
-    let experiments = build_experiments(&t, &results, opts.aggregation, opts.grid, opts.seed, &times, progress);
-    let mut phase_times_s = times.into_map();
-    let run_time_s = t_run.elapsed().as_secs_f64();
-    phase_times_s.insert("total".into(), run_time_s);
-    Ok(Analysis {
-        model: t.meta.model.clone(),
-        architecture: t.meta.architecture.clone(),
-        mode: t.meta.mode,
-        summary: t.meta.summary,
-        shape: t.shape(),
-        steps: t.steps.clone(),
-        components: t.meta.component_names(),
-        options: opts.clone(),
-        pipelines: results,
+    let ran = match input {
+        Input::Memory(t) => {
+            let x = Tensor3 { n_coord: t.n_coord, n_ckpt: t.n_ckpt(), n_comp: t.n_comp(), data: t.mags.clone() };
+            let p = prep(&x, false).prep;
+            drop(x);
+            times.add("prep", t0.elapsed().as_secs_f64());
+            let t1 = Instant::now();
+            let r = run_pipelines(&p, &to_run, opts.seed, &times, progress);
+            times.add("classifiers", t1.elapsed().as_secs_f64());
+            r
+        }
+        Input::Mapped(v, block) => {
+            let p = BlockwisePrep::new(v, *block, progress)?;
+            times.add("prep", t0.elapsed().as_secs_f64());
+            let t1 = Instant::now();
+            let r = run_pipelines(&p, &to_run, opts.seed, &times, progress);
+            times.add("classifiers", t1.elapsed().as_secs_f64());
+            r
+        }
+    };
+    // The experiment list's skeleton depends on every selected pipeline: those not run stand in as failed.
+    let mut ran = ran.into_iter();
+    let results: Vec<PipelineResult> = work
+        .pipelines
+        .iter()
+        .map(|p| if work.run.contains(&p.index) { ran.next().unwrap_or_else(|| not_run(p)) } else { not_run(p) })
+        .collect();
+    let traj_of = |gs: &[(Vec<usize>, Vec<usize>)]| match input {
+        Input::Memory(t) => tensor_trajectories(t, opts.aggregation, gs),
+        Input::Mapped(v, block) => trajectories_mapped(v, gs, opts.aggregation, *block),
+    };
+    let ex_in = ExperimentInput { n_coord: n_c, n_ckpt: n_t, n_comp: n_k, trajectories: &traj_of };
+    let keep = |p: Option<usize>| match p {
+        Some(i) => work.run.contains(&i),
+        None => work.extras,
+    };
+    let (experiments, n_experiments) =
+        build_experiments(&ex_in, &results, opts.grid, opts.seed, &times, progress, &keep);
+    let meta = input.meta();
+    Ok(WorkResult {
+        model: meta.model.clone(),
+        architecture: meta.architecture.clone(),
+        mode: meta.mode,
+        summary: meta.summary,
+        shape: input.shape(),
+        steps: input.steps(),
+        components: meta.component_names(),
+        results: results.into_iter().filter(|r| work.run.contains(&r.pipeline.index)).collect(),
         experiments,
-        run_time_s,
-        phase_times_s,
+        n_experiments,
+        phase_times_s: times.into_map(),
     })
+}
+
+/// The stand-in of a pipeline another shard runs.
+fn not_run(p: &Pipeline) -> PipelineResult {
+    PipelineResult {
+        pipeline: p.clone(),
+        status: Status::Failed,
+        reason: Some("run by another shard".into()),
+        groups: Groups::default(),
+        time_s: 0.0,
+    }
 }
 
 impl Analysis {

@@ -72,16 +72,44 @@ pub fn extra_comp_groupings(n_comp: usize, seed: u64) -> Vec<(Source, Vec<usize>
     v
 }
 
-/// Build, complete, sort and score the experiments (docs/analysis.md §5–§7).
-pub(crate) fn build_experiments(
+/// The trajectories of component groupings `(grp1, grp2)`, one per grouping, in order.
+pub(crate) type TrajectoriesOf<'a> = dyn Fn(&[(Vec<usize>, Vec<usize>)]) -> Vec<Trajectories> + Sync + 'a;
+
+/// What the experiments are computed on: the shape of the analyzed tensor and its trajectories.
+pub(crate) struct ExperimentInput<'a> {
+    /// Coordinates.
+    pub(crate) n_coord: usize,
+    /// Checkpoints.
+    pub(crate) n_ckpt: usize,
+    /// Components.
+    pub(crate) n_comp: usize,
+    /// How to compute trajectories (in memory, or in one pass over a mapped file).
+    pub(crate) trajectories: &'a TrajectoriesOf<'a>,
+}
+
+/// The trajectories of an in-memory tensor, one grouping at a time in parallel.
+pub(crate) fn tensor_trajectories(
     t: &CccTensor,
-    results: &[PipelineResult],
     agg: Aggregation,
+    gs: &[(Vec<usize>, Vec<usize>)],
+) -> Vec<Trajectories> {
+    gs.par_iter().map(|(g1, g2)| trajectories(t, g1, g2, agg)).collect()
+}
+
+/// Build, complete and score the experiments (docs/analysis.md §5–§7) whose draft comes from a pipeline `keep`
+/// accepts (`None`: the `comps_grps:*` groupings), and the length of the whole list. Each comes with its position in the full, unsorted list of
+/// experiments (which fixes its random stream), so that experiments built apart ([`order_experiments`]) are
+/// the same as built together.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn build_experiments(
+    t: &ExperimentInput<'_>,
+    results: &[PipelineResult],
     grid: usize,
     seed: u64,
     times: &Times,
     progress: &dyn ccc_core::Progress,
-) -> Vec<Experiment> {
+    keep: &(dyn Fn(Option<usize>) -> bool + Sync),
+) -> (Vec<(usize, Experiment)>, usize) {
     let n_c = t.n_coord;
     // Steps 1–4.
     let mut drafts: Vec<Draft> = Vec::new();
@@ -106,7 +134,7 @@ pub(crate) fn build_experiments(
         }
     }
     // (Step 3's coordinate-only copies would all be dropped by step 5.)
-    for (source, g1, g2) in extra_comp_groupings(t.n_comp(), seed) {
+    for (source, g1, g2) in extra_comp_groupings(t.n_comp, seed) {
         drafts.push(Draft {
             source,
             method: String::new(),
@@ -141,6 +169,10 @@ pub(crate) fn build_experiments(
     let mut todo_grouping: Vec<Option<usize>> = Vec::with_capacity(todo.len());
     for td in &todo {
         let d = &drafts[td.draft];
+        if !keep(d.pipeline) {
+            todo_grouping.push(None);
+            continue;
+        }
         if d.status == Status::Failed {
             todo_grouping.push(None);
             continue;
@@ -153,16 +185,17 @@ pub(crate) fn build_experiments(
         });
         todo_grouping.push(Some(gi));
     }
-    let trajs: Vec<Trajectories> = groupings.par_iter().map(|(g1, g2)| trajectories(t, g1, g2, agg)).collect();
+    let trajs: Vec<Trajectories> = (t.trajectories)(&groupings);
     times.add("trajectories", t0.elapsed().as_secs_f64());
 
     // Complete and score every experiment, in parallel.
-    progress.start("experiments", todo.len() as u64, "experiments");
+    let kept: Vec<usize> = (0..todo.len()).filter(|&i| keep(drafts[todo[i].draft].pipeline)).collect();
+    progress.start("experiments", kept.len() as u64, "experiments");
     let t1 = Instant::now();
-    let mut done: Vec<Experiment> = todo
+    let done: Vec<(usize, Experiment)> = kept
         .par_iter()
-        .enumerate()
-        .map(|(i, td)| {
+        .map(|&i| {
+            let td = &todo[i];
             let d = &drafts[td.draft];
             let t_start = Instant::now();
             let method = match td.method {
@@ -206,8 +239,8 @@ pub(crate) fn build_experiments(
                     let n_out = exp.groups.coords_out.as_ref().map_or(0, Vec::len);
                     let s = score(tr, &cin, n_out, grid);
                     if s.irregularity.is_none() {
-                        notes.push(if t.n_ckpt() < 3 {
-                            format!("irregularity is undefined with {} checkpoints (it needs at least 3)", t.n_ckpt())
+                        notes.push(if t.n_ckpt < 3 {
+                            format!("irregularity is undefined with {} checkpoints (it needs at least 3)", t.n_ckpt)
                         } else {
                             "irregularity is undefined: no inlier coordinates".to_string()
                         });
@@ -226,15 +259,20 @@ pub(crate) fn build_experiments(
             }
             exp.time_s += t_start.elapsed().as_secs_f64();
             progress.advance(1);
-            exp
+            (i, exp)
         })
         .collect();
     progress.finish();
     times.add("scores", t1.elapsed().as_secs_f64());
+    (done, todo.len())
+}
 
-    // Step 6: stable sort by the reversed method string.
+/// Step 6 on experiments built together or apart: in their positions in the unsorted list, then stably sorted by
+/// the reversed method string; `id` = final position.
+pub(crate) fn order_experiments(mut done: Vec<(usize, Experiment)>) -> Vec<Experiment> {
+    done.sort_by_key(|(i, _)| *i);
     let mut keyed: Vec<(String, Experiment)> =
-        done.drain(..).map(|e| (e.method.chars().rev().collect::<String>(), e)).collect();
+        done.into_iter().map(|(_, e)| (e.method.chars().rev().collect::<String>(), e)).collect();
     keyed.sort_by(|a, b| a.0.cmp(&b.0));
     keyed
         .into_iter()

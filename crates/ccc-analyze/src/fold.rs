@@ -13,20 +13,18 @@ fn par() -> Par {
 }
 
 /// Symmetrize a lower-triangular `f32` result into an `f64` matrix.
-fn symmetric_f64(lower: &Mat<f32>) -> Mat<f64> {
+pub(crate) fn symmetric_f64(lower: &Mat<f32>) -> Mat<f64> {
     let n = lower.nrows();
     Mat::from_fn(n, n, |i, j| if i >= j { lower[(i, j)] as f64 } else { lower[(j, i)] as f64 })
 }
 
-/// `fold_coords(X)[p,q] = Σ_t Σ_k X[p,t,k] X[q,t,k]` (`C × C`).
-pub fn fold_coords(x: &Tensor3) -> Mat<f64> {
-    let (n, w) = (x.n_coord, x.n_ckpt * x.n_comp);
-    let a = MatRef::from_row_major_slice(&x.data, n, w);
-    let mut out = Mat::<f32>::zeros(n, n);
+/// `out (+)= A Aᵀ`, lower triangle only, for `A` the row-major `n × w` matrix `a` (one GEMM).
+pub(crate) fn gram_rows(out: &mut Mat<f32>, a: &[f32], n: usize, w: usize, accum: Accum) {
+    let a = MatRef::from_row_major_slice(a, n, w);
     matmul(
         out.as_mut(),
         BlockStructure::TriangularLower,
-        Accum::Replace,
+        accum,
         a,
         BlockStructure::Rectangular,
         a.transpose(),
@@ -34,25 +32,37 @@ pub fn fold_coords(x: &Tensor3) -> Mat<f64> {
         1.0f32,
         par(),
     );
+}
+
+/// `out (+)= Aᵀ A`, lower triangle only, for `A` the row-major `n × k` matrix `a` (one GEMM).
+pub(crate) fn gram_cols(out: &mut Mat<f32>, a: &[f32], n: usize, k: usize, accum: Accum) {
+    let a = MatRef::from_row_major_slice(a, n, k);
+    matmul(
+        out.as_mut(),
+        BlockStructure::TriangularLower,
+        accum,
+        a.transpose(),
+        BlockStructure::Rectangular,
+        a,
+        BlockStructure::Rectangular,
+        1.0f32,
+        par(),
+    );
+}
+
+/// `fold_coords(X)[p,q] = Σ_t Σ_k X[p,t,k] X[q,t,k]` (`C × C`).
+pub fn fold_coords(x: &Tensor3) -> Mat<f64> {
+    let (n, w) = (x.n_coord, x.n_ckpt * x.n_comp);
+    let mut out = Mat::<f32>::zeros(n, n);
+    gram_rows(&mut out, &x.data, n, w, Accum::Replace);
     symmetric_f64(&out)
 }
 
 /// `fold_comps(X)[k,l] = Σ_c Σ_t X[c,t,k] X[c,t,l]` (`K × K`).
 pub fn fold_comps(x: &Tensor3) -> Mat<f64> {
     let (n, k) = (x.n_coord * x.n_ckpt, x.n_comp);
-    let a = MatRef::from_row_major_slice(&x.data, n, k);
     let mut out = Mat::<f32>::zeros(k, k);
-    matmul(
-        out.as_mut(),
-        BlockStructure::TriangularLower,
-        Accum::Replace,
-        a.transpose(),
-        BlockStructure::Rectangular,
-        a,
-        BlockStructure::Rectangular,
-        1.0f32,
-        par(),
-    );
+    gram_cols(&mut out, &x.data, n, k, Accum::Replace);
     symmetric_f64(&out)
 }
 

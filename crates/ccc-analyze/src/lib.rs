@@ -45,6 +45,7 @@
 #![deny(missing_docs)]
 
 pub mod analysis;
+mod blockwise;
 pub mod classify;
 pub mod cluster;
 pub mod consensus;
@@ -62,10 +63,16 @@ pub mod robust;
 pub mod score;
 pub mod search;
 pub mod timeline;
+pub mod shard;
 mod timing;
 pub mod trajectory;
+pub mod view;
 
-pub use analysis::{analysis_input, analyze, check_groups, score_groups, Analysis, AnalyzeOptions};
+pub use analysis::{
+    analysis_input, analyze, analyze_mapped, check_groups, score_groups, Analysis, AnalyzeOptions, ReadMode, Reading,
+    IN_MEMORY_MAX_BYTES,
+};
+pub use blockwise::DEFAULT_BLOCK_BYTES;
 pub use classify::PipelineResult;
 pub use error::AnalyzeError;
 pub use experiments::Experiment;
@@ -74,4 +81,6 @@ pub use outliers::OutlierMethod;
 pub use pipeline::{Chain, Pipeline};
 pub use score::{flow_field, score, FlowField, Scores};
 pub use search::{search, Budget, NullMethod, SearchOptions, SearchResult};
+pub use shard::Shard;
 pub use trajectory::{trajectories, Aggregation, Trajectories};
+pub use view::MappedTensor;

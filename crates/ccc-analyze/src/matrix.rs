@@ -19,6 +19,16 @@ pub(crate) struct Mat32 {
 }
 
 impl Mat32 {
+    /// Stack row blocks (each with the same number of columns) into one matrix.
+    pub(crate) fn stack(parts: Vec<Mat32>, cols: usize) -> Mat32 {
+        let rows = parts.iter().map(|p| p.rows).sum();
+        let mut data = Vec::with_capacity(rows * cols);
+        for p in parts {
+            data.extend_from_slice(&p.data);
+        }
+        Mat32 { rows, cols, data }
+    }
+
     /// Tensor → matrix: reduce each `(c, k)` fibre over the checkpoints.
     pub(crate) fn reduce(x: &Tensor3, r: Reduce) -> Mat32 {
         let (n_c, n_t, n_k) = (x.n_coord, x.n_ckpt, x.n_comp);

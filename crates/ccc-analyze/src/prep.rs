@@ -54,6 +54,88 @@ pub struct Prep {
     pub prep: Tensor3,
 }
 
+/// The per-`(t, k)` constants of `prep` (docs/analysis.md §2): with them, `prep` is a pointwise function of `mags`,
+/// so any block of it can be computed from the matching block of `mags` (what the blockwise analysis does).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ColumnStats {
+    /// Step 1's divisor, `max_c mags + 1e-4`.
+    pub d_max: f32,
+    /// Step 2's median of the normalized values.
+    pub median: f32,
+    /// Step 2's divisor, `1e-6 + MAD / 0.6745`.
+    pub d_mad: f32,
+    /// Step 4's divisor, `max_c |z| + 1e-4`.
+    pub d_abs: f32,
+}
+
+impl ColumnStats {
+    /// The constants of one `(t, k)` column (its values over the coordinates). `scratch` is a buffer of the same
+    /// length. Every operation is the `float32` operation of the reference.
+    pub fn of(col: &[f32], scratch: &mut Vec<f32>) -> ColumnStats {
+        let max = col.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let d_max = max + 1e-4f32;
+        scratch.clear();
+        scratch.extend(col.iter().map(|&v| v / d_max));
+        let median = median_f32_in_place(scratch);
+        scratch.clear();
+        scratch.extend(col.iter().map(|&v| (v / d_max - median).abs()));
+        let mad = median_f32_in_place(scratch);
+        let d_mad = 1e-6f32 + mad / 0.6745f32;
+        let mut s = ColumnStats { d_max, median, d_mad, d_abs: 1.0 };
+        let amax = col.iter().fold(f32::NEG_INFINITY, |m, &v| m.max(s.signed_pow(v).abs()));
+        s.d_abs = amax + 1e-4f32;
+        s
+    }
+
+    /// Steps 1–3 of one value: `sign(z) · z⁴` of its clipped MAD score.
+    #[inline]
+    fn signed_pow(&self, v: f32) -> f32 {
+        let z = ((v / self.d_max - self.median) / self.d_mad).clamp(-6.0, 6.0);
+        let p = (z as f64).powi(4) as f32;
+        if z > 0.0 {
+            p
+        } else if z < 0.0 {
+            -p
+        } else {
+            0.0
+        }
+    }
+
+    /// `prep` of one value of this column (steps 1–4).
+    #[inline]
+    pub fn apply(&self, v: f32) -> f32 {
+        let s = self.signed_pow(v);
+        let a = s.abs() / self.d_abs;
+        if s > 0.0 {
+            a
+        } else if s < 0.0 {
+            -a
+        } else {
+            0.0
+        }
+    }
+
+    /// Step 1 of one value.
+    #[inline]
+    pub fn normalize(&self, v: f32) -> f32 {
+        v / self.d_max
+    }
+}
+
+/// The [`ColumnStats`] of one checkpoint's `C × K` column (row-major), one per component.
+pub fn column_stats(col: &[f32], n_coord: usize, n_comp: usize) -> Vec<ColumnStats> {
+    let mut fibre = vec![0.0f32; n_coord];
+    let mut scratch = Vec::with_capacity(n_coord);
+    (0..n_comp)
+        .map(|k| {
+            for (c, v) in fibre.iter_mut().enumerate() {
+                *v = col[c * n_comp + k];
+            }
+            ColumnStats::of(&fibre, &mut scratch)
+        })
+        .collect()
+}
+
 /// Compute `prep` from `mags` (`C × T × K`, only the checkpoints to analyze), docs/analysis.md §2:
 /// 1. `n = mags / (max_c mags + 1e-4)`;
 /// 2. `z = mad_z(n)` along the coordinates, clipped to `[-6, 6]`;
@@ -63,77 +145,30 @@ pub struct Prep {
 /// Every operation is the `float32` operation of the reference (medians as NumPy's; `z⁴` correctly rounded).
 pub fn prep(mags: &Tensor3, keep_normalized: bool) -> Prep {
     let (n_c, n_t, n_k) = (mags.n_coord, mags.n_ckpt, mags.n_comp);
-    // One checkpoint at a time, in parallel: each yields its `C × K` slab of `prep` (and of `n`).
-    let slabs: Vec<(Vec<f32>, Vec<f32>)> = (0..n_t)
+    // The constants of every `(t, k)` column, in parallel over checkpoints; then `prep` is pointwise.
+    let stats: Vec<Vec<ColumnStats>> = (0..n_t)
         .into_par_iter()
         .map(|t| {
-            let mut out = vec![0.0f32; n_c * n_k];
-            let mut norm = if keep_normalized { vec![0.0f32; n_c * n_k] } else { Vec::new() };
-            let mut col = vec![0.0f32; n_c];
-            let mut scratch = vec![0.0f32; n_c];
-            for k in 0..n_k {
-                for (c, v) in col.iter_mut().enumerate() {
-                    *v = mags.data[(c * n_t + t) * n_k + k];
-                }
-                // Step 1.
-                let max = col.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let d = max + 1e-4f32;
-                col.iter_mut().for_each(|v| *v /= d);
-                if keep_normalized {
-                    for (c, &v) in col.iter().enumerate() {
-                        norm[c * n_k + k] = v;
-                    }
-                }
-                // Step 2: signed MAD scores in f32.
-                scratch.copy_from_slice(&col);
-                let med = median_f32_in_place(&mut scratch);
-                for (s, &v) in scratch.iter_mut().zip(&col) {
-                    *s = (v - med).abs();
-                }
-                let mad = median_f32_in_place(&mut scratch);
-                let d = 1e-6f32 + mad / 0.6745f32;
-                // Steps 2–3.
-                col.iter_mut().for_each(|v| {
-                    let z = ((*v - med) / d).clamp(-6.0, 6.0);
-                    let p = (z as f64).powi(4) as f32;
-                    *v = if z > 0.0 {
-                        p
-                    } else if z < 0.0 {
-                        -p
-                    } else {
-                        0.0
-                    };
-                });
-                // Step 4.
-                let amax = col.iter().fold(f32::NEG_INFINITY, |m, v| m.max(v.abs()));
-                let d = amax + 1e-4f32;
-                for (c, &v) in col.iter().enumerate() {
-                    let a = v.abs() / d;
-                    out[c * n_k + k] = if v > 0.0 {
-                        a
-                    } else if v < 0.0 {
-                        -a
-                    } else {
-                        0.0
-                    };
-                }
+            let mut col = vec![0.0f32; n_c * n_k];
+            for c in 0..n_c {
+                col[c * n_k..(c + 1) * n_k].copy_from_slice(mags.row(c, t));
             }
-            (out, norm)
+            column_stats(&col, n_c, n_k)
         })
         .collect();
-    // `second` picks the normalized slab of each checkpoint instead of the prep slab.
-    let scatter = |second: bool| {
-        let mut data = vec![0.0f32; n_c * n_t * n_k];
-        data.par_chunks_mut(n_t * n_k.max(1)).enumerate().for_each(|(c, dst)| {
-            for (t, slab) in slabs.iter().enumerate() {
-                let src = if second { &slab.1 } else { &slab.0 };
-                dst[t * n_k..(t + 1) * n_k].copy_from_slice(&src[c * n_k..(c + 1) * n_k]);
+    let map = |f: &(dyn Fn(&ColumnStats, f32) -> f32 + Sync)| {
+        let mut data = mags.data.clone();
+        data.par_chunks_mut((n_t * n_k).max(1)).for_each(|block| {
+            for (t, row) in block.chunks_exact_mut(n_k.max(1)).enumerate() {
+                for (v, s) in row.iter_mut().zip(&stats[t]) {
+                    *v = f(s, *v);
+                }
             }
         });
         Tensor3 { n_coord: n_c, n_ckpt: n_t, n_comp: n_k, data }
     };
-    let prep = scatter(false);
-    let normalized = keep_normalized.then(|| scatter(true));
+    let prep = map(&|s, v| s.apply(v));
+    let normalized = keep_normalized.then(|| map(&|s, v| s.normalize(v)));
     Prep { normalized, prep }
 }
 

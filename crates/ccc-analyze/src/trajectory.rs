@@ -7,6 +7,7 @@ use ccc_core::CccTensor;
 
 use crate::error::AnalyzeError;
 use crate::robust::{pairwise_sum_f32, pairwise_sum_f64};
+use crate::view::{blocks, MappedTensor};
 
 /// How the components of a group are combined (docs/analysis.md §6).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -88,8 +89,8 @@ impl Trajectories {
 }
 
 /// Per-component weights of one group under an aggregation (`None` for a plain sum).
-fn weights(t: &CccTensor, group: &[usize], agg: Aggregation) -> Option<Vec<f64>> {
-    let total: f64 = group.iter().map(|&k| t.lengths[k] as f64).sum();
+fn weights(lengths: &[i64], group: &[usize], agg: Aggregation) -> Option<Vec<f64>> {
+    let total: f64 = group.iter().map(|&k| lengths[k] as f64).sum();
     match agg {
         Aggregation::Sum => None,
         // The reference divides by `len_k / Σ len`.
@@ -97,7 +98,7 @@ fn weights(t: &CccTensor, group: &[usize], agg: Aggregation) -> Option<Vec<f64>>
             group
                 .iter()
                 .map(|&k| {
-                    let share = t.lengths[k] as f64 / total;
+                    let share = lengths[k] as f64 / total;
                     if share > 0.0 {
                         1.0 / share
                     } else {
@@ -107,25 +108,21 @@ fn weights(t: &CccTensor, group: &[usize], agg: Aggregation) -> Option<Vec<f64>>
                 .collect(),
         ),
         Aggregation::Pooled => {
-            Some(group.iter().map(|&k| if total > 0.0 { t.lengths[k] as f64 / total } else { 0.0 }).collect())
+            Some(group.iter().map(|&k| if total > 0.0 { lengths[k] as f64 / total } else { 0.0 }).collect())
         }
     }
 }
 
-/// The raw (un-normalized) aggregate of one group for every `(c, t)`.
-fn aggregate(t: &CccTensor, group: &[usize], agg: Aggregation) -> Vec<f64> {
+/// The raw (un-normalized) aggregate of one group for each row of `rows` (`K` values each) into `out`.
+fn aggregate_rows(rows: &[f32], n_k: usize, group: &[usize], w: Option<&[f64]>, out: &mut [f64]) {
     use rayon::prelude::*;
-    let n_k = t.n_comp();
-    let w = weights(t, group, agg);
-    let rows = t.n_coord * t.n_ckpt();
-    let mut out = vec![0.0f64; rows];
     out.par_chunks_mut(256).enumerate().for_each(|(ci, chunk)| {
         let mut buf32: Vec<f32> = Vec::with_capacity(group.len());
         let mut buf64: Vec<f64> = Vec::with_capacity(group.len());
         for (j, o) in chunk.iter_mut().enumerate() {
             let r = ci * 256 + j;
-            let row = &t.mags[r * n_k..(r + 1) * n_k];
-            *o = match &w {
+            let row = &rows[r * n_k..(r + 1) * n_k];
+            *o = match w {
                 None => {
                     buf32.clear();
                     buf32.extend(group.iter().map(|&k| row[k]));
@@ -139,6 +136,13 @@ fn aggregate(t: &CccTensor, group: &[usize], agg: Aggregation) -> Vec<f64> {
             };
         }
     });
+}
+
+/// The raw (un-normalized) aggregate of one group for every `(c, t)`.
+fn aggregate(t: &CccTensor, group: &[usize], agg: Aggregation) -> Vec<f64> {
+    let w = weights(&t.lengths, group, agg);
+    let mut out = vec![0.0f64; t.n_coord * t.n_ckpt()];
+    aggregate_rows(&t.mags, t.n_comp(), group, w.as_deref(), &mut out);
     out
 }
 
@@ -161,6 +165,44 @@ pub fn trajectories(t: &CccTensor, grp1: &[usize], grp2: &[usize], agg: Aggregat
     normalize_log(&mut x);
     normalize_log(&mut y);
     Trajectories { n_coord: t.n_coord, n_ckpt: t.n_ckpt(), x, y }
+}
+
+/// The trajectories of many component groupings of a mapped tensor, in one streaming pass over blocks of
+/// coordinates (docs/analysis.md §10): each block's group sums for every grouping, then the normalization of
+/// each channel over all `(c, t)`. Equal to [`trajectories`] of the same values.
+///
+/// # Panics
+/// When a component index is out of range (callers validate groups first).
+pub fn trajectories_mapped(
+    view: &MappedTensor,
+    groupings: &[(Vec<usize>, Vec<usize>)],
+    agg: Aggregation,
+    block_bytes: usize,
+) -> Vec<Trajectories> {
+    let [c_n, t_n, k_n] = view.shape();
+    // The weights of group 1 and group 2 of each grouping.
+    let w: Vec<[Option<Vec<f64>>; 2]> =
+        groupings.iter().map(|(g1, g2)| [weights(view.lengths(), g1, agg), weights(view.lengths(), g2, agg)]).collect();
+    let mut xy: Vec<(Vec<f64>, Vec<f64>)> =
+        groupings.iter().map(|_| (vec![0.0; c_n * t_n], vec![0.0; c_n * t_n])).collect();
+    let all: Vec<usize> = (0..c_n).collect();
+    for cs in blocks(c_n, view.coords_per_block(block_bytes)) {
+        let mut rows = vec![0.0f32; cs.len() * t_n * k_n];
+        view.read_block(&all[cs.clone()], 0..t_n, &mut rows);
+        view.release();
+        let span = cs.start * t_n..cs.end * t_n;
+        for (((g1, g2), [w1, w2]), (x, y)) in groupings.iter().zip(&w).zip(xy.iter_mut()) {
+            aggregate_rows(&rows, k_n, g1, w1.as_deref(), &mut x[span.clone()]);
+            aggregate_rows(&rows, k_n, g2, w2.as_deref(), &mut y[span.clone()]);
+        }
+    }
+    xy.into_iter()
+        .map(|(mut x, mut y)| {
+            normalize_log(&mut x);
+            normalize_log(&mut y);
+            Trajectories { n_coord: c_n, n_ckpt: t_n, x, y }
+        })
+        .collect()
 }
 
 #[cfg(test)]

@@ -335,3 +335,52 @@ fn score_by_component_globs() {
         .failure()
         .stderr(contains("MAD-union-lincomb"));
 }
+
+/// Issue 24: `ccc analyze --shard I/N` then `ccc merge` of the directories writes the files of one run, byte for
+/// byte; in any order of the directories, blockwise or in memory.
+#[test]
+fn sharded_analysis_merges_into_the_files_of_one_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    for reading in ["auto", "blockwise"] {
+        let one = t.join(format!("one-{reading}"));
+        analyze(&one, &["--no-timings", "--figures", "none", "--no-report", "--reading", reading, "--block-mib", "1"]);
+        let parts: Vec<PathBuf> = (1..=3).map(|i| t.join(format!("{reading}-part{i}"))).collect();
+        for (i, p) in parts.iter().enumerate() {
+            let shard = format!("{}/3", i + 1);
+            analyze(p, &["--no-timings", "--shard", &shard, "--reading", reading, "--block-mib", "1"]);
+            assert!(p.join("partial.json").is_file() && !p.join("experiments.json").exists());
+        }
+        let merged = t.join(format!("merged-{reading}"));
+        ccc().arg("merge").args(parts.iter().rev()).arg("-o").arg(&merged).arg("--quiet").assert().success();
+        for f in ["experiments.json", "scores.csv", "summary.json"] {
+            assert!(std::fs::read(one.join(f)).unwrap() == std::fs::read(merged.join(f)).unwrap(), "{reading}: {f}");
+        }
+    }
+    // A missing shard, a file mixed with directories, a bad shard number: one clear line each.
+    let p = |i: usize| t.join(format!("auto-part{i}"));
+    ccc()
+        .args(["merge"])
+        .args([p(1), p(2)])
+        .arg("-o")
+        .arg(t.join("x"))
+        .assert()
+        .failure()
+        .stderr(contains("missing shard(s) 3/3"));
+    ccc()
+        .args(["merge"])
+        .arg(p(1))
+        .arg(golden("synthetic-small.safetensors"))
+        .arg("-o")
+        .arg(t.join("x"))
+        .assert()
+        .failure()
+        .stderr(contains("not both"));
+    ccc()
+        .arg("analyze")
+        .arg(golden("synthetic-small.safetensors"))
+        .args(["-o", "unused", "--shard", "0/3"])
+        .assert()
+        .failure()
+        .stderr(contains("shards are numbered 1/N to N/N"));
+}

@@ -5,21 +5,19 @@ use std::time::Instant;
 use ccc_core::Groups;
 
 use super::comps::svd_sign;
-use super::coords::majority_mad;
 use super::joint::{dhillon, spectral_2x2};
 use super::plan::{CompMatrix, CoordClustering, CoordSet};
 use super::schedule::Shared;
-use super::{degeneracies, PipelineResult, Status, N_CLUSTERS};
+use super::{degeneracies, PipelineResult, PrepInput, Status, N_CLUSTERS};
 use crate::pipeline::{
     Chain, Clusterer, CompFolding, CoordFolding, JointSplit, MatrixEnd, Pipeline, Reduce, RowReduce, TensorStep,
 };
-use crate::prep::Tensor3;
 use crate::robust::outliers_f32;
 use crate::timing::{timed, Times};
 
 /// Run one pipeline from the shared intermediates: its groups, status and time (the shared computations it
 /// used included).
-pub(super) fn run_one(p: &Pipeline, x: &Tensor3, shared: &Shared, seed: u64, times: &Times) -> PipelineResult {
+pub(super) fn run_one(p: &Pipeline, x: &dyn PrepInput, shared: &Shared, seed: u64, times: &Times) -> PipelineResult {
     let t0 = Instant::now();
     let mut used = Used::default();
     let r = groups_of(&p.chain, x, shared, seed, times, &mut used);
@@ -100,16 +98,16 @@ fn coords_groups(n: usize, out: &[usize]) -> (Option<Vec<usize>>, Option<Vec<usi
 /// The groups record of `chain`.
 fn groups_of(
     chain: &Chain,
-    x: &Tensor3,
+    x: &dyn PrepInput,
     sh: &Shared,
     seed: u64,
     times: &Times,
     used: &mut Used,
 ) -> Result<Groups, String> {
-    let n_c = x.n_coord;
+    let n_c = x.n_coord();
     match chain {
         Chain::Tensor(TensorStep::MajorityMad) => {
-            let (out, t) = timed(|| majority_mad(x));
+            let (out, t) = timed(|| x.majority_mad());
             times.add("clusterer_mad", t);
             let (i, o) = coords_groups(n_c, &out);
             Ok(Groups { coords_in: i, coords_out: o, ..Groups::default() })

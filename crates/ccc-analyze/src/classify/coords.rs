@@ -57,9 +57,20 @@ pub(super) fn cluster_coords(m: &Mat<f64>, c: Clusterer, rng: &mut ChaCha8Rng) -
 /// `majority_mad`: `S = Σ_k X`; outlier when `mad_abs > 3.5` along coordinates in more than half the checkpoints.
 pub(super) fn majority_mad(x: &Tensor3) -> Vec<usize> {
     let (n_c, n_t) = (x.n_coord, x.n_ckpt);
+    let mut sums = vec![0.0f32; n_c * n_t];
+    for c in 0..n_c {
+        for t in 0..n_t {
+            sums[c * n_t + t] = pairwise_sum_f32(x.row(c, t));
+        }
+    }
+    majority_mad_of_sums(&sums, n_c, n_t)
+}
+
+/// [`majority_mad`] from the sums `S[c, t] = Σ_k X[c, t, k]` (row-major `C × T`), however they were computed.
+pub(crate) fn majority_mad_of_sums(sums: &[f32], n_c: usize, n_t: usize) -> Vec<usize> {
     let mut count = vec![0usize; n_c];
     for t in 0..n_t {
-        let s: Vec<f32> = (0..n_c).map(|c| pairwise_sum_f32(x.row(c, t))).collect();
+        let s: Vec<f32> = (0..n_c).map(|c| sums[c * n_t + t]).collect();
         for (c, f) in mad_flags_f32(&s).into_iter().enumerate() {
             if f {
                 count[c] += 1;

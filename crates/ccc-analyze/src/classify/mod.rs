@@ -2,6 +2,7 @@
 //! coordinate folding, the component biclusterings) is computed once per distinct input, in parallel, and each
 //! pipeline then assembles its groups record from them.
 //!
+//! - `input`: what the pipelines read from `prep` ([`PrepInput`]), in memory or blockwise from a mapped file.
 //! - `plan`: which shared intermediates a set of pipelines needs (one pipeline's plan is its own cost).
 //! - `schedule`: computes them, then runs the pipelines in parallel.
 //! - `assemble`: one pipeline's groups record from the shared intermediates.
@@ -11,9 +12,14 @@
 mod assemble;
 mod comps;
 mod coords;
+mod input;
 mod joint;
 mod plan;
 mod schedule;
+
+pub(crate) use coords::majority_mad_of_sums;
+pub(crate) use input::PrepInput;
+pub(crate) use plan::estimated_cost;
 
 pub(crate) use schedule::run_pipelines;
 

@@ -98,6 +98,32 @@ impl Plan {
     }
 }
 
+/// A pipeline's estimated cost on a `[C, T, K]` tensor when run alone (its own plan), in arbitrary units
+/// proportional to floating-point operations: what shards are balanced by (docs/analysis.md §10).
+pub(crate) fn estimated_cost(p: &Pipeline, [c, t, k]: [usize; 3]) -> f64 {
+    let (c, t, k) = (c as f64, t as f64, k as f64);
+    let plan = Plan::new(std::slice::from_ref(p));
+    // Every pipeline reads `prep` once at least, and scores its experiments on `C × T` trajectories.
+    let mut cost = c * t * k + 8.0 * c * t * if p.chain.gives_coords() { 1.0 } else { 7.0 };
+    if plan.median {
+        cost += 4.0 * c * t * k;
+    }
+    if plan.last {
+        cost += c * k;
+    }
+    if !plan.coord_clusterings.is_empty() {
+        // The folding (one GEMM over the long axis), then the clusterings of the `C × C` matrix.
+        cost += c * c * t * k + plan.coord_clusterings.len() as f64 * 20.0 * c * c * c;
+    }
+    let comp_mats = plan.comps_ckpts_l2 as usize + plan.comps_all_coords_l2 as usize;
+    cost += comp_mats as f64 * (k * k * c * t + 20.0 * k * k * k);
+    cost += plan.comps_outliers_l2.len() as f64 * 20.0 * k * k * k;
+    if matches!(p.chain, Chain::Matrix { .. }) {
+        cost += 20.0 * c * k * k.min(c);
+    }
+    cost
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

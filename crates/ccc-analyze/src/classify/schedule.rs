@@ -16,10 +16,9 @@ use super::comps::{bicluster_comps, CompSplit};
 use super::coords::{cluster_coords, CoordSplit};
 use super::plan::{CompMatrix, CoordClustering, CoordSet, Plan};
 use super::PipelineResult;
-use crate::fold;
+use super::PrepInput;
 use crate::matrix::Mat32;
 use crate::pipeline::{Clusterer, Pipeline, Reduce};
-use crate::prep::Tensor3;
 use crate::rng::{rng_for, Stream};
 use crate::timing::{timed, Times};
 
@@ -39,16 +38,16 @@ pub(super) struct Shared {
 
 impl Shared {
     /// Compute what `plan` asks for on `x`.
-    fn compute(x: &Tensor3, plan: &Plan, seed: u64, times: &Times) -> Shared {
+    fn compute(x: &dyn PrepInput, plan: &Plan, seed: u64, times: &Times) -> Shared {
         // Foldings of all coordinates (one GEMM each) and the matrix reductions.
         let t_fold = Instant::now();
-        let fold_c = (!plan.coord_clusterings.is_empty()).then(|| fold::fold_coords(&fold::abs(x)));
-        let comps_ckpts_l2 = plan.comps_ckpts_l2.then(|| fold::fold_comps(&fold::normalize_over_ckpts(x)));
-        let comps_all_coords_l2 = plan.comps_all_coords_l2.then(|| fold::fold_comps(&fold::normalize_over_coords(x)));
+        let fold_c = (!plan.coord_clusterings.is_empty()).then(|| x.fold_coords_abs());
+        let comps_ckpts_l2 = plan.comps_ckpts_l2.then(|| x.fold_comps_ckpts_l2());
+        let comps_all_coords_l2 = plan.comps_all_coords_l2.then(|| x.fold_comps_coords_l2(None));
         let fold_time = t_fold.elapsed().as_secs_f64();
         times.add("foldings", fold_time);
-        let (median, t_med) = timed(|| plan.median.then(|| Mat32::reduce(x, Reduce::Median)));
-        let (last, t_last) = timed(|| plan.last.then(|| Mat32::reduce(x, Reduce::Last)));
+        let (median, t_med) = timed(|| plan.median.then(|| x.reduce(Reduce::Median)));
+        let (last, t_last) = timed(|| plan.last.then(|| x.reduce(Reduce::Last)));
         times.add("reductions", t_med + t_last);
 
         // Clusterings of the coordinate folding, in parallel.
@@ -87,7 +86,7 @@ impl Shared {
             .filter_map(|k| coord_splits.get(k).and_then(|r| r.as_ref().ok()).map(|s| s.out.clone()))
             .collect();
         for s in subsets {
-            let (m, t) = timed(|| fold::fold_comps(&fold::normalize_over_coords(&x.select_coords(&s))));
+            let (m, t) = timed(|| x.fold_comps_coords_l2(Some(&s)));
             times.add("foldings", t);
             comp_mats.push((CompMatrix::SelectedCoordsL2(CoordSet::Only(s)), m, t));
         }
@@ -118,9 +117,9 @@ fn family_of(c: Clusterer) -> &'static str {
     }
 }
 
-/// Run `pipelines` on `prep`, in parallel; results in the order of `pipelines`.
+/// Run `pipelines` on `prep` (in memory or blockwise), in parallel; results in the order of `pipelines`.
 pub(crate) fn run_pipelines(
-    x: &Tensor3,
+    x: &dyn PrepInput,
     pipelines: &[Pipeline],
     seed: u64,
     times: &Times,

@@ -44,6 +44,7 @@
 mod codec;
 pub mod experiments;
 pub mod figures_index;
+pub mod partial;
 pub mod scores_csv;
 pub mod search;
 pub mod search_csv;
@@ -61,6 +62,7 @@ use serde::{Deserialize, Serialize};
 
 pub use experiments::{ExperimentRecord, ExperimentsFile};
 pub use figures_index::{FigureIndex, ImageFormat, RunEntry, RunKind, SheetEntry};
+pub use partial::{PartialFile, PARTIAL_JSON};
 pub use scores_csv::{ScoreRow, ScoresCsv};
 pub use search::SearchFile;
 pub use search_csv::SearchCsv;

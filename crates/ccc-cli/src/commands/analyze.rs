@@ -3,12 +3,13 @@
 use std::path::PathBuf;
 
 use anyhow::Context;
+use ccc_analyze::files::AnalysisFile as _;
 use ccc_analyze::pipeline::read_pipelines_file;
 use ccc_analyze::timeline::{
     over_training, parse_subsets, ClusterCount, OverTrainingOptions, TimelineOptions, TrainLog, WindowSpec,
     DEFAULT_CONSENSUS,
 };
-use ccc_analyze::{analyze, AnalyzeOptions};
+use ccc_analyze::{analyze_mapped, AnalyzeOptions, MappedTensor, ReadMode, Reading, Shard};
 use ccc_core::Progress as _;
 use ccc_figures::report::{write_report, ReportOptions};
 use ccc_figures::{FigureOptions, FigureSet, Format, Resolution};
@@ -76,6 +77,20 @@ pub struct Args {
     /// Show only warnings and errors.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// How to read the tensor: `auto` (in memory up to 64 MiB of values, else blockwise), `memory`, or
+    /// `blockwise` (memory-mapped, a block at a time: memory bounded whatever the size of the tensor).
+    #[arg(long, value_name = "MODE", default_value = "auto")]
+    pub reading: ReadingArg,
+
+    /// Size of one block of the blockwise reading, MiB.
+    #[arg(long, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65536))]
+    pub block_mib: u64,
+
+    /// Run only shard I of N (a deterministic share of the pipelines, balanced by cost) and write DIR/partial.json;
+    /// `ccc merge part1/ … partN/ -o out/` then writes what one run writes. No figures or report.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<Shard>,
 
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -158,6 +173,29 @@ pub fn over_training_options(args: &OverTrainingArgs) -> anyhow::Result<OverTrai
     })
 }
 
+/// `--reading`.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ReadingArg {
+    /// In memory when small, blockwise otherwise.
+    Auto,
+    /// In memory.
+    Memory,
+    /// Memory-mapped, a block at a time.
+    Blockwise,
+}
+
+impl Args {
+    /// The reading the flags ask for.
+    pub fn reading(&self) -> Reading {
+        let mode = match self.reading {
+            ReadingArg::Auto => ReadMode::Auto,
+            ReadingArg::Memory => ReadMode::InMemory,
+            ReadingArg::Blockwise => ReadMode::Blockwise,
+        };
+        Reading { mode, block_bytes: (self.block_mib as usize) << 20 }
+    }
+}
+
 /// The figure options of the flags, checked before any work.
 fn figure_options(args: &Args) -> anyhow::Result<FigureOptions> {
     let (figures, format) = (args.figures, args.format);
@@ -195,15 +233,41 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let opts = options(&args)?;
     let fig_opts = figure_options(&args)?;
     let over = over_training_options(&args.over)?;
-    let tensor = ccc_core::file::read(&args.file)?;
+    if args.shard.is_some() && !over.is_empty() {
+        anyhow::bail!("`--shard` runs a part of the whole-run analysis: run the analysis over training on the merged directory's tensor without `--shard`");
+    }
+    let view =
+        MappedTensor::open(&args.file, &opts.steps).with_context(|| format!("reading {}", args.file.display()))?;
     let progress = CliProgress::new(args.quiet);
-    let analysis = analyze(&tensor, &opts, &progress).with_context(|| format!("analyzing {}", args.file.display()))?;
+    let reading = args.reading();
+    if let Some(shard) = args.shard {
+        let part = ccc_analyze::shard::analyze_shard(&view, &opts, &reading, shard, &progress)
+            .with_context(|| format!("analyzing shard {shard} of {}", args.file.display()))?;
+        std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+        let path = part.write(&args.out)?;
+        if !args.quiet {
+            eprintln!(
+                "shard {shard}: {} pipelines, {} experiments → {}",
+                part.pipelines.len(),
+                part.experiments.len(),
+                path.display()
+            );
+        }
+        return Ok(());
+    }
+    let analysis = analyze_mapped(&view, &opts, &reading, &progress)
+        .with_context(|| format!("analyzing {}", args.file.display()))?;
+    drop(view);
     analysis.write_to(&args.out)?;
-    let t_over = std::time::Instant::now();
-    let done = over_training(&tensor, &analysis, &opts, &over, &progress)
-        .with_context(|| format!("analyzing {} over training", args.file.display()))?;
-    for p in done.write_to(&args.out)? {
-        progress.message(&format!("{} ({:.1} s)", p.display(), t_over.elapsed().as_secs_f64()));
+    if !over.is_empty() {
+        // The windows and subsets re-run the analysis on parts of the tensor: they read it whole.
+        let t_over = std::time::Instant::now();
+        let tensor = ccc_core::file::read(&args.file)?;
+        let done = over_training(&tensor, &analysis, &opts, &over, &progress)
+            .with_context(|| format!("analyzing {} over training", args.file.display()))?;
+        for p in done.write_to(&args.out)? {
+            progress.message(&format!("{} ({:.1} s)", p.display(), t_over.elapsed().as_secs_f64()));
+        }
     }
     if !args.quiet {
         let counts = analysis.status_counts();
@@ -223,6 +287,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Ok(())
     } else {
         let t0 = std::time::Instant::now();
+        // Figures draw from the tensor in memory (a sheet reads every coordinate's trajectory).
+        let tensor = ccc_core::file::read(&args.file)?;
         let drawn = ccc_figures::render_analysis(&args.out, &tensor, &fig_opts, &progress).map(|_| ());
         progress.message(&format!("figures: {:.1} s", t0.elapsed().as_secs_f64()));
         drawn

@@ -1,0 +1,125 @@
+//! Scale (docs/analysis.md §10) on real tensors: the blockwise reading gives the in-memory analysis, and the
+//! shards of a sharded analysis merge into exactly the files of one run.
+
+use std::path::{Path, PathBuf};
+
+use ccc_analyze::files::AnalysisFile;
+use ccc_analyze::shard::{analyze_shard, merge};
+use ccc_analyze::{analyze_mapped, Analysis, AnalyzeOptions, MappedTensor, ReadMode, Reading, Shard};
+use ccc_core::NoProgress;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The demo run (37 checkpoints of a pythia-14m-shaped model) and the reference tool's synthetic tensor.
+fn inputs() -> Vec<PathBuf> {
+    vec![
+        root().join("crates/ccc-cli/data/mini-neox-full.safetensors"),
+        root().join("tests/data/golden/synthetic-small.safetensors"),
+    ]
+}
+
+fn opts() -> AnalyzeOptions {
+    AnalyzeOptions { timings: false, ..AnalyzeOptions::default() }
+}
+
+fn run(path: &Path, reading: Reading) -> Analysis {
+    let view = MappedTensor::open(path, &opts().steps).unwrap();
+    analyze_mapped(&view, &opts(), &reading, &NoProgress).unwrap()
+}
+
+fn reading(mode: ReadMode, block_bytes: usize) -> Reading {
+    Reading { mode, block_bytes }
+}
+
+#[test]
+fn blockwise_gives_the_in_memory_analysis() {
+    for path in inputs() {
+        let mem = run(&path, reading(ReadMode::InMemory, 1 << 20));
+        // Small blocks: many of them in every pass.
+        let blk = run(&path, reading(ReadMode::Blockwise, 20_000));
+        assert_eq!(mem.experiments.len(), blk.experiments.len());
+        for (a, b) in mem.pipelines.iter().zip(&blk.pipelines) {
+            assert_eq!(
+                (a.status, &a.groups),
+                (b.status, &b.groups),
+                "{}: pipeline {}",
+                path.display(),
+                a.pipeline.name()
+            );
+        }
+        for (a, b) in mem.experiments.iter().zip(&blk.experiments) {
+            assert_eq!((&a.method, a.status, &a.groups), (&b.method, b.status, &b.groups), "{}", path.display());
+            let (sa, sb) = (a.scores.unwrap(), b.scores.unwrap());
+            assert!((sa.fraction - sb.fraction).abs() <= 1e-4, "{}", a.method);
+            match (sa.irregularity, sb.irregularity) {
+                (Some(x), Some(y)) => assert!((x - y).abs() <= 1e-4, "{}: {x} vs {y}", a.method),
+                (x, y) => assert_eq!(x, y),
+            }
+        }
+    }
+}
+
+/// Byte-identical `experiments.json`, `scores.csv` and `summary.json` from `N` shards and from one run.
+fn shards_merge_to_one_run(path: &Path, reading: Reading, counts: &[usize]) {
+    let one = run(path, reading);
+    let want = (
+        one.experiments_file().to_bytes().unwrap(),
+        one.scores_file().to_bytes().unwrap(),
+        one.summary_file().to_bytes().unwrap(),
+    );
+    let view = MappedTensor::open(path, &opts().steps).unwrap();
+    for &n in counts {
+        let mut parts: Vec<_> = (1..=n)
+            .map(|i| analyze_shard(&view, &opts(), &reading, Shard::new(i, n).unwrap(), &NoProgress).unwrap())
+            .collect();
+        // Through the file format, in any order.
+        let dir = tempfile::tempdir().unwrap();
+        parts = parts
+            .into_iter()
+            .rev()
+            .map(|p| {
+                let d = dir.path().join(format!("part{}", p.shard.index));
+                std::fs::create_dir_all(&d).unwrap();
+                let f = p.write(&d).unwrap();
+                ccc_analyze::files::PartialFile::read_file(&f).unwrap()
+            })
+            .collect();
+        let merged = merge(&parts).unwrap();
+        let got = (
+            merged.experiments_file().to_bytes().unwrap(),
+            merged.scores_file().to_bytes().unwrap(),
+            merged.summary_file().to_bytes().unwrap(),
+        );
+        assert!(got.0 == want.0, "{}: experiments.json of {n} shards", path.display());
+        assert!(got.1 == want.1, "{}: scores.csv of {n} shards", path.display());
+        assert!(got.2 == want.2, "{}: summary.json of {n} shards", path.display());
+        // A missing shard is an error that names it.
+        if n > 1 {
+            let e = merge(&parts[1..]).unwrap_err().to_string();
+            assert!(e.contains("missing shard"), "{e}");
+        }
+    }
+}
+
+#[test]
+fn shards_merge_into_the_files_of_one_run() {
+    let [demo, golden] = <[PathBuf; 2]>::try_from(inputs()).unwrap();
+    shards_merge_to_one_run(&demo, Reading::default(), &[1, 3, 7]);
+    shards_merge_to_one_run(&golden, reading(ReadMode::Blockwise, 50_000), &[2, 5]);
+}
+
+#[test]
+fn merge_refuses_shards_of_other_analyses() {
+    let path = &inputs()[1];
+    let view = MappedTensor::open(path, &opts().steps).unwrap();
+    let r = Reading::default();
+    let a = analyze_shard(&view, &opts(), &r, Shard::new(1, 2).unwrap(), &NoProgress).unwrap();
+    let other = AnalyzeOptions { seed: 1, ..opts() };
+    let b = analyze_shard(&view, &other, &r, Shard::new(2, 2).unwrap(), &NoProgress).unwrap();
+    let e = merge(&[a.clone(), b]).unwrap_err().to_string();
+    assert!(e.contains("another analysis"), "{e}");
+    let e = merge(&[a.clone(), a]).unwrap_err().to_string();
+    assert!(e.contains("given twice"), "{e}");
+}
