@@ -1,7 +1,7 @@
 //! `ccc analyze` over training (issue 22): windows, subsets, the training log and trajectory clusters end to end
-//! on the planted tensor of `ccc-analyze/tests/common/planted.rs`, and one clear error for each bad input.
+//! on the planted tensor of `ccc-analyze/tests/common/emerging.rs`, and one clear error for each bad input.
 
-#[path = "../../ccc-analyze/tests/common/planted.rs"]
+#[path = "../../ccc-analyze/tests/common/emerging.rs"]
 mod planted;
 
 use std::path::{Path, PathBuf};
