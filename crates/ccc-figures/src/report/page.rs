@@ -150,7 +150,9 @@ pub fn render_report(out_dir: &Path, opts: &ReportOptions) -> Result<String, Rep
     let s = inputs.summary.as_ref();
     let model = s.map_or("(unnamed model)", |s| s.model.as_str());
     let title = format!("ccc report — {model}");
-    let figures_html = summary_figures_html(&inputs.figures.run, &linker)?;
+    let over = <ccc_analyze::files::TimelineFile as ccc_analyze::files::AnalysisFile>::read_if_present(out_dir)?;
+    let figures_html = over.as_ref().map(over_training_html).unwrap_or_default()
+        + &summary_figures_html(&inputs.figures.run, &linker)?;
     let page = fill(
         TEMPLATE,
         &[
@@ -301,6 +303,53 @@ fn consensus_html(s: Option<&SummaryFile>) -> String {
         h.push_str("</div>\n");
     }
     h.push_str("</div>\n</div>\n");
+    h
+}
+
+/// The "Over training" section (docs/timeline.md): what emerges when, the change points beside the training log's
+/// events, the components that switch group. Its figures are in the figure grid below it.
+fn over_training_html(t: &ccc_analyze::files::TimelineFile) -> String {
+    let mut h = String::from("<section class=\"over-training\"><h3>Over training</h3>\n");
+    let _ = writeln!(
+        h,
+        "<p>{} windows (<code>--windows {}</code>); a coordinate is an outlier of a window when at least {} of its \
+         experiments call it one.</p>",
+        t.windows.len(),
+        escape(&t.windows_spec),
+        t.consensus_threshold
+    );
+    let emerging: Vec<String> = t
+        .emerging
+        .iter()
+        .map(|&c| match t.coords.get(c).and_then(|x| x.emerges_at_step) {
+            Some(s) => format!("{c} (from step {s})"),
+            None => c.to_string(),
+        })
+        .collect();
+    let _ = writeln!(
+        h,
+        "<p><b>Emerging outliers:</b> {}.</p>",
+        if emerging.is_empty() { "none".to_string() } else { escape(&emerging.join(", ")) }
+    );
+    let cps: Vec<String> = t
+        .change_point_details
+        .iter()
+        .map(|d| match (d.nearest_event, d.distance) {
+            (Some(e), Some(dist)) => format!("{} ({}; {} at {}, {:+} steps)", d.step, d.series, e.kind, e.step, dist),
+            _ => format!("{} ({})", d.step, d.series),
+        })
+        .collect();
+    let _ = writeln!(
+        h,
+        "<p><b>Change points:</b> {}.</p>",
+        if cps.is_empty() { "none".to_string() } else { escape(&cps.join("; ")) }
+    );
+    let n_sw = t.comps.iter().filter(|c| !c.switches.is_empty()).count();
+    let _ = writeln!(h, "<p><b>Components that switch group:</b> {n_sw} of {}.</p>", t.comps.len());
+    if t.training_log.is_none() {
+        h.push_str("<p class=\"note\">No training log (<code>--train-log</code>).</p>\n");
+    }
+    h.push_str("</section>\n");
     h
 }
 
