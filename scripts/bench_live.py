@@ -178,7 +178,7 @@ def bench_callback() -> None:
         saves += s
     b, c = statistics.median(base), statistics.median(withcb)
     print(
-        f"callback: 600 steps saving every 100: without {b:.1f} s {[round(x, 1) for x in base]}, with "
+        f"callback: 300 steps saving every 100: without {b:.1f} s {[round(x, 1) for x in base]}, with "
         f"{c:.1f} s {[round(x, 1) for x in withcb]}: {100 * (c - b) / b:+.1f}%; background work per save "
         f"(summary, and analysis every 2nd) median {statistics.median(saves):.2f} s, max {max(saves):.2f} s"
     )
