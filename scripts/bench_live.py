@@ -8,8 +8,9 @@
 - watch: `ccc watch` on a run directory; a writer process writes pythia-160m-shaped checkpoints (random f32
   weights, 650 MB each, GPT-NeoX names); the time from the writer's last byte (after close) to the line
   `step N: added` of `ccc watch`.
-- callback: a transformers.Trainer run (mini-neox shape: C=128, L=6, 1.7 M parameters) of 600 steps saving every
-  100, with and without `CCCCallback(analyze_every=2)`, alternating, 3 runs each; wall time of `trainer.train()`.
+- callback: a transformers.Trainer run (mini-neox shape: C=128, L=6, 1.7 M parameters; batches of 2 × 32 tokens)
+  of 300 steps saving every 100, with and without `CCCCallback(analyze_every=2)`, alternating, 2 runs each; wall
+  time of `trainer.train()` and the callback's background seconds per save.
 """
 
 from __future__ import annotations
