@@ -8,8 +8,9 @@
 - watch: `ccc watch` on a run directory; a writer process writes pythia-160m-shaped checkpoints (random f32
   weights, 650 MB each, GPT-NeoX names); the time from the writer's last byte (after close) to the line
   `step N: added` of `ccc watch`.
-- callback: a transformers.Trainer run (mini-neox shape: C=128, L=6, 1.7 M parameters) of 600 steps saving every
-  100, with and without `CCCCallback(analyze_every=2)`, alternating, 3 runs each; wall time of `trainer.train()`.
+- callback: a transformers.Trainer run (mini-neox shape: C=128, L=6, 1.7 M parameters; batches of 2 × 32 tokens)
+  of 300 steps saving every 100, with and without `CCCCallback(analyze_every=2)`, alternating, 2 runs each; wall
+  time of `trainer.train()` and the callback's background seconds per save.
 """
 
 from __future__ import annotations
@@ -178,7 +179,7 @@ def bench_callback() -> None:
         saves += s
     b, c = statistics.median(base), statistics.median(withcb)
     print(
-        f"callback: 600 steps saving every 100: without {b:.1f} s {[round(x, 1) for x in base]}, with "
+        f"callback: 300 steps saving every 100: without {b:.1f} s {[round(x, 1) for x in base]}, with "
         f"{c:.1f} s {[round(x, 1) for x in withcb]}: {100 * (c - b) / b:+.1f}%; background work per save "
         f"(summary, and analysis every 2nd) median {statistics.median(saves):.2f} s, max {max(saves):.2f} s"
     )
