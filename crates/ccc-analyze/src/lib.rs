@@ -58,6 +58,7 @@ pub mod outliers;
 pub mod output;
 pub mod pipeline;
 pub mod prep;
+pub mod resume;
 mod rng;
 pub mod robust;
 pub mod score;

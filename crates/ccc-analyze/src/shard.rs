@@ -103,6 +103,19 @@ pub fn analyze_shard(
     Ok(partial_file(r, opts, shard, all_pipelines, extras, t_run.elapsed().as_secs_f64()))
 }
 
+/// The options as a partial analysis records them.
+pub(crate) fn options_record(opts: &AnalyzeOptions) -> OptionsRecord {
+    OptionsRecord {
+        seed: opts.seed,
+        aggregation: opts.aggregation,
+        grid: opts.grid,
+        steps: opts.steps_text.clone(),
+        pipelines: opts.pipelines.clone(),
+        pipelines_file: opts.pipelines_file.clone(),
+        timings: opts.timings,
+    }
+}
+
 fn partial_file(
     r: WorkResult,
     opts: &AnalyzeOptions,
@@ -123,15 +136,7 @@ fn partial_file(
             steps: r.steps,
             components: r.components,
         },
-        options: OptionsRecord {
-            seed: opts.seed,
-            aggregation: opts.aggregation,
-            grid: opts.grid,
-            steps: opts.steps_text.clone(),
-            pipelines: opts.pipelines.clone(),
-            pipelines_file: opts.pipelines_file.clone(),
-            timings: opts.timings,
-        },
+        options: options_record(opts),
         all_pipelines,
         n_experiments: r.n_experiments,
         extras,

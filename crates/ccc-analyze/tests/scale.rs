@@ -123,3 +123,35 @@ fn merge_refuses_shards_of_other_analyses() {
     let e = merge(&[a.clone(), a]).unwrap_err().to_string();
     assert!(e.contains("given twice"), "{e}");
 }
+
+/// Issue 24: a resumable analysis keeps the parts an earlier (killed) run finished, computes the others, and
+/// gives the files of one run.
+#[test]
+fn a_resumed_analysis_keeps_finished_parts_and_equals_one_run() {
+    let path = &inputs()[1];
+    let one = run(path, Reading::default());
+    let view = MappedTensor::open(path, &opts().steps).unwrap();
+    let state = tempfile::tempdir().unwrap();
+    // The "killed" run finished part 2 of 3 only; mark it to see that it is kept, not recomputed.
+    let mut p2 = analyze_shard(&view, &opts(), &Reading::default(), Shard::new(2, 3).unwrap(), &NoProgress).unwrap();
+    p2.phase_time_bits.insert("kept".into(), 1.0f64.to_bits());
+    let d2 = state.path().join("part-0002");
+    std::fs::create_dir_all(&d2).unwrap();
+    p2.write(&d2).unwrap();
+    let rec = ccc_core::progress::RecordingProgress::default();
+    let a = ccc_analyze::resume::analyze_resumable(&view, &opts(), &Reading::default(), 3, state.path(), &rec).unwrap();
+    assert!(a.phase_times_s.contains_key("kept"), "part 2 was recomputed");
+    let msgs = rec.messages.lock().unwrap().join("\n");
+    assert!(msgs.contains("part 2/3: kept") && msgs.contains("part 1/3: running"), "{msgs}");
+    assert!(a.experiments_file().to_bytes().unwrap() == one.experiments_file().to_bytes().unwrap());
+    assert!(a.scores_file().to_bytes().unwrap() == one.scores_file().to_bytes().unwrap());
+    // All parts are kept now: a third run computes nothing.
+    let rec = ccc_core::progress::RecordingProgress::default();
+    ccc_analyze::resume::analyze_resumable(&view, &opts(), &Reading::default(), 3, state.path(), &rec).unwrap();
+    assert!(!rec.messages.lock().unwrap().iter().any(|m| m.contains("running")));
+    // Other options: nothing is kept.
+    let other = AnalyzeOptions { seed: 5, ..opts() };
+    let rec = ccc_core::progress::RecordingProgress::default();
+    ccc_analyze::resume::analyze_resumable(&view, &other, &Reading::default(), 3, state.path(), &rec).unwrap();
+    assert_eq!(rec.messages.lock().unwrap().iter().filter(|m| m.contains("running")).count(), 3);
+}

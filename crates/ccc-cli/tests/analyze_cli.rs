@@ -384,3 +384,28 @@ fn sharded_analysis_merges_into_the_files_of_one_run() {
         .failure()
         .stderr(contains("shards are numbered 1/N to N/N"));
 }
+
+/// Issue 24: `--resumable N` writes the files of one run and leaves no state behind; a part left by a killed run
+/// (here: a shard's partial.json put in place) is kept.
+#[test]
+fn resumable_analysis_resumes_and_equals_one_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    let one = t.join("one");
+    analyze(&one, &["--no-timings", "--figures", "none", "--no-report"]);
+    let out = t.join("resumed");
+    analyze(&out.join(".ccc-resume/part-0001"), &["--no-timings", "--shard", "1/2"]);
+    ccc()
+        .arg("analyze")
+        .arg(golden("synthetic-small.safetensors"))
+        .arg("-o")
+        .arg(&out)
+        .args(["--no-timings", "--figures", "none", "--no-report", "--resumable", "2"])
+        .assert()
+        .success()
+        .stderr(contains("part 1/2: kept"));
+    for f in ["experiments.json", "scores.csv", "summary.json"] {
+        assert!(std::fs::read(one.join(f)).unwrap() == std::fs::read(out.join(f)).unwrap(), "{f}");
+    }
+    assert!(!out.join(".ccc-resume").exists());
+}

@@ -89,8 +89,13 @@ pub struct Args {
 
     /// Run only shard I of N (a deterministic share of the pipelines, balanced by cost) and write DIR/partial.json;
     /// `ccc merge part1/ … partN/ -o out/` then writes what one run writes. No figures or report.
-    #[arg(long, value_name = "I/N")]
+    #[arg(long, value_name = "I/N", conflicts_with = "resumable")]
     pub shard: Option<Shard>,
+
+    /// Run as N parts in sequence, each kept in DIR/.ccc-resume/ as soon as it is done: after a kill, the same
+    /// command keeps the finished parts and computes only the rest (the result is the one of a single run).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub resumable: Option<u64>,
 
     #[command(flatten)]
     #[allow(missing_docs)]
@@ -255,10 +260,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let analysis = analyze_mapped(&view, &opts, &reading, &progress)
-        .with_context(|| format!("analyzing {}", args.file.display()))?;
+    let state = args.out.join(".ccc-resume");
+    let analysis = match args.resumable {
+        Some(n) => ccc_analyze::resume::analyze_resumable(&view, &opts, &reading, n as usize, &state, &progress),
+        None => analyze_mapped(&view, &opts, &reading, &progress),
+    }
+    .with_context(|| format!("analyzing {}", args.file.display()))?;
     drop(view);
     analysis.write_to(&args.out)?;
+    if args.resumable.is_some() {
+        std::fs::remove_dir_all(&state).with_context(|| format!("removing {}", state.display()))?;
+    }
     if !over.is_empty() {
         // The windows and subsets re-run the analysis on parts of the tensor: they read it whole.
         let t_over = std::time::Instant::now();
