@@ -5,9 +5,12 @@
 #
 #   scripts/slurm/check-local-cluster.sh [CCC_BINARY]     (default: target/release/ccc; run as root)
 set -euo pipefail
+# The binary's path is taken relative to the caller's directory, before any cd.
+arg=${1:-}
+[[ -n $arg ]] && arg=$(realpath -- "$arg")
 cd "$(dirname "$0")/../.."
 root=$PWD
-export CCC=${1:-$root/target/release/ccc}
+export CCC=${arg:-$root/target/release/ccc}
 [[ -x $CCC ]] || { echo "error: no ccc binary at $CCC (cargo build --release -p ccc-cli)" >&2; exit 1; }
 work=$(mktemp -d /tmp/ccc-slurm-check.XXXXXX)
 cluster=$root/scripts/slurm/local-cluster.sh
