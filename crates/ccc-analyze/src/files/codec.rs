@@ -103,3 +103,18 @@ impl serde_json::ser::Formatter for TopLevelLines {
         w.write_all(if self.depth == 1 { b": " } else { b":" })
     }
 }
+
+/// The position of each expected column in a CSV header, found by name so that columns may be added or
+/// reordered; `Err` names the first missing column (the `at` and message of a `FilesError::Invalid`).
+pub(crate) fn csv_columns<const N: usize>(
+    header: &csv::StringRecord,
+    expected: [&str; N],
+) -> Result<[usize; N], (String, String)> {
+    let mut col = [0usize; N];
+    for (c, name) in col.iter_mut().zip(expected) {
+        *c = header.iter().position(|h| h == name).ok_or_else(|| {
+            ("line 1".to_string(), format!("missing column `{name}` (expected {})", expected.join(",")))
+        })?;
+    }
+    Ok(col)
+}

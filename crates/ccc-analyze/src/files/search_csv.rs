@@ -91,12 +91,7 @@ impl AnalysisFile for SearchCsv {
             |at: String, message: String| FilesError::Invalid { path: path.to_path_buf(), at: Some(at), message };
         let mut r = csv::ReaderBuilder::new().from_reader(bytes);
         let header = r.headers().map_err(|e| invalid("line 1".into(), e.to_string()))?.clone();
-        let mut col = [0usize; HEADER.len()];
-        for (c, name) in col.iter_mut().zip(HEADER) {
-            *c = header.iter().position(|h| h == name).ok_or_else(|| {
-                invalid("line 1".into(), format!("missing column `{name}` (expected {})", HEADER.join(",")))
-            })?;
-        }
+        let col = super::codec::csv_columns(&header, HEADER).map_err(|(at, message)| invalid(at, message))?;
         let mut rows = Vec::new();
         for record in r.records() {
             let record = record.map_err(|e| {
