@@ -122,4 +122,6 @@ def test_the_callback_in_a_real_trainer(tmp_path):
     assert cb.errors == []
     t = ccc.open(tmp_path / "run.ccc.safetensors")
     assert list(t.steps) == [5, 10, 15, 20] and t.filled.all() and t.architecture == "gpt_neox"
-    assert any("ccc/consensus_outliers" in log for log in reporter.logs), reporter.logs
+    # The last analysis (after the 4th save) reaches the reporters in the Trainer's final log, however fast the
+    # training ran past the background work.
+    assert "ccc/consensus_outliers" in reporter.logs[-1], reporter.logs

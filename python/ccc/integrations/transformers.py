@@ -109,6 +109,10 @@ class CCCCallback(_Base):  # type: ignore[misc,valid-type]
                 control.should_log = True  # log the new scalars now rather than at the next logging step
 
     def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        if logs is not None and "train_runtime" in logs:
+            # The Trainer's last log (its summary) comes after the last save and before `on_train_end`: wait for
+            # the queued checkpoints here, so the final analysis reaches the reporters instead of being dropped.
+            self.wait()
         with self._lock:
             pending, self._pending = self._pending, {}
         if logs is not None:
