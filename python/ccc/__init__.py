@@ -10,6 +10,7 @@ groupings, and look at trajectory sheets inline in Jupyter. Everything is comput
 >>> t = ccc.open("run.ccc.safetensors")          # t.mags: float32 (coords, ckpts, comps), t.steps, t.components
 >>> a = ccc.analyze(t, seed=0)                    # a.experiments, a.to_pandas(), a.sheet(12)
 >>> ccc.score(t, {"comps_grp1": ["L*.H*.Q"], "comps_grp2": ["L*.mlp_in"]}, outliers="MAD-union-dif")
+>>> s = ccc.search(t, analysis=a, budget="60s")  # s.front, s.verdict, s.to_pandas()
 
 Long calls release the GIL, report progress through tqdm when it is installed, and stop on Ctrl-C
 (``KeyboardInterrupt``; the files ccc writes stay valid). Errors are ``FileNotFoundError`` for a missing path and
@@ -27,18 +28,21 @@ from . import _ccc
 from ._analysis import Analysis, Sheet
 from ._ccc import CccError, __version__
 from ._progress import CccWarning, progress_callback
+from ._search import Search
 from ._tensor import Tensor, open
 
 __all__ = [
     "Analysis",
     "CccError",
     "CccWarning",
+    "Search",
     "Sheet",
     "Tensor",
     "__version__",
     "analyze",
     "open",
     "score",
+    "search",
     "summarize",
 ]
 
@@ -232,6 +236,81 @@ def score(
         r.update(json.loads(done))
         out.append(r)
     return out[0] if one else out
+
+
+def search(
+    tensor: TensorLike,
+    *,
+    analysis: Analysis | PathLike | None = None,
+    seed: int = 0,
+    agg: str = "sum",
+    grid: int = 100,
+    steps: str | None = None,
+    budget: int | str | None = None,
+    nulls: int = 3,
+    null: str | None = None,
+    random: int = 100,
+    random_starts: int = 16,
+    max_fraction: float = 0.2,
+    min_group: int = 2,
+    timings: bool = True,
+    out: PathLike | None = None,
+    figures: bool = True,
+    progress: Progress = True,
+) -> Search:
+    """Search the groupings with the best scores and test them against null tensors, as ``ccc search`` does
+    (docs/search.md). The same tensor, seed and evaluation budget give the same front (``search.json`` byte for
+    byte with ``timings=False``).
+
+    Args:
+        tensor: a ``ccc/1`` file or a tensor from ``ccc.open``.
+        analysis: the start points: an :class:`Analysis` of this tensor, or an output directory holding its
+            ``experiments.json``; without one the analysis runs first (same ``seed``, ``agg``, ``grid``, ``steps``).
+        seed: the seed of every random draw (start points, annealing, null tensors, random groupings).
+        agg, grid, steps: the score's options, as for ``ccc.score`` (they must match the analysis's).
+        budget: evaluations of each search (real and every null), e.g. ``200_000`` (the default), or a wall time
+            for all of them, e.g. ``"60s"``, ``"5m"`` (turned into an evaluation count once, see ``Search.budget``).
+        nulls: null tensors searched the same way (0: no null comparison).
+        null: how null tensors are made (default: coordinates permuted within each component).
+        random: random groupings of the same sizes per front point (``random_percentile``).
+        random_starts: random start points besides the experiments.
+        max_fraction: largest fraction of outlier coordinates a grouping may have.
+        min_group: fewest components in each of the two groups.
+        timings: record the wall time in ``search.json``.
+        out: also write ``search.json``, ``search.csv`` and the front's sheets there (``figures``).
+        progress: ``True`` for tqdm bars when tqdm is installed, ``False`` for none, or a callable.
+
+    Returns:
+        A :class:`Search`: ``front``, ``null``, ``verdict``, ``to_pandas()``, ``write(out)``.
+
+    Raises:
+        FileNotFoundError: the file or the analysis directory's ``experiments.json`` does not exist.
+        CccError: a bad option, fewer than 3 checkpoints, experiments that do not fit the tensor.
+        KeyboardInterrupt: on Ctrl-C, once the best front so far is written into ``out`` (when given).
+    """
+    native_analysis = analysis._native if isinstance(analysis, Analysis) else None
+    experiments_dir = None if analysis is None or native_analysis is not None else os.fspath(analysis)
+    native = _ccc.search(
+        _tensor_arg(tensor),
+        analysis=native_analysis,
+        experiments_dir=experiments_dir,
+        seed=seed,
+        agg=agg,
+        grid=grid,
+        steps=steps,
+        budget=budget,
+        nulls=nulls,
+        null=null,
+        random=random,
+        random_starts=random_starts,
+        max_fraction=max_fraction,
+        min_group=min_group,
+        timings=timings,
+        out=None if out is None else os.fspath(out),
+        figures=figures,
+        progress=progress_callback(progress, "search"),
+    )
+    return Search(native)
 
 
 def _tensor_arg(tensor: TensorLike) -> Any:

@@ -72,3 +72,32 @@ class NativeAnalysis:
     def changes_since(self, previous: NativeAnalysis | None, threshold: float) -> dict[str, Any]: ...
     def sheet_png(self, id: int, *, smooth: int | None = None, full_size: bool = False) -> bytes: ...
     def sheet_svg(self, id: int, *, smooth: int | None = None) -> str: ...
+
+def search(
+    tensor: Any,
+    *,
+    analysis: NativeAnalysis | None = None,
+    experiments_dir: str | None = None,
+    seed: int = 0,
+    agg: str = "sum",
+    grid: int = 100,
+    steps: str | None = None,
+    budget: int | str | None = None,
+    nulls: int = 3,
+    null: str | None = None,
+    random: int = 100,
+    random_starts: int = 16,
+    max_fraction: float = 0.2,
+    min_group: int = 2,
+    timings: bool = True,
+    out: str | None = None,
+    figures: bool = True,
+    progress: Callable[..., Any] | None = None,
+) -> NativeSearch: ...
+
+class NativeSearch:
+    def search_json(self) -> str: ...
+    def search_csv(self) -> str: ...
+    def verdict(self) -> str: ...
+    def interrupted(self) -> bool: ...
+    def write(self, out: str, *, figures: bool = True, progress: Callable[..., Any] | None = None) -> str: ...

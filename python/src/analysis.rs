@@ -114,6 +114,13 @@ pub fn analyze(
     Ok(NativeAnalysis(Arc::new(inner)))
 }
 
+impl NativeAnalysis {
+    /// The experiments, as `experiments.json` holds them (the start points of `ccc.search`).
+    pub(crate) fn experiments_file(&self) -> ccc_analyze::files::ExperimentsFile {
+        self.0.analysis.experiments_file()
+    }
+}
+
 #[pymethods]
 impl NativeAnalysis {
     /// The bytes of `experiments.json`.

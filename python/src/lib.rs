@@ -6,6 +6,7 @@
 
 mod analysis;
 mod errors;
+mod search;
 mod summarize;
 mod tensor;
 mod work;
@@ -22,6 +23,8 @@ fn _ccc(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(summarize::summarize, m)?)?;
     m.add_function(wrap_pyfunction!(analysis::analyze, m)?)?;
     m.add_function(wrap_pyfunction!(analysis::score, m)?)?;
+    m.add_function(wrap_pyfunction!(search::search, m)?)?;
     m.add_class::<analysis::NativeAnalysis>()?;
+    m.add_class::<search::NativeSearch>()?;
     Ok(())
 }

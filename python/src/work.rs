@@ -6,8 +6,9 @@
 //! then finishes in the background and its result is dropped. Every file ccc writes stays valid: outputs are
 //! written atomically, and a checkpoint of the tensor is marked filled only once its values are on disk.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, RecvTimeoutError, Sender};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ccc_core::Progress;
@@ -76,6 +77,34 @@ where
     T: Send + 'static,
     F: FnOnce(&dyn Progress) -> PyResult<T> + Send + 'static,
 {
+    run_with_cancel(py, progress, None, work)
+}
+
+/// As [`run`], for work that can stop early: Ctrl-C sets `cancel`, waits for the work to finish what it keeps
+/// (e.g. write the best result so far), then raises `KeyboardInterrupt`.
+pub fn run_cancellable<T, F>(
+    py: Python<'_>,
+    progress: Option<&Bound<'_, PyAny>>,
+    cancel: Arc<AtomicBool>,
+    work: F,
+) -> PyResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Progress) -> PyResult<T> + Send + 'static,
+{
+    run_with_cancel(py, progress, Some(cancel), work)
+}
+
+fn run_with_cancel<T, F>(
+    py: Python<'_>,
+    progress: Option<&Bound<'_, PyAny>>,
+    cancel: Option<Arc<AtomicBool>>,
+    work: F,
+) -> PyResult<T>
+where
+    T: Send + 'static,
+    F: FnOnce(&dyn Progress) -> PyResult<T> + Send + 'static,
+{
     let (tx, rx) = channel();
     let handle = std::thread::Builder::new()
         .name("ccc-work".into())
@@ -93,7 +122,14 @@ where
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => break,
         }
-        py.check_signals()?;
+        if let Err(interrupt) = py.check_signals() {
+            if let Some(flag) = &cancel {
+                flag.store(true, Ordering::Relaxed);
+                // The work notices the flag within one step and returns; its result is dropped.
+                let _ = py.detach(|| handle.join());
+            }
+            return Err(interrupt);
+        }
     }
     match py.detach(|| handle.join()) {
         Ok(result) => result,

@@ -67,6 +67,48 @@ pub enum Budget {
     Seconds(f64),
 }
 
+impl std::fmt::Display for Budget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Budget::Evaluations(n) => write!(f, "{n}"),
+            Budget::Seconds(s) => write!(f, "{s}s"),
+        }
+    }
+}
+
+impl std::str::FromStr for Budget {
+    type Err = AnalyzeError;
+
+    /// An evaluation count (`200000`, `200_000`) or a wall time (`90s`, `5m`, `1.5h`), as `--budget` takes it.
+    fn from_str(s: &str) -> Result<Self, AnalyzeError> {
+        let s = s.trim();
+        let bad = || {
+            AnalyzeError::InvalidOption(format!(
+                "`{s}` is not a budget: give evaluations (`200000`) or a time (`90s`, `5m`, `1h`)"
+            ))
+        };
+        if let Ok(n) = s.replace('_', "").parse::<u64>() {
+            return if n == 0 {
+                Err(AnalyzeError::InvalidOption("the budget must be at least 1 evaluation".into()))
+            } else {
+                Ok(Budget::Evaluations(n))
+            };
+        }
+        let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).ok_or_else(bad)?);
+        let v: f64 = num.trim().parse().map_err(|_| bad())?;
+        let secs = match unit {
+            "s" => v,
+            "m" | "min" => v * 60.0,
+            "h" => v * 3600.0,
+            _ => return Err(bad()),
+        };
+        if !(secs > 0.0 && secs.is_finite()) {
+            return Err(bad());
+        }
+        Ok(Budget::Seconds(secs))
+    }
+}
+
 /// The default budget: evaluations of each search.
 pub const DEFAULT_BUDGET: u64 = 200_000;
 

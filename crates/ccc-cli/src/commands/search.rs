@@ -69,43 +69,23 @@ pub struct Args {
     pub quiet: bool,
 }
 
-/// `--budget`: an evaluation count, or a time (`90s`, `2m`, `1h`).
+/// `--budget`: an evaluation count, or a time (`90s`, `2m`, `1h`); parsed by [`Budget`]'s `FromStr`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BudgetArg(pub Budget);
 
 impl std::fmt::Display for BudgetArg {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            Budget::Evaluations(n) => write!(f, "{n}"),
-            Budget::Seconds(s) => write!(f, "{s}s"),
-        }
+        self.0.fmt(f)
     }
 }
 
 impl std::str::FromStr for BudgetArg {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        let s = s.trim();
-        let bad = || format!("`{s}` is not a budget: give evaluations (`200000`) or a time (`90s`, `5m`, `1h`)");
-        if let Ok(n) = s.replace('_', "").parse::<u64>() {
-            return if n == 0 {
-                Err("the budget must be at least 1 evaluation".into())
-            } else {
-                Ok(BudgetArg(Budget::Evaluations(n)))
-            };
-        }
-        let (num, unit) = s.split_at(s.find(|c: char| c.is_ascii_alphabetic()).ok_or_else(bad)?);
-        let v: f64 = num.trim().parse().map_err(|_| bad())?;
-        let secs = match unit {
-            "s" => v,
-            "m" | "min" => v * 60.0,
-            "h" => v * 3600.0,
-            _ => return Err(bad()),
-        };
-        if !(secs > 0.0 && secs.is_finite()) {
-            return Err(bad());
-        }
-        Ok(BudgetArg(Budget::Seconds(secs)))
+        s.parse::<Budget>().map(BudgetArg).map_err(|e| match e {
+            ccc_analyze::AnalyzeError::InvalidOption(m) => m,
+            other => other.to_string(),
+        })
     }
 }
 
