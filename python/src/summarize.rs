@@ -2,58 +2,15 @@
 //! same inputs give the same bytes.
 
 use std::num::NonZeroUsize;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use ccc_core::{Mode, NameFilter, StepSelection, Summary};
-use ccc_summarize::{local, Checkpoint, Mapping, Output, ReadMethod, RunOptions};
+use ccc_core::{NameFilter, StepSelection, Summary};
+use ccc_summarize::{local, outputs, Checkpoint, Mapping, ReadMethod, RunOptions};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use crate::errors::{invalid, not_found, to_py};
 use crate::work;
-
-/// The modes of `mode=`: distinct, in canonical order (`full` before `compact`), as the CLI's `--mode`.
-fn parse_modes(s: &str) -> PyResult<Vec<Mode>> {
-    let mut modes = Vec::new();
-    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let m: Mode = part.parse().map_err(|e: ccc_core::CoreError| to_py(&e))?;
-        if !modes.contains(&m) {
-            modes.push(m);
-        }
-    }
-    if modes.is_empty() {
-        return Err(invalid("no mode given: use `full`, `compact` or `full,compact`"));
-    }
-    modes.sort_by_key(|m| Mode::ALL.iter().position(|x| x == m));
-    Ok(modes)
-}
-
-/// The output file of each mode: `out` itself for one mode; `X.full.safetensors`, `X.compact.safetensors` for
-/// two (the CLI's naming).
-pub fn output_paths(output: &Path, modes: &[Mode]) -> Vec<Output> {
-    if let [mode] = modes {
-        return vec![Output { mode: *mode, path: output.to_path_buf() }];
-    }
-    let name = output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let stem = name.strip_suffix(".safetensors").unwrap_or(&name);
-    modes
-        .iter()
-        .map(|&mode| Output { mode, path: output.with_file_name(format!("{stem}.{mode}.safetensors")) })
-        .collect()
-}
-
-/// The input's name, as the CLI's default `--model`: a run directory → its name; a checkpoint directory whose
-/// name is a step → its parent's name.
-fn default_model_name(inputs: &[PathBuf]) -> String {
-    let Some(first) = inputs.first() else { return String::new() };
-    let p = first.canonicalize().unwrap_or_else(|_| first.clone());
-    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
-    match name(&p) {
-        Some(n) if local::parse_step(&n).is_some() => p.parent().and_then(name).unwrap_or(n),
-        Some(n) => n,
-        None => first.display().to_string(),
-    }
-}
 
 /// Summarize checkpoints into a `ccc/1` file (see `ccc.summarize` for the options).
 #[pyfunction]
@@ -89,7 +46,7 @@ pub fn summarize<'py>(
     if let Some(missing) = inputs.iter().find(|p| !p.exists()) {
         return Err(not_found(missing));
     }
-    let modes = parse_modes(mode)?;
+    let modes = outputs::parse_modes(mode).map_err(invalid)?;
     let summary: Summary = summary.parse().map_err(|e: ccc_core::CoreError| to_py(&e))?;
     let steps: StepSelection = match steps {
         Some(s) => s.parse().map_err(|e: ccc_core::CoreError| to_py(&e))?,
@@ -118,8 +75,11 @@ pub fn summarize<'py>(
         return Err(invalid("max_memory must be at least 1 byte"));
     }
     let mapping = arch.as_deref().map(Mapping::load).transpose().map_err(|e| to_py(&e))?;
-    let outputs = output_paths(&out, &modes);
-    let mut run = RunOptions::new(outputs.clone(), model.unwrap_or_else(|| default_model_name(&inputs)));
+    let outputs = outputs::output_paths(&out, &modes);
+    let mut run = RunOptions::new(
+        outputs.clone(),
+        model.unwrap_or_else(|| outputs::default_model_name(&inputs[0].to_string_lossy())),
+    );
     run.summary = summary;
     run.norms = norms;
     run.allow_nonfinite = allow_nonfinite;
@@ -137,8 +97,7 @@ pub fn summarize<'py>(
             progress.message(&format!("skipped {} ({})", s.path.display(), s.reason));
         }
         let have: Vec<i64> = checkpoints.iter().map(|c| c.step()).collect();
-        let missing: Vec<String> =
-            steps.listed_steps().into_iter().filter(|s| !have.contains(s)).map(|s| s.to_string()).collect();
+        let missing: Vec<String> = outputs::missing_listed_steps(&steps, &have).iter().map(|s| s.to_string()).collect();
         if !missing.is_empty() {
             progress.warn(&format!("steps names steps that were not found: {}", missing.join(", ")));
         }

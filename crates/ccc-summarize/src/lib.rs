@@ -65,6 +65,7 @@ mod column;
 mod engine;
 mod error;
 pub mod local;
+pub mod outputs;
 mod plan;
 mod read_at;
 mod safetensors;

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use anyhow::bail;
 use ccc_core::{Mode, Progress, StepSelection, Summary};
 use ccc_summarize::adapter::{self, AdapterMode};
-use ccc_summarize::{local, shard, Checkpoint, Mapping, Output, ReadMethod, RunOptions, ShardSpec};
+use ccc_summarize::{local, outputs, shard, Checkpoint, Mapping, Output, ReadMethod, RunOptions, ShardSpec};
 
 use crate::progress::CliProgress;
 
@@ -110,18 +110,7 @@ impl FromStr for Modes {
 
     /// A comma-separated list of modes (`full`, `compact`, `full,compact`); repeats and empty items are ignored.
     fn from_str(s: &str) -> Result<Self, String> {
-        let mut modes = Vec::new();
-        for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let m: Mode = part.parse().map_err(|e: ccc_core::CoreError| e.to_string())?;
-            if !modes.contains(&m) {
-                modes.push(m);
-            }
-        }
-        if modes.is_empty() {
-            return Err("no mode given: use `full`, `compact` or `full,compact`".into());
-        }
-        modes.sort_by_key(|m| Mode::ALL.iter().position(|x| x == m));
-        Ok(Modes(modes))
+        outputs::parse_modes(s).map(Modes)
     }
 }
 
@@ -129,19 +118,6 @@ impl FromStr for Modes {
 fn parse_jobs(s: &str) -> Result<NonZeroUsize, String> {
     let n: usize = s.trim().parse().map_err(|_| format!("`{s}` is not a number of checkpoints (e.g. 2)"))?;
     NonZeroUsize::new(n).ok_or_else(|| "must be at least 1 (leave --jobs out to choose automatically)".into())
-}
-
-/// The output file of each mode: `-o` itself for one mode; `X.full.safetensors`, `X.compact.safetensors` for two.
-pub fn output_paths(output: &Path, modes: &[Mode]) -> Vec<Output> {
-    if let [mode] = modes {
-        return vec![Output { mode: *mode, path: output.to_path_buf() }];
-    }
-    let name = output.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let stem = name.strip_suffix(".safetensors").unwrap_or(&name);
-    modes
-        .iter()
-        .map(|&mode| Output { mode, path: output.with_file_name(format!("{stem}.{mode}.safetensors")) })
-        .collect()
 }
 
 fn validate(args: &Args) -> anyhow::Result<Options> {
@@ -155,8 +131,11 @@ fn validate(args: &Args) -> anyhow::Result<Options> {
         }
     }
     let mapping = args.arch.as_deref().map(Mapping::load).transpose()?;
-    let outputs = output_paths(&args.output, &args.mode.0);
-    let model = args.model.clone().unwrap_or_else(|| default_model_name(&args.inputs));
+    let outputs = outputs::output_paths(&args.output, &args.mode.0);
+    let model = args
+        .model
+        .clone()
+        .unwrap_or_else(|| outputs::default_model_name(args.inputs.first().map_or("", |s| s.as_str())));
     let mut run = RunOptions::new(outputs.clone(), model);
     run.summary = args.summary;
     run.norms = !args.no_norms;
@@ -187,23 +166,6 @@ fn parse_size(s: &str) -> Result<u64, String> {
         return Err(format!("`{s}` is not a usable size (e.g. 512M, 8G)"));
     }
     Ok(bytes as u64)
-}
-
-/// The input's name: `hf:org/name@rev` → `org/name`; a run directory → its name; a checkpoint directory whose
-/// name is a step → its parent's name.
-fn default_model_name(inputs: &[String]) -> String {
-    let Some(first) = inputs.first() else { return String::new() };
-    if let Some(hf) = first.strip_prefix("hf:") {
-        return hf.split('@').next().unwrap_or(hf).to_string();
-    }
-    let p = Path::new(first);
-    let p = p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
-    let name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned());
-    match name(&p) {
-        Some(n) if local::parse_step(&n).is_some() => p.parent().and_then(name).unwrap_or(n),
-        Some(n) => n,
-        None => first.clone(),
-    }
 }
 
 /// One line per run directory naming each subdirectory passed over, and why.
@@ -284,7 +246,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     }
     let have: Vec<i64> = checkpoints.iter().map(|c| c.step()).collect();
     let missing: Vec<String> =
-        opts.steps.listed_steps().into_iter().filter(|s| !have.contains(s)).map(|s| s.to_string()).collect();
+        outputs::missing_listed_steps(&opts.steps, &have).iter().map(|s| s.to_string()).collect();
     if !missing.is_empty() {
         progress.warn(&format!("--steps names steps that were not found: {}", missing.join(", ")));
     }
@@ -341,12 +303,7 @@ mod tests {
     }
 
     #[test]
-    fn output_naming() {
-        let one = output_paths(Path::new("out/p.safetensors"), &[Mode::Compact]);
-        assert_eq!(one[0].path, Path::new("out/p.safetensors"));
-        let two = output_paths(Path::new("out/p.safetensors"), &[Mode::Full, Mode::Compact]);
-        assert_eq!(two[0].path, Path::new("out/p.full.safetensors"));
-        assert_eq!(two[1].path, Path::new("out/p.compact.safetensors"));
+    fn modes_flag() {
         assert_eq!("compact, full".parse::<Modes>().unwrap(), Modes(vec![Mode::Full, Mode::Compact]));
         assert_eq!("full,,full".parse::<Modes>().unwrap(), Modes(vec![Mode::Full]));
         assert!("fast".parse::<Modes>().unwrap_err().contains("unknown mode `fast`"));
