@@ -2,8 +2,11 @@
 //!
 //! ```text
 //! cargo run --release -p ccc-analyze --example gen_tensor -- OUT.safetensors [--coords 2048] [--ckpts 50]
-//!     [--layers 16] [--heads 16] [--seed 0]
+//!     [--layers 16] [--heads 16] [--seed 0] [--pythia]
 //! ```
+//!
+//! `--pythia` adds what a GPT-NeoX (Pythia) model has besides: an untied `emb_out` and the two norm gains per layer
+//! (`ln_1`, `ln_2`) — pythia-70m's 218 components with `--layers 6 --heads 8`.
 //!
 //! The default shape is OLMo-1B's: 2048 coordinates × 50 checkpoints × 1057 components (`emb_in`, then per layer
 //! 16 heads of Q, K, V, O and the two MLP matrices; tied embeddings, no norm gains). The model: every
@@ -16,7 +19,7 @@
 //! memory.
 
 use ccc_core::file::CccFile;
-use ccc_core::ComponentKind::{EmbIn, MlpIn, MlpOut, K, O, Q, V};
+use ccc_core::ComponentKind::{EmbIn, EmbOut, Ln1, Ln2, MlpIn, MlpOut, K, O, Q, V};
 use ccc_core::{CccMeta, Component, Mode, Summary};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -24,6 +27,7 @@ use rand_chacha::ChaCha8Rng;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let mut out = None;
+    let mut pythia = false;
     let (mut n_coord, mut n_ckpt, mut n_layer, mut n_head, mut seed) = (2048usize, 50usize, 16usize, 16usize, 0u64);
     while let Some(a) = args.next() {
         let mut num = |name: &str| -> Result<u64, String> {
@@ -35,19 +39,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--layers" => n_layer = num("--layers")? as usize,
             "--heads" => n_head = num("--heads")? as usize,
             "--seed" => seed = num("--seed")?,
+            "--pythia" => pythia = true,
             s if !s.starts_with('-') && out.is_none() => out = Some(std::path::PathBuf::from(s)),
             s => return Err(format!("unknown argument `{s}`").into()),
         }
     }
-    let out =
-        out.ok_or("usage: gen_tensor OUT.safetensors [--coords N] [--ckpts N] [--layers N] [--heads N] [--seed N]")?;
-    let components = Component::full_list(n_layer, n_head, n_head, &[EmbIn, Q, K, V, O, MlpIn, MlpOut]);
+    let out = out.ok_or(
+        "usage: gen_tensor OUT.safetensors [--coords N] [--ckpts N] [--layers N] [--heads N] [--seed N] [--pythia]",
+    )?;
+    let kinds: &[_] = if pythia {
+        &[EmbIn, EmbOut, Q, K, V, O, MlpIn, MlpOut, Ln1, Ln2]
+    } else {
+        &[EmbIn, Q, K, V, O, MlpIn, MlpOut]
+    };
+    let components = Component::full_list(n_layer, n_head, n_head, kinds);
     let n_comp = components.len();
     let d_head = (n_coord / n_head.max(1)).max(1) as i64;
     let lengths: Vec<i64> = components
         .iter()
         .map(|c| match c.kind {
-            EmbIn => 50_304,
+            EmbIn | EmbOut => 50_304,
+            Ln1 | Ln2 => 1,
             MlpIn => 16_384,
             MlpOut => 8_192,
             _ => d_head,

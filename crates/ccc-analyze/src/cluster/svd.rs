@@ -9,6 +9,13 @@
 //! deficiency). So the result is deterministic and exact to working precision either way — unlike
 //! scikit-learn's default randomized SVD, which is an approximation of this.
 //!
+//! A matrix of low numerical rank never reaches faer's Lanczos: once the Krylov space is invariant (rank below
+//! its dimension), faer 0.24's reorthogonalization loop (`iterate_lanczos` / `iterate_arnoldi`) shrinks the next
+//! vector to exactly zero and then never meets its own stopping test (`|r| < f·‖v‖` with both zero): it spins
+//! forever, with no restart count to bound it. The sign matrices of a window of few checkpoints (a `K × K` ±1
+//! pattern of a few distinct rows) are such matrices. [`rank_exceeds`] certifies the rank from a seeded sketch
+//! `A Ω` (one GEMM of `max_dim + 9` columns) first; a matrix that fails goes to the dense SVD.
+//!
 //! Sign convention (scikit-learn's `svd_flip`, u-based): each left singular vector is flipped so its entry
 //! of largest magnitude (the first such) is positive, and its right vector with it.
 
@@ -23,8 +30,11 @@ use rand_chacha::ChaCha8Rng;
 
 use super::error::{check_finite, ClusterError};
 
-/// Matrices with `min(nrows, ncols)` up to this use the dense SVD directly.
-pub const DENSE_SVD_MAX_DIM: usize = 160;
+/// Matrices with `min(nrows, ncols)` up to this use the dense SVD directly. Up to a few hundred the dense SVD
+/// (blocked, a few tens of ms) beats the restarted Lanczos methods, whose reorthogonalization is one vector at a
+/// time and whose restarts multiply on the flat spectra of a window's `C × K` matrices: at `K = 218` (pythia-70m)
+/// `partial_svd` was half the CPU of a window's analysis (docs/timeline.md §7).
+pub const DENSE_SVD_MAX_DIM: usize = 256;
 
 /// Seed of the Lanczos start vector (fixed: the decomposition depends on the matrix only).
 const START_VECTOR_SEED: u64 = 0x5eed_5bd0;
@@ -76,7 +86,12 @@ pub fn leading_singular_vectors(m: MatRef<'_, f64>, k: usize) -> Result<Truncate
         dense(m, k)?
     } else {
         let symmetric = is_symmetric(m);
-        match symmetric.then(|| lanczos_symmetric(m, k)).flatten().or_else(|| lanczos(m, k)) {
+        let krylov = krylov_dims(k, nrows.min(ncols));
+        // Lanczos only where its Krylov space cannot become invariant (see the module docs: faer hangs there).
+        let lanczos_safe = krylov.is_some_and(|p| rank_exceeds(m, p.max_dim + 1));
+        let iterative =
+            lanczos_safe.then(|| symmetric.then(|| lanczos_symmetric(m, k)).flatten().or_else(|| lanczos(m, k)));
+        match iterative.flatten() {
             Some(svd) => svd,
             None => dense(m, k)?,
         }
@@ -114,6 +129,26 @@ fn krylov_dims(k: usize, dim: usize) -> Option<PartialEigenParams> {
         max_restarts: 150,
         ..Default::default()
     })
+}
+
+/// Relative singular value (of the sketch) below which a direction counts as absent: far above rounding
+/// (`1e-16`), so a direction that passes gives the Lanczos vectors a component that reorthogonalization keeps.
+const RANK_TOL: f64 = 1e-8;
+
+/// Whether the numerical rank of `m` is at least `needed`: the singular values of the sketch `m Ω` (`Ω` a fixed
+/// pseudo-random `ncols × (needed + 8)` matrix; the sketch has the rank of `m` up to its width, almost surely)
+/// above `RANK_TOL` times the largest. `false` when the sketch would not be narrower than `m` (no saving).
+fn rank_exceeds(m: MatRef<'_, f64>, needed: usize) -> bool {
+    let width = needed + 8;
+    if width >= m.nrows().min(m.ncols()) {
+        return false;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(START_VECTOR_SEED ^ 0x5ca1ab1e);
+    let omega = Mat::from_fn(m.ncols(), width, |_, _| rng.random_range(-1.0..1.0));
+    let sketch = m * &omega;
+    let Ok(s) = sketch.singular_values() else { return false };
+    let top = s.first().copied().unwrap_or(0.0);
+    top > 0.0 && s.iter().filter(|&&x| x > RANK_TOL * top).count() >= needed
 }
 
 /// The fixed start vector of the Lanczos methods.
@@ -291,6 +326,31 @@ mod tests {
         }
         assert!((got.s[3] - 1.0).abs() < 1e-9);
         assert!(residuals_ok(m.as_ref(), &got, 1e-8 * m.norm_l2()));
+    }
+
+    #[test]
+    fn low_rank_matrices_skip_lanczos_and_stay_exact() {
+        // Rank 12 < the Krylov dimension: faer's Lanczos would spin forever on these (see the module docs).
+        let s: Vec<f64> = (0..12).map(|i| 10.0 * 0.7f64.powi(i)).collect();
+        let m = planted(300, 280, &s, 4);
+        assert!(!rank_exceeds(m.as_ref(), 65));
+        check_against_dense(&m, 7);
+        // A ±1 pattern of a few distinct rows, symmetric, as the sign matrix of a window's component folding.
+        let pattern = |i: usize| [i % 3 == 0, i % 5 < 2, i % 7 == 1];
+        let sign = Mat::from_fn(300, 300, |i, j| {
+            let (a, b) = (pattern(i), pattern(j));
+            if (0..3).filter(|&q| a[q] == b[q]).count() >= 2 {
+                1.0
+            } else {
+                -1.0
+            }
+        });
+        assert!(is_symmetric(sign.as_ref()));
+        let got = leading_singular_vectors(sign.as_ref(), 7).unwrap();
+        assert!(residuals_ok(sign.as_ref(), &got, 1e-8 * sign.norm_l2()));
+        // A full-rank matrix still passes the certificate (and takes the Lanczos path).
+        let full: Vec<f64> = (0..280).map(|i| 1.0 + 0.99f64.powi(i)).collect();
+        assert!(rank_exceeds(planted(300, 280, &full, 5).as_ref(), 65));
     }
 
     #[test]
