@@ -37,6 +37,7 @@ use crate::checkpoint::Checkpoint;
 use crate::error::SummarizeError;
 use crate::plan::Plan;
 use crate::source::WeightSource;
+use crate::tensor::TensorInfo;
 
 /// Default bytes per chunk handed to the summarizer.
 pub const DEFAULT_CHUNK_BYTES: usize = 32 << 20;
@@ -169,7 +170,8 @@ pub fn run(
 
     let steps: Vec<i64> = by_step.keys().copied().collect();
     let mut outputs = outputs::Outputs::prepare(&plan, opts, &steps)?;
-    let result = run_inner(&todo, first_source, &plan, opts, &mut outputs, progress, &mut report);
+    let run_plan = RunPlan { plan, config, tensors: first_source.tensors().to_vec() };
+    let result = run_inner(&todo, first_source, &run_plan, opts, &mut outputs, progress, &mut report);
     progress.finish();
     if let Err(e) = result {
         outputs.cleanup();
@@ -184,7 +186,7 @@ pub fn run(
 fn run_inner(
     todo: &[&dyn Checkpoint],
     first_source: Box<dyn WeightSource>,
-    plan: &Plan,
+    plan: &RunPlan,
     opts: &RunOptions,
     outputs: &mut outputs::Outputs,
     progress: &dyn Progress,
@@ -195,6 +197,21 @@ fn run_inner(
     progress.start("summarize", total, "bytes");
     let written = schedule::summarize_all(&primary, first_source, plan, opts, outputs, progress)?;
     duplicates::record(outputs.get()?, written, &copies, progress, report)
+}
+
+/// The run's plan, with the config and tensor list it was built from: a checkpoint with the same ones gets the
+/// same plan, so it is not built again.
+pub(super) struct RunPlan {
+    pub(super) plan: Plan,
+    config: serde_json::Value,
+    tensors: Vec<TensorInfo>,
+}
+
+impl RunPlan {
+    /// Whether a checkpoint with this config and these tensors (names, dtypes, shapes, in order) has this plan.
+    pub(super) fn fits(&self, config: &serde_json::Value, tensors: &[TensorInfo]) -> bool {
+        self.tensors.as_slice() == tensors && &self.config == config
+    }
 }
 
 /// `e` with the checkpoint named, for errors that do not name a file.
