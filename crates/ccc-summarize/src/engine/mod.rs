@@ -227,3 +227,38 @@ fn context(c: &dyn Checkpoint, e: SummarizeError) -> SummarizeError {
 fn poisoned() -> SummarizeError {
     SummarizeError::InvalidOption("internal error: a worker failed".into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tensor::DType;
+
+    /// The run's plan is reused only for the same config and the same tensors (names, dtypes, shapes, in order).
+    #[test]
+    fn run_plan_fits_only_the_same_config_and_tensors() {
+        let cfg = serde_json::json!({"model_type": "gpt_neox", "hidden_size": 8, "num_attention_heads": 2,
+            "num_hidden_layers": 1, "vocab_size": 16, "tie_word_embeddings": false});
+        let t = |name: &str, shape: Vec<usize>| TensorInfo { name: name.into(), dtype: DType::F32, shape };
+        let tensors = vec![
+            t("gpt_neox.embed_in.weight", vec![16, 8]),
+            t("embed_out.weight", vec![16, 8]),
+            t("gpt_neox.layers.0.attention.query_key_value.weight", vec![24, 8]),
+            t("gpt_neox.layers.0.attention.dense.weight", vec![8, 8]),
+            t("gpt_neox.layers.0.mlp.dense_h_to_4h.weight", vec![32, 8]),
+            t("gpt_neox.layers.0.mlp.dense_4h_to_h.weight", vec![8, 32]),
+        ];
+        let plan = Plan::for_checkpoint(&cfg, &tensors, None, true).unwrap();
+        let rp = RunPlan { plan, config: cfg.clone(), tensors: tensors.clone() };
+        assert!(rp.fits(&cfg, &tensors));
+        let mut other = tensors.clone();
+        other[3].shape = vec![8, 4];
+        assert!(!rp.fits(&cfg, &other), "a different shape");
+        other = tensors.clone();
+        other[0].dtype = DType::BF16;
+        assert!(!rp.fits(&cfg, &other), "a different dtype");
+        assert!(!rp.fits(&cfg, &tensors[..5]), "a tensor fewer");
+        let mut cfg2 = cfg.clone();
+        cfg2["num_attention_heads"] = 4.into();
+        assert!(!rp.fits(&cfg2, &tensors), "a different config");
+    }
+}
