@@ -7,7 +7,7 @@
 #    base (f32, 1.6 GB; `gen_checkpoint`, `gen_lora`). Target: `ccc summarize RUN --base BASE --adapter delta` in
 #    ≤ 2× the time of `cat` of the 100 adapter files and the base file once. Merged mode is timed too, against
 #    `cat` of the base 100 times plus the adapters (it streams the base once per checkpoint).
-# 2. MoE: a Mixtral-format checkpoint (`gen_moe`: hidden 1024, 8 layers, 8 experts, bf16, ~1.2 GB) summarized with
+# 2. MoE: a Mixtral-format checkpoint (`gen_moe`: hidden 1024, 12 layers, 8 experts, bf16, 1.4 GB) summarized with
 #    `--mode full,compact` against `cat FILE > /dev/null` from the page cache. Target: ratio cat/ccc ≥ 1.0, peak
 #    RSS ≤ 512 MiB.
 # Each timing is the median of ROUNDS (default 5) runs from a warm page cache; peak RSS from /usr/bin/time.
@@ -21,7 +21,7 @@ cargo build --release -p ccc-summarize --example gen_checkpoint --example gen_lo
 BIN="${CARGO_TARGET_DIR:-target}/release"
 [ -f "$WORK/base/model.safetensors" ] || "$BIN/examples/gen_checkpoint" "$WORK/base" --dtype f32
 [ -d "$WORK/lora/checkpoint-1000" ] || "$BIN/examples/gen_lora" "$WORK/lora" --checkpoints 100
-[ -f "$WORK/moe/model.safetensors" ] || "$BIN/examples/gen_moe" "$WORK/moe"
+[ -f "$WORK/moe/model.safetensors" ] || "$BIN/examples/gen_moe" "$WORK/moe" --layers 12
 
 now() { date +%s.%N; }
 # Median wall seconds of "$@" over ROUNDS runs (output discarded).
@@ -33,6 +33,8 @@ median() {
   printf '%s\n' "${ts[@]}" | sort -n | awk '{v[NR]=$1} END {printf "%.3f\n", v[int((NR+1)/2)]}'
 }
 rss_mib() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1 | awk '{printf "%.0f\n", $1/1024}'; }
+# "wall user+sys maxRSS" of one run of "$@" (CPU is what the shared machine's load does not inflate).
+cpu_of() { /usr/bin/time -f "%e s wall, %U+%S s CPU, %M KB" "$@" 2>&1 >/dev/null | tail -1; }
 cat_files() { cat "$@" >/dev/null; }
 ccc_run() { rm -f "$WORK"/out*.safetensors; "$BIN/ccc" "$@" --quiet; }
 
@@ -41,6 +43,7 @@ cat_files "$WORK/base/model.safetensors" "${ADAPTERS[@]}"   # warm the cache
 T_CAT=$(median cat_files "$WORK/base/model.safetensors" "${ADAPTERS[@]}")
 T_DELTA=$(median ccc_run summarize "$WORK/lora" --base "$WORK/base" --adapter delta -o "$WORK/out.safetensors")
 RSS_DELTA=$(rss_mib "$BIN/ccc" summarize "$WORK/lora" --base "$WORK/base" --adapter delta -o "$WORK/out-rss.safetensors" --quiet)
+echo "  one run: ccc $(rm -f "$WORK"/out*.safetensors; cpu_of "$BIN/ccc" summarize "$WORK/lora" --base "$WORK/base" --adapter delta -o "$WORK/out.safetensors" --quiet); cat $(cpu_of cat "$WORK/base/model.safetensors" "${ADAPTERS[@]}")"
 rm -f "$WORK"/out*.safetensors
 echo "lora delta, 100 checkpoints: ccc ${T_DELTA} s, cat base + adapters ${T_CAT} s, ratio ccc/cat $(echo "$T_DELTA / $T_CAT" | bc -l | cut -c1-5) (target ≤ 2), peak RSS ${RSS_DELTA} MiB"
 if [ "${MERGED:-0}" = 1 ]; then
@@ -53,5 +56,6 @@ cat_files "$MOE"
 T_MCAT=$(median cat_files "$MOE")
 T_MOE=$(median ccc_run summarize "$WORK/moe" -o "$WORK/out.safetensors" --mode full,compact)
 RSS_MOE=$(rss_mib "$BIN/ccc" summarize "$WORK/moe" -o "$WORK/out-rss.safetensors" --mode full,compact --quiet)
+echo "  one run: ccc $(rm -f "$WORK"/out*.safetensors; cpu_of "$BIN/ccc" summarize "$WORK/moe" -o "$WORK/out.safetensors" --mode full,compact --quiet); cat $(cpu_of cat "$MOE")"
 rm -f "$WORK"/out*.safetensors
 echo "moe $(du -h "$MOE" | cut -f1): ccc ${T_MOE} s, cat ${T_MCAT} s, ratio cat/ccc $(echo "$T_MCAT / $T_MOE" | bc -l | cut -c1-5) (target ≥ 1.0), peak RSS ${RSS_MOE} MiB (target ≤ 512)"

@@ -40,7 +40,8 @@ pub trait Checkpoint: Send + Sync {
 
     /// The plan of this checkpoint, from its `config` and the `tensors` of its opened source. By default
     /// [`Plan::for_checkpoint`] (every component of the architecture); a LoRA adapter in delta mode plans only the
-    /// components it changes.
+    /// components it changes. It must depend only on its arguments: the run reuses the first checkpoint's plan for
+    /// every checkpoint with the same config and tensors.
     fn plan(
         &self,
         config: &serde_json::Value,

@@ -26,6 +26,8 @@ use std::sync::Arc;
 use ccc_core::{NameFilter, StepName, StepSelection};
 
 pub use config::{AdapterConfig, PeftType, TargetModules};
+#[cfg(feature = "internals")]
+pub(crate) use {source::sums_sq, weights::Delta};
 
 use crate::arch::Mapping;
 use crate::checkpoint::Checkpoint;

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use ccc_core::Summary;
+use faer::linalg::matmul::matmul;
+use faer::{Accum, Mat, MatRef, Par};
 
 use super::weights::Delta;
 use crate::column::{with_f32, Column};
@@ -87,77 +89,49 @@ impl WeightSource for DeltaSource {
 }
 
 /// Per coordinate, the sum of squares of ΔW = s·L·R over the entries `[start, end)` of the other axis, for each
-/// range, from the factors: with the coordinate a column `c`, `s² R[:,c]ᵀ (L_Sᵀ L_S) R[:,c]`; with the coordinate
-/// a row `c`, `s² L[c,:] (R_S R_Sᵀ) L[c,:]ᵀ` — an `r × r` Gram matrix per range. The quadratic forms of all ranges
-/// share the coordinate's products `x_a·x_b` (`a ≤ b`), computed once per tensor, so each range costs
-/// `r(r+1)/2` contiguous multiply-adds per coordinate instead of `r` per entry of ΔW.
+/// range, from the factors: with the coordinate a column `c`, `x = R[:,c]` and `G = s² L_Sᵀ L_S`; with the
+/// coordinate a row `c`, `x = L[c,:]ᵀ` and `G = s² R_S R_Sᵀ` — the value is `xᵀ G x`, an `r × r` Gram matrix per
+/// range. Per range a matrix product (faer), `Z = X G_i` (`X` the `n × r` coordinates), then
+/// `Σ_k X[c,k] Z[c,k]` — `m·r²` multiply-adds per coordinate instead of `r` per entry of ΔW.
 pub(crate) fn sums_sq(d: &Delta, axis: CoordAxis, ranges: &[(usize, usize)]) -> Vec<Vec<f64>> {
-    let k = d.rank;
-    let pairs: Vec<(usize, usize)> = (0..k).flat_map(|a| (a..k).map(move |b| (a, b))).collect();
+    let (k, m) = (d.rank, ranges.len());
     let s2 = d.scale * d.scale;
-    // The Gram matrix of each range, as the coefficients of the pairs (off-diagonal ones twice).
-    let grams: Vec<Vec<f64>> = ranges
-        .iter()
-        .map(|&(start, end)| {
-            let mut g = vec![0f64; k * k];
-            match axis {
-                CoordAxis::Cols => {
-                    for i in start..end {
-                        let li = &d.l[i * k..(i + 1) * k];
-                        for &(a, b) in &pairs {
-                            g[a * k + b] += li[a] * li[b];
-                        }
-                    }
-                }
-                CoordAxis::Rows => {
-                    for &(a, b) in &pairs {
-                        let ra = &d.r[a * d.cols + start..a * d.cols + end];
-                        let rb = &d.r[b * d.cols + start..b * d.cols + end];
-                        g[a * k + b] = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
-                    }
-                }
+    let l = MatRef::from_row_major_slice(&d.l, d.rows, k);
+    let r = MatRef::from_row_major_slice(&d.r, k, d.cols);
+    // The Gram matrices side by side (`r × m·r`; each is symmetric, so this is also `[G_1 … G_m]ᵀ`).
+    let mut g = Mat::<f64>::zeros(k, m * k);
+    for (i, &(start, end)) in ranges.iter().enumerate() {
+        let dst = g.as_mut().submatrix_mut(0, i * k, k, k);
+        match axis {
+            CoordAxis::Cols => {
+                let ls = l.subrows(start, end - start);
+                matmul(dst, Accum::Replace, ls.transpose(), ls, s2, Par::Seq);
             }
-            pairs.iter().map(|&(a, b)| s2 * g[a * k + b] * if a == b { 1.0 } else { 2.0 }).collect()
-        })
-        .collect();
-    match axis {
-        CoordAxis::Cols => {
-            // prod[p][c] = R[a,c]·R[b,c]: contiguous over the coordinates.
-            let n = d.cols;
-            let prods: Vec<Vec<f64>> = pairs
-                .iter()
-                .map(|&(a, b)| {
-                    let (ra, rb) = (&d.r[a * n..(a + 1) * n], &d.r[b * n..(b + 1) * n]);
-                    ra.iter().zip(rb).map(|(x, y)| x * y).collect()
-                })
-                .collect();
-            grams
-                .iter()
-                .map(|coef| {
-                    let mut v = vec![0f64; n];
-                    for (w, prod) in coef.iter().zip(&prods) {
-                        v.iter_mut().zip(prod).for_each(|(o, p)| *o += w * p);
-                    }
-                    v
-                })
-                .collect()
-        }
-        CoordAxis::Rows => {
-            // prod[c][p] = L[c,a]·L[c,b].
-            let np = pairs.len();
-            let mut prods = vec![0f64; d.rows * np];
-            for c in 0..d.rows {
-                let lc = &d.l[c * k..(c + 1) * k];
-                for (p, &(a, b)) in pairs.iter().enumerate() {
-                    prods[c * np + p] = lc[a] * lc[b];
-                }
+            CoordAxis::Rows => {
+                let rs = r.subcols(start, end - start);
+                matmul(dst, Accum::Replace, rs, rs.transpose(), s2, Par::Seq);
             }
-            grams
-                .iter()
-                .map(|coef| prods.chunks_exact(np).map(|row| row.iter().zip(coef).map(|(x, w)| x * w).sum()).collect())
-                .collect()
         }
     }
+    let (n, x) = match axis {
+        CoordAxis::Cols => (d.cols, r.transpose()),
+        CoordAxis::Rows => (d.rows, l),
+    };
+    // One range at a time, `Z = X G_i` (`n × r`, column-major: each `Z[:, k]` and `X[:, k]` contiguous over the
+    // coordinates), so the working set stays in cache (all ranges at once: 3 MB per tensor, written and read back).
+    let xcols: Vec<Vec<f64>> = (0..k).map(|kk| x.col(kk).iter().copied().collect()).collect();
+    let mut z = Mat::<f64>::zeros(n, k);
+    (0..m)
+        .map(|i| {
+            matmul(z.as_mut(), Accum::Replace, x, g.as_ref().subcols(i * k, k), 1.0, Par::Seq);
+            let mut out = vec![0f64; n];
+            for (kk, xc) in xcols.iter().enumerate() {
+                let zc = z.col_as_slice(kk);
+                out.iter_mut().zip(xc).zip(zc).for_each(|((o, &xv), &zv)| *o += xv * zv);
+            }
+            out
+        })
+        .collect()
 }
 
 /// `W0 + ΔW`: the base's stream, with ΔW added to the rows of the adapted weights (handed on as f32).

@@ -6,7 +6,7 @@ use std::time::Instant;
 use ccc_core::{Progress, Summary};
 
 use super::memory::AHEAD_BYTES;
-use super::{context, RunOptions};
+use super::{context, RunOptions, RunPlan};
 use crate::checkpoint::Checkpoint;
 use crate::column::{Column, ColumnSink};
 use crate::error::SummarizeError;
@@ -46,7 +46,7 @@ pub fn summarize_source(
 pub(super) fn summarize_one(
     c: &dyn Checkpoint,
     mut preopened: Option<Box<dyn WeightSource>>,
-    plan: &Plan,
+    plan: &RunPlan,
     opts: &RunOptions,
     progress: &dyn Progress,
 ) -> Result<(Column, u64, f64), SummarizeError> {
@@ -66,17 +66,34 @@ pub(super) fn summarize_one(
 fn summarize_once(
     c: &dyn Checkpoint,
     preopened: Option<Box<dyn WeightSource>>,
-    plan: &Plan,
+    run_plan: &RunPlan,
     opts: &RunOptions,
     progress: &dyn Progress,
 ) -> Result<(Column, u64, f64), SummarizeError> {
     let t0 = Instant::now();
+    let plan = &run_plan.plan;
     let own_plan;
     let (mut source, used) = match preopened {
         Some(s) => (s, plan),
         None => {
             let config = c.config()?;
             let s = c.open()?;
+            // The same config and tensors give the same plan (see `Checkpoint::plan`): a run of checkpoints of
+            // one model (100 adapters of one base) does not build its plan again per checkpoint.
+            if run_plan.fits(&config, s.tensors()) {
+                let bytes = s.total_bytes();
+                let mut s = s;
+                let col = summarize_source(
+                    s.as_mut(),
+                    plan,
+                    opts.summary,
+                    opts.allow_nonfinite,
+                    opts.chunk_bytes,
+                    Some(progress),
+                )?;
+                progress.advance(c.size_hint().saturating_sub(col.bytes));
+                return Ok((col, bytes, t0.elapsed().as_secs_f64()));
+            }
             // Each checkpoint gets its own plan (tensor names may differ, e.g. `embed_out` vs `lm_head`), which
             // must give the same components as the run's.
             own_plan = c.plan(&config, s.tensors(), opts.mapping.as_ref(), opts.norms).map_err(|e| context(c, e))?;

@@ -37,6 +37,7 @@ use crate::checkpoint::Checkpoint;
 use crate::error::SummarizeError;
 use crate::plan::Plan;
 use crate::source::WeightSource;
+use crate::tensor::TensorInfo;
 
 /// Default bytes per chunk handed to the summarizer.
 pub const DEFAULT_CHUNK_BYTES: usize = 32 << 20;
@@ -169,7 +170,8 @@ pub fn run(
 
     let steps: Vec<i64> = by_step.keys().copied().collect();
     let mut outputs = outputs::Outputs::prepare(&plan, opts, &steps)?;
-    let result = run_inner(&todo, first_source, &plan, opts, &mut outputs, progress, &mut report);
+    let run_plan = RunPlan { plan, config, tensors: first_source.tensors().to_vec() };
+    let result = run_inner(&todo, first_source, &run_plan, opts, &mut outputs, progress, &mut report);
     progress.finish();
     if let Err(e) = result {
         outputs.cleanup();
@@ -184,7 +186,7 @@ pub fn run(
 fn run_inner(
     todo: &[&dyn Checkpoint],
     first_source: Box<dyn WeightSource>,
-    plan: &Plan,
+    plan: &RunPlan,
     opts: &RunOptions,
     outputs: &mut outputs::Outputs,
     progress: &dyn Progress,
@@ -195,6 +197,21 @@ fn run_inner(
     progress.start("summarize", total, "bytes");
     let written = schedule::summarize_all(&primary, first_source, plan, opts, outputs, progress)?;
     duplicates::record(outputs.get()?, written, &copies, progress, report)
+}
+
+/// The run's plan, with the config and tensor list it was built from: a checkpoint with the same ones gets the
+/// same plan, so it is not built again.
+pub(super) struct RunPlan {
+    pub(super) plan: Plan,
+    config: serde_json::Value,
+    tensors: Vec<TensorInfo>,
+}
+
+impl RunPlan {
+    /// Whether a checkpoint with this config and these tensors (names, dtypes, shapes, in order) has this plan.
+    pub(super) fn fits(&self, config: &serde_json::Value, tensors: &[TensorInfo]) -> bool {
+        self.tensors.as_slice() == tensors && &self.config == config
+    }
 }
 
 /// `e` with the checkpoint named, for errors that do not name a file.
@@ -209,4 +226,39 @@ fn context(c: &dyn Checkpoint, e: SummarizeError) -> SummarizeError {
 /// The error of a thread that failed without one of its own (it panicked, or a lock was poisoned).
 fn poisoned() -> SummarizeError {
     SummarizeError::InvalidOption("internal error: a worker failed".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tensor::DType;
+
+    /// The run's plan is reused only for the same config and the same tensors (names, dtypes, shapes, in order).
+    #[test]
+    fn run_plan_fits_only_the_same_config_and_tensors() {
+        let cfg = serde_json::json!({"model_type": "gpt_neox", "hidden_size": 8, "num_attention_heads": 2,
+            "num_hidden_layers": 1, "vocab_size": 16, "tie_word_embeddings": false});
+        let t = |name: &str, shape: Vec<usize>| TensorInfo { name: name.into(), dtype: DType::F32, shape };
+        let tensors = vec![
+            t("gpt_neox.embed_in.weight", vec![16, 8]),
+            t("embed_out.weight", vec![16, 8]),
+            t("gpt_neox.layers.0.attention.query_key_value.weight", vec![24, 8]),
+            t("gpt_neox.layers.0.attention.dense.weight", vec![8, 8]),
+            t("gpt_neox.layers.0.mlp.dense_h_to_4h.weight", vec![32, 8]),
+            t("gpt_neox.layers.0.mlp.dense_4h_to_h.weight", vec![8, 32]),
+        ];
+        let plan = Plan::for_checkpoint(&cfg, &tensors, None, true).unwrap();
+        let rp = RunPlan { plan, config: cfg.clone(), tensors: tensors.clone() };
+        assert!(rp.fits(&cfg, &tensors));
+        let mut other = tensors.clone();
+        other[3].shape = vec![8, 4];
+        assert!(!rp.fits(&cfg, &other), "a different shape");
+        other = tensors.clone();
+        other[0].dtype = DType::BF16;
+        assert!(!rp.fits(&cfg, &other), "a different dtype");
+        assert!(!rp.fits(&cfg, &tensors[..5]), "a tensor fewer");
+        let mut cfg2 = cfg.clone();
+        cfg2["num_attention_heads"] = 4.into();
+        assert!(!rp.fits(&cfg2, &tensors), "a different config");
+    }
 }

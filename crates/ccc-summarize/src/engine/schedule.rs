@@ -15,11 +15,10 @@ use ccc_core::{Mode, Progress};
 
 use super::duplicates::{column_hash, ColumnHash};
 use super::outputs::Outputs;
-use super::{job, memory, poisoned, write, RunOptions};
+use super::{job, memory, poisoned, write, RunOptions, RunPlan};
 use crate::checkpoint::Checkpoint;
 use crate::column::Column;
 use crate::error::SummarizeError;
-use crate::plan::Plan;
 use crate::source::WeightSource;
 
 /// A checkpoint summarized and written.
@@ -47,11 +46,12 @@ pub(super) struct Finished<'c> {
 pub(super) fn summarize_all(
     primary: &[&dyn Checkpoint],
     first_source: Box<dyn WeightSource>,
-    plan: &Plan,
+    run_plan: &RunPlan,
     opts: &RunOptions,
     outputs: &mut Outputs,
     progress: &dyn Progress,
 ) -> Result<Vec<Written>, SummarizeError> {
+    let plan = &run_plan.plan;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let per_job = memory::job_memory(plan, opts.chunk_bytes);
     let jobs = memory::job_count(opts.jobs, cores, primary.len(), per_job, opts.memory_budget);
@@ -116,7 +116,7 @@ pub(super) fn summarize_all(
                     return;
                 };
                 let preopened = if i == 0 { first_source.lock().ok().and_then(|mut s| s.take()) } else { None };
-                match job::summarize_one(c, preopened, plan, opts, progress) {
+                match job::summarize_one(c, preopened, run_plan, opts, progress) {
                     Ok((col, bytes, secs)) => {
                         if tx.send(Finished { c, col, bytes, secs }).is_err() {
                             permits.release(1);
