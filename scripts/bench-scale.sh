@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmark of `ccc analyze` at the big shapes of issue 24, in bounded memory: a seeded synthetic tensor written by
 # a streaming generator (one column in memory, so even Pythia-12B's 18.6 GB needs no RAM to make), then all 301
-# experiments, no figures, under /usr/bin/time -v. Prints wall time, peak RSS and the phase times.
+# experiments, no figures, under /usr/bin/time -v. Prints wall and CPU time, peak RSS, the load average before and
+# after (the machine may be shared), and the phase times.
 #
 #   scripts/bench-scale.sh SHAPE [WORKDIR]      (default WORKDIR: target/bench-scale)
 #
@@ -30,8 +31,10 @@ tensor="$work/$shape-synth.safetensors"
 [ -f "$tensor" ] || "$target/examples/gen_tensor" "$tensor" "${gen[@]}" --seed 0
 out="$work/out-$shape"
 rm -rf "$out"
+echo "load before: $(uptime)"
 /usr/bin/time -v "$target/ccc" analyze "$tensor" -o "$out" --quiet --figures none --no-report "$@" 2>"$work/time-$shape.txt"
 grep -E "Elapsed|User time|System time|Maximum resident" "$work/time-$shape.txt"
+echo "load after: $(uptime)"
 [ -f "$out/summary.json" ] || exit 0 # a shard writes partial.json only
 python3 - "$out/summary.json" <<'PY'
 import json, sys

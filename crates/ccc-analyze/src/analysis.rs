@@ -5,16 +5,16 @@ use std::time::Instant;
 
 use ccc_core::{CccTensor, ComponentPattern, Groups, Mode, StepSelection, Summary};
 
-use crate::blockwise::BlockwisePrep;
+use crate::blockwise::{BlockwisePrep, DEFAULT_BLOCK_BYTES};
 use crate::classify::{run_pipelines, PipelineResult, Status};
 use crate::error::AnalyzeError;
 use crate::experiments::{build_experiments, order_experiments, tensor_trajectories, Experiment, ExperimentInput};
 use crate::files::summary::StatusCounts;
 use crate::files::Source;
 use crate::pipeline::{builtin, Pipeline};
-use crate::prep::{prep, Tensor3};
 use crate::rng::{rng_for, Stream};
 use crate::score::DEFAULT_GRID;
+use crate::staged::{checked_stats, StagedPrep};
 use crate::timing::Times;
 use crate::trajectory::{trajectories_mapped, Aggregation};
 use crate::view::MappedTensor;
@@ -158,28 +158,32 @@ pub fn analyze(
     Ok(run.into_analysis(opts, t_run))
 }
 
-/// How `ccc analyze` reads the tensor (docs/analysis.md §10).
+/// How `ccc analyze` reads the tensor (docs/analysis.md §13).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ReadMode {
     /// In memory when the analyzed values take at most [`IN_MEMORY_MAX_BYTES`], blockwise otherwise.
     #[default]
     Auto,
-    /// The whole tensor in memory, `prep` and its foldings as one GEMM each (the reference's order of operations).
+    /// Each folding's input built whole (one at a time) and folded by one GEMM: the reference's order of
+    /// operations, bit for bit; peak memory about one copy of the analyzed values.
     InMemory,
     /// Memory-mapped, a block at a time: memory bounded by `C² + K²` and the block, not by the tensor.
     Blockwise,
 }
 
-/// The largest tensor [`ReadMode::Auto`] reads into memory: 64 MiB of values. Above it, memory would be several
-/// times the tensor; below it, the in-memory analysis is the reference's to the last bit.
-pub const IN_MEMORY_MAX_BYTES: u64 = 64 << 20;
+/// The largest tensor [`ReadMode::Auto`] reads in memory: 1 GiB of analyzed values (`C·T·K·4` bytes). The
+/// in-memory reading then peaks at about the values once plus the `C × C` foldings (OLMo-1B's 433 MB: 0.6 GiB,
+/// docs/analysis.md §13) and is the faster one; above it, blockwise bounds memory by the foldings and one block.
+/// A fixed size, not the machine's free memory: the two readings round the foldings differently, so the choice
+/// must not depend on the machine.
+pub const IN_MEMORY_MAX_BYTES: u64 = 1 << 30;
 
-/// How to read the tensor: the mode and the block size of the blockwise reading.
+/// How to read the tensor: the mode and the block size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Reading {
     /// The mode.
     pub mode: ReadMode,
-    /// Bytes of values per block (blockwise only).
+    /// Bytes of values read at a time (blockwise: per block of every pass; in memory: while filling a matrix).
     pub block_bytes: usize,
 }
 
@@ -190,7 +194,7 @@ impl Default for Reading {
 }
 
 impl Reading {
-    /// Whether `view` is read into memory.
+    /// Whether `view` is read in memory (exactly), rather than blockwise.
     pub fn in_memory(&self, view: &MappedTensor) -> bool {
         match self.mode {
             ReadMode::Auto => view.analyzed_bytes() <= IN_MEMORY_MAX_BYTES,
@@ -199,26 +203,22 @@ impl Reading {
         }
     }
 
-    /// Run `f` on `view` read as this says (in memory: checked for non-finite values first).
+    /// Run `f` on `view` read as this says.
     pub(crate) fn with_input<R>(
         &self,
         view: &MappedTensor,
         f: impl FnOnce(&Input<'_>) -> Result<R, AnalyzeError>,
     ) -> Result<R, AnalyzeError> {
-        if self.in_memory(view) {
-            let t = view.to_tensor()?;
-            t.check_finite()?;
-            f(&Input::Memory(&t))
-        } else {
-            f(&Input::Mapped(view, self.block_bytes.max(1)))
-        }
+        f(&Input::Mapped { view, block: self.block_bytes.max(1), exact: self.in_memory(view) })
     }
 }
 
-/// [`analyze`] on a memory-mapped `ccc/1` file (open it with [`MappedTensor::open`], which selects the steps).
-/// Blockwise (docs/analysis.md §10), `prep`, the foldings and the reductions are computed a block at a time and
-/// the trajectories in one streaming pass: memory is bounded by `C² + K²` and the block, whatever the tensor.
-/// Same groups as [`analyze`] for the deterministic pipelines; foldings equal up to float rounding.
+/// [`analyze`] on a memory-mapped `ccc/1` file (open it with [`MappedTensor::open`], which selects the steps),
+/// never copied whole (docs/analysis.md §13). In memory, each folding's input is built whole, one at a time, and
+/// the result is [`analyze`]'s bit for bit. Blockwise, `prep`, the foldings and the reductions are computed a
+/// block at a time: memory is bounded by `C² + K²` and the block, whatever the tensor; the groups are
+/// [`analyze`]'s for the deterministic pipelines, the foldings equal up to float rounding. Either way the
+/// trajectories are computed in one streaming pass.
 pub fn analyze_mapped(
     view: &MappedTensor,
     opts: &AnalyzeOptions,
@@ -232,31 +232,39 @@ pub fn analyze_mapped(
     Ok(run.into_analysis(opts, t_run))
 }
 
-/// What an analysis reads: a checked in-memory tensor, or a mapped file read in blocks of the given bytes.
+/// What an analysis reads: a checked in-memory tensor, or a mapped file read in blocks of the given bytes, exactly
+/// (each folding's input whole, as in memory) or blockwise.
 pub(crate) enum Input<'a> {
     /// In memory (only the checkpoints to analyze, checked).
     Memory(&'a CccTensor),
-    /// Mapped, with the block size.
-    Mapped(&'a MappedTensor, usize),
+    /// Mapped.
+    Mapped {
+        /// The file.
+        view: &'a MappedTensor,
+        /// Bytes read at a time.
+        block: usize,
+        /// Whether each folding's input is built whole ([`ReadMode::InMemory`]) rather than folded by blocks.
+        exact: bool,
+    },
 }
 
 impl Input<'_> {
     pub(crate) fn shape(&self) -> [usize; 3] {
         match self {
             Input::Memory(t) => t.shape(),
-            Input::Mapped(v, _) => v.shape(),
+            Input::Mapped { view, .. } => view.shape(),
         }
     }
     pub(crate) fn steps(&self) -> Vec<i64> {
         match self {
             Input::Memory(t) => t.steps.clone(),
-            Input::Mapped(v, _) => v.steps().to_vec(),
+            Input::Mapped { view, .. } => view.steps().to_vec(),
         }
     }
     pub(crate) fn meta(&self) -> &ccc_core::CccMeta {
         match self {
             Input::Memory(t) => &t.meta,
-            Input::Mapped(v, _) => v.meta(),
+            Input::Mapped { view, .. } => view.meta(),
         }
     }
 }
@@ -336,25 +344,23 @@ pub(crate) fn run_work(
     let times = Times::default();
     let to_run: Vec<Pipeline> = work.pipelines.iter().filter(|p| work.run.contains(&p.index)).cloned().collect();
     let t0 = Instant::now();
-    let ran = match input {
+    let run = |p: &dyn crate::classify::PrepInput| {
+        times.add("prep", t0.elapsed().as_secs_f64());
+        let t1 = Instant::now();
+        let r = run_pipelines(p, &to_run, opts.seed, &times, progress);
+        times.add("classifiers", t1.elapsed().as_secs_f64());
+        r
+    };
+    let ran = match *input {
         Input::Memory(t) => {
-            let x = Tensor3 { n_coord: t.n_coord, n_ckpt: t.n_ckpt(), n_comp: t.n_comp(), data: t.mags.clone() };
-            let p = prep(&x, false).prep;
-            drop(x);
-            times.add("prep", t0.elapsed().as_secs_f64());
-            let t1 = Instant::now();
-            let r = run_pipelines(&p, &to_run, opts.seed, &times, progress);
-            times.add("classifiers", t1.elapsed().as_secs_f64());
-            r
+            let stats = checked_stats(t, &t.steps, &t.meta, progress)?;
+            run(&StagedPrep::new(t, stats, DEFAULT_BLOCK_BYTES, progress))
         }
-        Input::Mapped(v, block) => {
-            let p = BlockwisePrep::new(v, *block, progress)?;
-            times.add("prep", t0.elapsed().as_secs_f64());
-            let t1 = Instant::now();
-            let r = run_pipelines(&p, &to_run, opts.seed, &times, progress);
-            times.add("classifiers", t1.elapsed().as_secs_f64());
-            r
+        Input::Mapped { view, block, exact: true } => {
+            let stats = checked_stats(view, view.steps(), view.meta(), progress)?;
+            run(&StagedPrep::new(view, stats, block, progress))
         }
+        Input::Mapped { view, block, exact: false } => run(&BlockwisePrep::new(view, block, progress)?),
     };
     // The experiment list's skeleton depends on every selected pipeline: those not run stand in as failed.
     let mut ran = ran.into_iter();
@@ -365,7 +371,7 @@ pub(crate) fn run_work(
         .collect();
     let traj_of = |gs: &[(Vec<usize>, Vec<usize>)]| match input {
         Input::Memory(t) => tensor_trajectories(t, opts.aggregation, gs),
-        Input::Mapped(v, block) => trajectories_mapped(v, gs, opts.aggregation, *block),
+        Input::Mapped { view, block, .. } => trajectories_mapped(view, gs, opts.aggregation, *block),
     };
     let ex_in = ExperimentInput { n_coord: n_c, n_ckpt: n_t, n_comp: n_k, trajectories: &traj_of };
     let keep = |p: Option<usize>| match p {

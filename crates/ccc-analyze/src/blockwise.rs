@@ -24,8 +24,9 @@ use crate::error::AnalyzeError;
 use crate::fold::{gram_cols, gram_rows, symmetric_f64};
 use crate::matrix::Mat32;
 use crate::pipeline::Reduce;
-use crate::prep::{column_stats, ColumnStats, Tensor3};
+use crate::prep::{ColumnStats, Tensor3};
 use crate::robust::pairwise_sum_f32;
+use crate::staged::{apply_stats, checked_stats};
 use crate::view::{blocks, MappedTensor};
 
 /// Bytes of one block of values, by default: large enough for efficient GEMMs, small next to the results.
@@ -50,43 +51,8 @@ impl<'a> BlockwisePrep<'a> {
         block_bytes: usize,
         progress: &'a dyn ccc_core::Progress,
     ) -> Result<BlockwisePrep<'a>, AnalyzeError> {
-        let [c_n, t_n, k_n] = view.shape();
-        let all: Vec<usize> = (0..c_n).collect();
-        progress.start("prep", t_n as u64, "checkpoints");
-        let per_t: Vec<Result<Vec<ColumnStats>, (usize, usize, f32)>> = (0..t_n)
-            .into_par_iter()
-            .map(|t| {
-                let mut col = vec![0.0f32; c_n * k_n];
-                view.read_block(&all, t..t + 1, &mut col);
-                view.release();
-                progress.advance(1);
-                if let Some(i) = col.iter().position(|v| !v.is_finite()) {
-                    return Err((i / k_n, i % k_n, col[i]));
-                }
-                Ok(column_stats(&col, c_n, k_n))
-            })
-            .collect();
-        progress.finish();
-        let mut stats = Vec::with_capacity(t_n * k_n);
-        let mut first: Option<(usize, usize, usize, f32)> = None;
-        for (t, r) in per_t.into_iter().enumerate() {
-            match r {
-                Ok(s) => stats.extend(s),
-                Err((c, k, v)) => {
-                    if first.is_none_or(|(c0, t0, k0, _)| (c, t, k) < (c0, t0, k0)) {
-                        first = Some((c, t, k, v));
-                    }
-                }
-            }
-        }
-        if let Some((coord, t, k, value)) = first {
-            return Err(AnalyzeError::Core(ccc_core::CoreError::NonFinite {
-                coord,
-                step: view.steps()[t],
-                component: view.meta().components[k].name(),
-                value,
-            }));
-        }
+        let all: Vec<usize> = (0..view.n_coord()).collect();
+        let stats = checked_stats(view, view.steps(), view.meta(), progress)?;
         Ok(BlockwisePrep { view, stats, block_bytes, all, progress })
     }
 
@@ -97,14 +63,7 @@ impl<'a> BlockwisePrep<'a> {
         let mut out = vec![0.0f32; coords.len() * nt * k_n];
         self.view.read_block(coords, ts.clone(), &mut out);
         self.view.release();
-        out.par_chunks_mut((nt * k_n).max(1)).for_each(|rows| {
-            for (i, row) in rows.chunks_exact_mut(k_n.max(1)).enumerate() {
-                let s = &self.stats[(ts.start + i) * k_n..(ts.start + i + 1) * k_n];
-                for (v, st) in row.iter_mut().zip(s) {
-                    *v = st.apply(*v);
-                }
-            }
-        });
+        apply_stats(&self.stats, k_n, ts, &mut out);
         out
     }
 

@@ -68,39 +68,59 @@ pub fn fold_comps(x: &Tensor3) -> Mat<f64> {
 
 /// `|X|` element-wise (the input of the coordinate foldings).
 pub fn abs(x: &Tensor3) -> Tensor3 {
+    let mut y = x.clone();
+    abs_in_place(&mut y.data);
+    y
+}
+
+/// [`abs`] in place.
+pub(crate) fn abs_in_place(data: &mut [f32]) {
     use rayon::prelude::*;
-    let mut data = x.data.clone();
     data.par_chunks_mut(1 << 16).for_each(|ch| ch.iter_mut().for_each(|v| *v = v.abs()));
-    Tensor3 { data, ..*x }
 }
 
 /// The normalization of [`CompFolding::SelectedCoordsL2`](crate::pipeline::CompFolding::SelectedCoordsL2):
 /// divide each `(t, k)` fibre by its L2 norm over the coordinates (+1e-6).
 pub fn normalize_over_coords(x: &Tensor3) -> Tensor3 {
-    let (n_c, n_t, n_k) = (x.n_coord, x.n_ckpt, x.n_comp);
-    let tk = n_t * n_k;
+    let mut y = x.clone();
+    normalize_over_coords_in_place(&mut y);
+    y
+}
+
+/// [`normalize_over_coords`] in place. Each `(t, k)` sum runs over the coordinates in order, whichever thread
+/// computes it, so the result does not depend on the parallel split.
+pub(crate) fn normalize_over_coords_in_place(x: &mut Tensor3) {
+    use rayon::prelude::*;
+    let (n_c, tk) = (x.n_coord, x.n_ckpt * x.n_comp);
+    if tk == 0 {
+        return;
+    }
+    const CHUNK: usize = 1 << 12;
     let mut ss = vec![0.0f32; tk];
-    for c in 0..n_c {
-        for (s, &v) in ss.iter_mut().zip(&x.data[c * tk..(c + 1) * tk]) {
-            *s += v * v;
+    ss.par_chunks_mut(CHUNK).enumerate().for_each(|(i, s)| {
+        let off = i * CHUNK;
+        for c in 0..n_c {
+            let row = &x.data[c * tk + off..c * tk + off + s.len()];
+            for (s, &v) in s.iter_mut().zip(row) {
+                *s += v * v;
+            }
         }
-    }
+    });
     let d: Vec<f32> = ss.iter().map(|&s| s.sqrt() + 1e-6).collect();
-    let mut data = x.data.clone();
-    for c in 0..n_c {
-        for (v, &di) in data[c * tk..(c + 1) * tk].iter_mut().zip(&d) {
-            *v /= di;
-        }
-    }
-    Tensor3 { data, ..*x }
+    x.data.par_chunks_mut(tk).for_each(|row| row.iter_mut().zip(&d).for_each(|(v, &di)| *v /= di));
 }
 
 /// The normalization of [`CompFolding::CkptsL2`](crate::pipeline::CompFolding::CkptsL2): divide each `(c, k)`
 /// fibre by its L2 norm over the checkpoints (+1e-6).
 pub fn normalize_over_ckpts(x: &Tensor3) -> Tensor3 {
+    let mut y = x.clone();
+    normalize_over_ckpts_in_place(&mut y.data, y.n_ckpt, y.n_comp);
+    y
+}
+
+/// [`normalize_over_ckpts`] in place, on whole coordinates (`T·K` values each) of `data`.
+pub(crate) fn normalize_over_ckpts_in_place(data: &mut [f32], n_t: usize, n_k: usize) {
     use rayon::prelude::*;
-    let (n_t, n_k) = (x.n_ckpt, x.n_comp);
-    let mut data = x.data.clone();
     data.par_chunks_mut((n_t * n_k).max(1)).for_each(|block| {
         let mut ss = vec![0.0f32; n_k];
         for row in block.chunks_exact(n_k.max(1)) {
@@ -115,7 +135,6 @@ pub fn normalize_over_ckpts(x: &Tensor3) -> Tensor3 {
             }
         }
     });
-    Tensor3 { data, ..*x }
 }
 
 #[cfg(test)]

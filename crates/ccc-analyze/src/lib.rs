@@ -64,6 +64,7 @@ pub mod robust;
 pub mod score;
 pub mod search;
 pub mod shard;
+mod staged;
 pub mod timeline;
 mod timing;
 pub mod trajectory;

@@ -27,6 +27,9 @@ pub(crate) trait PrepInput: Sync {
     fn reduce(&self, r: Reduce) -> Mat32;
     /// The outliers of `majority_mad`.
     fn majority_mad(&self) -> Vec<usize>;
+    /// Called when the foldings of all coordinates are done (only those of a few selected coordinates may follow):
+    /// an implementation may free what it kept for them.
+    fn foldings_of_all_done(&self) {}
 }
 
 impl PrepInput for Tensor3 {

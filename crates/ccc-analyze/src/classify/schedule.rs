@@ -44,6 +44,7 @@ impl Shared {
         let fold_c = (!plan.coord_clusterings.is_empty()).then(|| x.fold_coords_abs());
         let comps_ckpts_l2 = plan.comps_ckpts_l2.then(|| x.fold_comps_ckpts_l2());
         let comps_all_coords_l2 = plan.comps_all_coords_l2.then(|| x.fold_comps_coords_l2(None));
+        x.foldings_of_all_done();
         let fold_time = t_fold.elapsed().as_secs_f64();
         times.add("foldings", fold_time);
         let (median, t_med) = timed(|| plan.median.then(|| x.reduce(Reduce::Median)));

@@ -78,12 +78,13 @@ pub struct Args {
     #[arg(short, long)]
     pub quiet: bool,
 
-    /// How to read the tensor: `auto` (in memory up to 64 MiB of values, else blockwise), `memory`, or
-    /// `blockwise` (memory-mapped, a block at a time: memory bounded whatever the size of the tensor).
+    /// How to read the tensor: `auto` (in memory up to 1 GiB of values, else blockwise), `memory` (each
+    /// folding's input built whole, one at a time: exact, about the values' size in memory), or `blockwise`
+    /// (a block at a time: memory bounded whatever the size of the tensor).
     #[arg(long, value_name = "MODE", default_value = "auto")]
     pub reading: ReadingArg,
 
-    /// Size of one block of the blockwise reading, MiB.
+    /// Size of one block read at a time, MiB.
     #[arg(long, value_name = "MIB", default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65536))]
     pub block_mib: u64,
 
