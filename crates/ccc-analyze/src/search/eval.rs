@@ -7,12 +7,15 @@ use super::archive::Found;
 use super::cells::Cells;
 use super::data::SearchData;
 use super::moves::{Move, Slot};
+use wide::f64x4;
 
 /// One channel of the trajectories: the values `v[c·T + t]`, and each coordinate's origin extent (over
 /// `t = 1 … T−2`), from which the range of the inliers' origins follows in `O(C)`.
 #[derive(Debug, Clone, Default)]
 struct Channel {
     v: Vec<f64>,
+    /// Forward differences `v[c·T + t + 1] − v[c·T + t]` (0 at `t = T − 1`): the steps' displacements.
+    d: Vec<f64>,
     lo: Vec<f64>,
     hi: Vec<f64>,
     /// The cell index along this channel's axis of every value, for the edges of `bins_for` (a channel that did
@@ -23,30 +26,39 @@ struct Channel {
 
 impl Channel {
     /// The normalized log channel of the group sum `s` (docs/analysis.md §6.1) times `factor`.
+    ///
+    /// This is the evaluator's hot loop (every value of a changed channel changes, so there is no cell-level
+    /// shortcut for a component move): the logarithms are taken four at a time with `wide`'s vectorized `ln`
+    /// (a polynomial, within an ulp or two of `f64::ln`; the front is rescored exactly anyway), and the extremes
+    /// are found four lanes at a time.
     fn compute(&mut self, s: &[f64], factor: f64, n_coord: usize, n_ckpt: usize) {
-        let (mut mn, mut mx) = (f64::INFINITY, f64::NEG_INFINITY);
-        for &v in s {
-            let a = factor * v;
-            mn = mn.min(a);
-            mx = mx.max(a);
-        }
-        // max(a − min) is (max − min): subtraction is monotonic. A reciprocal instead of a division per value
-        // changes the last bit at most; the front is rescored exactly anyway.
+        let (mn, mx) = min_max(s);
+        // Scaling by `factor ≥ 0` keeps the order; max(a − min) is (max − min): subtraction is monotonic. A
+        // reciprocal instead of a division per value changes the last bit at most.
+        let (mn, mx) = (factor * mn, factor * mx);
         let inv = 1.0 / ((mx - mn) + 1e-6);
         self.v.resize(s.len(), 0.0);
-        for (o, &v) in self.v.iter_mut().zip(s) {
-            *o = ((factor * v - mn) * inv + 0.01).ln();
+        let (fv, mnv, invv, off) = (f64x4::splat(factor), f64x4::splat(mn), f64x4::splat(inv), f64x4::splat(0.01));
+        let mut out = self.v.chunks_exact_mut(4);
+        let mut src = s.chunks_exact(4);
+        for (o, a) in (&mut out).zip(&mut src) {
+            let a = f64x4::new([a[0], a[1], a[2], a[3]]);
+            o.copy_from_slice(&((fv * a - mnv) * invv + off).ln().to_array());
+        }
+        for (o, &a) in out.into_remainder().iter_mut().zip(src.remainder()) {
+            *o = ((factor * a - mn) * inv + 0.01).ln();
+        }
+        self.d.resize(s.len(), 0.0);
+        if let Some(last) = s.len().checked_sub(1) {
+            for (o, w) in self.d[..last].iter_mut().zip(self.v.windows(2)) {
+                *o = w[1] - w[0];
+            }
         }
         self.bins_for = None;
         self.lo.resize(n_coord, 0.0);
         self.hi.resize(n_coord, 0.0);
         for c in 0..n_coord {
-            let row = &self.v[c * n_ckpt..(c + 1) * n_ckpt];
-            let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
-            for &v in &row[1..n_ckpt - 1] {
-                lo = lo.min(v);
-                hi = hi.max(v);
-            }
+            let (lo, hi) = min_max(&self.v[c * n_ckpt + 1..(c + 1) * n_ckpt - 1]);
             self.lo[c] = lo;
             self.hi[c] = hi;
         }
@@ -63,6 +75,30 @@ impl Channel {
         }
         self.bins_for = Some(range);
     }
+}
+
+/// The smallest and largest of `v` (`(∞, −∞)` when empty), four lanes at a time (`f64::min` does not vectorize).
+fn min_max(v: &[f64]) -> (f64, f64) {
+    let mut lo4 = f64x4::splat(f64::INFINITY);
+    let mut hi4 = f64x4::splat(f64::NEG_INFINITY);
+    let mut chunks = v.chunks_exact(4);
+    for a in &mut chunks {
+        let a = f64x4::new([a[0], a[1], a[2], a[3]]);
+        lo4 = lo4.min(a);
+        hi4 = hi4.max(a);
+    }
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for &a in lo4.to_array().iter() {
+        lo = lo.min(a);
+    }
+    for &a in hi4.to_array().iter() {
+        hi = hi.max(a);
+    }
+    for &a in chunks.remainder() {
+        lo = lo.min(a);
+        hi = hi.max(a);
+    }
+    (lo, hi)
 }
 
 /// What a proposed move left to undo or to keep.
@@ -409,13 +445,22 @@ fn bin_all(d: &SearchData, x: &mut Channel, y: &mut Channel, out: &[bool], cells
     x.bin_for((range[0], range[1]), cells, true);
     y.bin_for((range[2], range[3]), cells, false);
     let g = cells.grid();
+    let mut lens = [0.0f64; 64];
     for c in (0..d.n_coord).filter(|&c| !out[c]) {
-        let (xs, ys) = (&x.v[c * t..(c + 1) * t], &y.v[c * t..(c + 1) * t]);
-        let (xb, yb) = (&x.bins[c * t..(c + 1) * t], &y.bins[c * t..(c + 1) * t]);
-        for s in 1..t - 1 {
-            let (dx, dy) = (xs[s + 1] - xs[s], ys[s + 1] - ys[s]);
-            let b = xb[s] as usize * g + yb[s] as usize;
-            cells.push(b, dx, dy, (dx * dx + dy * dy).sqrt());
+        let row = c * t + 1..(c + 1) * t - 1;
+        let (dx, dy) = (&x.d[row.clone()], &y.d[row.clone()]);
+        let (xb, yb) = (&x.bins[row.clone()], &y.bins[row]);
+        // The lengths first, in chunks small enough for the stack: a loop without the scatter vectorizes.
+        for start in (0..dx.len()).step_by(lens.len()) {
+            let end = (start + lens.len()).min(dx.len());
+            let l = &mut lens[..end - start];
+            for ((o, &a), &b) in l.iter_mut().zip(&dx[start..end]).zip(&dy[start..end]) {
+                *o = (a * a + b * b).sqrt();
+            }
+            for (i, &len) in l.iter().enumerate() {
+                let s = start + i;
+                cells.push(xb[s] as usize * g + yb[s] as usize, dx[s], dy[s], len);
+            }
         }
     }
     cells.finish();

@@ -1,11 +1,13 @@
-//! The null model (docs/search.md §4): tensors whose coordinates are permuted independently within each component,
-//! and how a front compares with the fronts the same search finds on them.
+//! The null models (docs/search.md §4): tensors that keep what each component does on its own and break what the
+//! clusteredness model claims — that a coordinate behaves alike across the components of a group — and how a front
+//! compares with the fronts the same search finds on them.
 
 use std::fmt;
 use std::str::FromStr;
 
 use ccc_core::CccTensor;
 use rand::seq::SliceRandom;
+use rand::Rng;
 
 use crate::error::AnalyzeError;
 use crate::rng::{rng_for, Stream};
@@ -15,9 +17,16 @@ use crate::rng::{rng_for, Stream};
 pub enum NullMethod {
     /// Each component's coordinates permuted independently (`value[c, t, k] = mags[π_k(c), t, k]`): every
     /// component keeps its dynamics, each coordinate its whole trajectory within a component, while the coupling
-    /// of a coordinate across components — what the clusteredness model claims — is destroyed.
+    /// of a coordinate across components — static (a coordinate large everywhere) and dynamic — is destroyed.
     #[default]
     PermuteCoords,
+    /// Each component's sequence of checkpoint increments `mags[c, t, k] − mags[c, t−1, k]` shifted circularly in
+    /// time by its own offset `τ_k` (the same for every coordinate), then summed again from `mags[c, 0, k]`: every
+    /// component keeps its start and end values, every step it takes (the whole pattern of a step across the
+    /// coordinates) and their order up to one seam, and every coordinate keeps its scale in every component; what
+    /// is destroyed is only the timing across components — whether a coordinate moves in group 1 and group 2 at
+    /// the same time. A stricter null than [`NullMethod::PermuteCoords`].
+    ShiftIncrements,
 }
 
 impl NullMethod {
@@ -25,6 +34,15 @@ impl NullMethod {
     pub fn name(self) -> &'static str {
         match self {
             NullMethod::PermuteCoords => "permute-coords-within-components",
+            NullMethod::ShiftIncrements => "shift-increments",
+        }
+    }
+
+    /// What a null tensor is, for sentences: "null tensors {description}".
+    pub fn description(self) -> &'static str {
+        match self {
+            NullMethod::PermuteCoords => "whose coordinates are permuted within each component",
+            NullMethod::ShiftIncrements => "whose components' increments are shifted in time, each by its own offset",
         }
     }
 }
@@ -39,9 +57,11 @@ impl FromStr for NullMethod {
     type Err = AnalyzeError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
-            "permute-coords-within-components" => Ok(NullMethod::PermuteCoords),
+            "permute" | "permute-coords-within-components" => Ok(NullMethod::PermuteCoords),
+            "shift" | "shift-increments" => Ok(NullMethod::ShiftIncrements),
             _ => Err(AnalyzeError::InvalidOption(format!(
-                "unknown null method `{s}`; expected permute-coords-within-components"
+                "unknown null method `{s}`; expected permute (permute-coords-within-components) or shift \
+                 (shift-increments)"
             ))),
         }
     }
@@ -60,18 +80,46 @@ pub(crate) fn permutations(seed: u64, i: u64, n_coord: usize, n_comp: usize) -> 
         .collect()
 }
 
-/// The null tensor itself (for the exact rescoring of its front).
-pub(crate) fn null_tensor(t: &CccTensor, perm: &[Vec<usize>]) -> CccTensor {
+/// The offsets of null tensor `i` under [`NullMethod::ShiftIncrements`]: one per component in `1 … T−2` (never 0,
+/// which would leave the component as it is), from null `i`'s own stream. `n_ckpt ≥ 3`.
+pub(crate) fn shifts(seed: u64, i: u64, n_ckpt: usize, n_comp: usize) -> Vec<usize> {
+    let mut rng = rng_for(seed, Stream::NullTensor(i));
+    let n_inc = n_ckpt - 1;
+    (0..n_comp).map(|_| rng.random_range(1..n_inc)).collect()
+}
+
+/// Null tensor `i` of `t` (`t.n_ckpt() ≥ 3`).
+pub(crate) fn null_tensor(t: &CccTensor, method: NullMethod, seed: u64, i: u64) -> CccTensor {
     use rayon::prelude::*;
-    let (n_t, n_k) = (t.n_ckpt(), t.n_comp());
+    let (n_c, n_t, n_k) = (t.n_coord, t.n_ckpt(), t.n_comp());
     let mut n = t.clone();
-    n.mags.par_chunks_mut(n_t * n_k).enumerate().for_each(|(c, rows)| {
-        for s in 0..n_t {
-            for k in 0..n_k {
-                rows[s * n_k + k] = t.mags[(perm[k][c] * n_t + s) * n_k + k];
-            }
+    match method {
+        NullMethod::PermuteCoords => {
+            let perm = permutations(seed, i, n_c, n_k);
+            n.mags.par_chunks_mut(n_t * n_k).enumerate().for_each(|(c, rows)| {
+                for s in 0..n_t {
+                    for k in 0..n_k {
+                        rows[s * n_k + k] = t.mags[(perm[k][c] * n_t + s) * n_k + k];
+                    }
+                }
+            });
         }
-    });
+        NullMethod::ShiftIncrements => {
+            let tau = shifts(seed, i, n_t, n_k);
+            let n_inc = n_t - 1;
+            n.mags.par_chunks_mut(n_t * n_k).zip(t.mags.par_chunks(n_t * n_k)).for_each(|(rows, real)| {
+                for (k, &tau) in tau.iter().enumerate() {
+                    // Summed in f64 so that the end value is the real one up to the f32 rounding of each value.
+                    let mut v = real[k] as f64;
+                    for s in 1..n_t {
+                        let from = (s - 1 + tau) % n_inc + 1;
+                        v += real[from * n_k + k] as f64 - real[(from - 1) * n_k + k] as f64;
+                        rows[s * n_k + k] = v as f32;
+                    }
+                }
+            });
+        }
+    }
     n
 }
 
@@ -110,6 +158,30 @@ mod tests {
             s.sort_unstable();
             assert_eq!(s, (0..50).collect::<Vec<_>>());
         }
+    }
+
+    #[test]
+    fn shifted_increments_keep_each_component_s_steps_and_ends() {
+        let (n_c, n_t, n_k) = (3, 6, 2);
+        let t = crate::trajectory::tests::tensor(n_c, n_t, n_k, |c, s, k| ((c * 31 + s * 7 + k * 13) % 23) as f32);
+        let n = null_tensor(&t, NullMethod::ShiftIncrements, 5, 0);
+        let tau = shifts(5, 0, n_t, n_k);
+        assert!(tau.iter().all(|&s| (1..n_t - 1).contains(&s)));
+        let at = |m: &[f32], c: usize, s: usize, k: usize| m[(c * n_t + s) * n_k + k];
+        for c in 0..n_c {
+            for k in 0..n_k {
+                assert_eq!(at(&n.mags, c, 0, k), at(&t.mags, c, 0, k));
+                assert!((at(&n.mags, c, n_t - 1, k) - at(&t.mags, c, n_t - 1, k)).abs() < 1e-4);
+                let inc = |m: &[f32], s: usize| at(m, c, s, k) - at(m, c, s - 1, k);
+                // Step 1 of the null is the real step 1 + τ_k.
+                assert!((inc(&n.mags, 1) - inc(&t.mags, 1 + tau[k])).abs() < 1e-4);
+            }
+        }
+        assert_ne!(n.mags, t.mags);
+        assert_eq!(n.mags, null_tensor(&t, NullMethod::ShiftIncrements, 5, 0).mags);
+        assert_eq!("shift".parse::<NullMethod>().unwrap(), NullMethod::ShiftIncrements);
+        assert_eq!("permute".parse::<NullMethod>().unwrap(), NullMethod::PermuteCoords);
+        assert!("nope".parse::<NullMethod>().is_err());
     }
 
     #[test]
