@@ -20,12 +20,13 @@ pub enum NullMethod {
     /// of a coordinate across components — static (a coordinate large everywhere) and dynamic — is destroyed.
     #[default]
     PermuteCoords,
-    /// Each component's sequence of checkpoint increments `mags[c, t, k] − mags[c, t−1, k]` shifted circularly in
-    /// time by its own offset `τ_k` (the same for every coordinate), then summed again from `mags[c, 0, k]`: every
-    /// component keeps its start and end values, every step it takes (the whole pattern of a step across the
-    /// coordinates) and their order up to one seam, and every coordinate keeps its scale in every component; what
-    /// is destroyed is only the timing across components — whether a coordinate moves in group 1 and group 2 at
-    /// the same time. A stricter null than [`NullMethod::PermuteCoords`].
+    /// Each component's sequence of scored checkpoint increments `mags[c, t, k] − mags[c, t−1, k]`, `t = 2 … T−1`,
+    /// shifted circularly in time by its own offset `τ_k` (the same for every coordinate), then summed again from
+    /// the real values at `t = 0, 1`: every component keeps its start and end values, its first step (from
+    /// initialization, which the irregularity does not score), every step it takes (the whole pattern of a step
+    /// across the coordinates) and their order up to one seam, and every coordinate keeps its scale in every
+    /// component; what is destroyed is the timing across components — whether a coordinate moves in group 1 and
+    /// group 2 at the same time.
     ShiftIncrements,
 }
 
@@ -80,12 +81,13 @@ pub(crate) fn permutations(seed: u64, i: u64, n_coord: usize, n_comp: usize) -> 
         .collect()
 }
 
-/// The offsets of null tensor `i` under [`NullMethod::ShiftIncrements`]: one per component in `1 … T−2` (never 0,
-/// which would leave the component as it is), from null `i`'s own stream. `n_ckpt ≥ 3`.
+/// The offsets of null tensor `i` under [`NullMethod::ShiftIncrements`]: one per component in `1 … T−3` over the
+/// `T − 2` scored increments (never 0, which would leave the component as it is), from null `i`'s own stream; all 0
+/// with fewer than 4 checkpoints, where one scored increment cannot be shifted.
 pub(crate) fn shifts(seed: u64, i: u64, n_ckpt: usize, n_comp: usize) -> Vec<usize> {
     let mut rng = rng_for(seed, Stream::NullTensor(i));
-    let n_inc = n_ckpt - 1;
-    (0..n_comp).map(|_| rng.random_range(1..n_inc)).collect()
+    let n_inc = n_ckpt.saturating_sub(2);
+    (0..n_comp).map(|_| if n_inc < 2 { 0 } else { rng.random_range(1..n_inc) }).collect()
 }
 
 /// Null tensor `i` of `t` (`t.n_ckpt() ≥ 3`).
@@ -106,13 +108,14 @@ pub(crate) fn null_tensor(t: &CccTensor, method: NullMethod, seed: u64, i: u64) 
         }
         NullMethod::ShiftIncrements => {
             let tau = shifts(seed, i, n_t, n_k);
-            let n_inc = n_t - 1;
+            // The scored increments t = 2 … T−1; the first one (from initialization) stays in place.
+            let n_inc = n_t.saturating_sub(2).max(1);
             n.mags.par_chunks_mut(n_t * n_k).zip(t.mags.par_chunks(n_t * n_k)).for_each(|(rows, real)| {
                 for (k, &tau) in tau.iter().enumerate() {
                     // Summed in f64 so that the end value is the real one up to the f32 rounding of each value.
-                    let mut v = real[k] as f64;
-                    for s in 1..n_t {
-                        let from = (s - 1 + tau) % n_inc + 1;
+                    let mut v = real[n_k + k] as f64;
+                    for s in 2..n_t {
+                        let from = (s - 2 + tau) % n_inc + 2;
                         v += real[from * n_k + k] as f64 - real[(from - 1) * n_k + k] as f64;
                         rows[s * n_k + k] = v as f32;
                     }
@@ -166,15 +169,17 @@ mod tests {
         let t = crate::trajectory::tests::tensor(n_c, n_t, n_k, |c, s, k| ((c * 31 + s * 7 + k * 13) % 23) as f32);
         let n = null_tensor(&t, NullMethod::ShiftIncrements, 5, 0);
         let tau = shifts(5, 0, n_t, n_k);
-        assert!(tau.iter().all(|&s| (1..n_t - 1).contains(&s)));
+        assert!(tau.iter().all(|&s| (1..n_t - 2).contains(&s)));
         let at = |m: &[f32], c: usize, s: usize, k: usize| m[(c * n_t + s) * n_k + k];
         for c in 0..n_c {
             for k in 0..n_k {
                 assert_eq!(at(&n.mags, c, 0, k), at(&t.mags, c, 0, k));
+                assert_eq!(at(&n.mags, c, 1, k), at(&t.mags, c, 1, k));
                 assert!((at(&n.mags, c, n_t - 1, k) - at(&t.mags, c, n_t - 1, k)).abs() < 1e-4);
                 let inc = |m: &[f32], s: usize| at(m, c, s, k) - at(m, c, s - 1, k);
-                // Step 1 of the null is the real step 1 + τ_k.
-                assert!((inc(&n.mags, 1) - inc(&t.mags, 1 + tau[k])).abs() < 1e-4);
+                // Step 2 of the null is the real step 2 + τ_k; the last one wraps around to the real step 2.
+                assert!((inc(&n.mags, 2) - inc(&t.mags, 2 + tau[k])).abs() < 1e-4);
+                assert!((inc(&n.mags, n_t - tau[k]) - inc(&t.mags, 2)).abs() < 1e-4);
             }
         }
         assert_ne!(n.mags, t.mags);
