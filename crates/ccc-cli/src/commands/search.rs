@@ -136,7 +136,6 @@ pub fn options(args: &Args) -> anyhow::Result<SearchOptions> {
         max_fraction: args.max_fraction,
         min_group: args.min_group,
         timings: !args.no_timings,
-        ..SearchOptions::default()
     };
     opts.validate().context("bad options")?;
     Ok(opts)
