@@ -206,7 +206,7 @@ pub fn trajectories_mapped(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use ccc_core::{CccMeta, Component, ComponentKind, Mode, Summary};
 

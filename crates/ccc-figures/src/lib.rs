@@ -54,6 +54,7 @@ pub mod render;
 pub mod report;
 pub mod scaled;
 pub mod scores;
+pub mod search_scores;
 pub mod search_sheets;
 pub mod sheet;
 pub mod style;

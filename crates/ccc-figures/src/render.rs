@@ -17,9 +17,11 @@ use crate::options::{FigureOptions, FigureSet};
 use crate::output::{self, Figure};
 use crate::overview::OverviewFigure;
 use crate::scores::{ScorePoint, ScoresFigure};
+use crate::search_scores::SearchScoresFigure;
 use crate::sheet::{Sheet, SheetInput};
 use crate::timeline::{ClustersFigure, TimelineFigure};
-use ccc_analyze::files::{TimelineFile, TrajectoryClustersFile};
+use ccc_analyze::files::figures_index::ImageFormat;
+use ccc_analyze::files::{SearchFile, TimelineFile, TrajectoryClustersFile};
 
 /// Width of the sheet thumbnails used by the HTML report: its table shows them 80 px wide, so this is enough for
 /// a screen with 2 device pixels per CSS pixel.
@@ -38,6 +40,7 @@ fn file_stem(kind: RunKind) -> &'static str {
         RunKind::Overview => "overview",
         RunKind::Timeline => "timeline",
         RunKind::TrajectoryClusters => "trajectory-clusters",
+        RunKind::Search => "search-scores",
     }
 }
 
@@ -207,6 +210,7 @@ enum RunFigure {
     Overview(OverviewFigure),
     Timeline(Box<TimelineFigure>),
     Clusters(Box<ClustersFigure>),
+    Search(Box<SearchScoresFigure>),
 }
 
 fn write_figure<F: Figure>(
@@ -384,6 +388,18 @@ fn render_all(
             first_err.get_or_insert(e.into());
         }
     }
+    // The search (docs/search.md): drawn when `ccc search` wrote its file.
+    match SearchFile::read_if_present(out_dir) {
+        Ok(Some(sf)) => {
+            let title = search_scores_title(&sf, model);
+            let fig = SearchScoresFigure::new(title.clone(), &sf, &a.experiments);
+            run.push((RunKind::Search, title, RunFigure::Search(Box::new(fig))));
+        }
+        Ok(None) => {}
+        Err(e) => {
+            first_err.get_or_insert(e.into());
+        }
+    }
     let results: Vec<Result<RunEntry, FigureError>> = run
         .par_iter()
         .map(|(kind, title, fig)| {
@@ -395,6 +411,7 @@ fn render_all(
                 RunFigure::Overview(f) => write_figure(f, figures, stem, opts, None)?,
                 RunFigure::Timeline(f) => write_figure(f.as_ref(), figures, stem, opts, None)?,
                 RunFigure::Clusters(f) => write_figure(f.as_ref(), figures, stem, opts, None)?,
+                RunFigure::Search(f) => write_figure(f.as_ref(), figures, stem, opts, None)?,
             };
             progress.advance(1);
             Ok(RunEntry { kind: *kind, title: title.clone(), png, svg })
@@ -414,6 +431,36 @@ fn render_all(
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+fn search_scores_title(s: &SearchFile, model: &str) -> String {
+    format!("Search front of {} groupings against {} null fronts — {model}", s.front.len(), s.null.fronts.len())
+}
+
+/// Draw the search's scores scatter of `out_dir` (after `ccc search` wrote `search.json` there) into
+/// `figures/search-scores.png` and list it in `figures/index.json`, keeping every other entry of an existing index.
+pub fn render_search_scores(
+    out_dir: &Path,
+    s: &SearchFile,
+    experiments: &[ExperimentRecord],
+    model: &str,
+    resolution: crate::Resolution,
+) -> Result<RunEntry, FigureError> {
+    let figures = figures_dir(out_dir);
+    create_dir(&figures)?;
+    let mut index = match FigureIndex::read_if_present(out_dir)? {
+        Some(i) => i,
+        None => FigureIndex { formats: vec![ImageFormat::Png], ..Default::default() },
+    };
+    let title = search_scores_title(s, model);
+    let fig = SearchScoresFigure::new(title.clone(), s, experiments);
+    let rel = format!("{}.png", file_stem(RunKind::Search));
+    output::to_raster_at(&fig, resolution)?.save_png(&figures.join(&rel))?;
+    let entry = RunEntry { kind: RunKind::Search, title, png: Some(rel), svg: None };
+    index.run.retain(|e| e.kind != RunKind::Search);
+    index.run.push(entry.clone());
+    index.write(out_dir)?;
+    Ok(entry)
 }
 
 /// Where `render_analysis` writes for `out_dir`.

@@ -68,11 +68,13 @@ pub enum RunKind {
     Timeline,
     /// The trajectory clusters (`trajectory_clusters.json`).
     TrajectoryClusters,
+    /// The scores of the experiments, the search front and the null fronts (`search.json`).
+    Search,
 }
 
 impl RunKind {
     /// Every kind.
-    pub const ALL: [RunKind; 7] = [
+    pub const ALL: [RunKind; 8] = [
         RunKind::Scores,
         RunKind::OutlierMemberships,
         RunKind::ComponentMemberships,
@@ -80,6 +82,7 @@ impl RunKind {
         RunKind::Overview,
         RunKind::Timeline,
         RunKind::TrajectoryClusters,
+        RunKind::Search,
     ];
 
     /// The name in the file, e.g. `outlier_memberships`.
@@ -92,6 +95,7 @@ impl RunKind {
             RunKind::Overview => "overview",
             RunKind::Timeline => "timeline",
             RunKind::TrajectoryClusters => "trajectory_clusters",
+            RunKind::Search => "search",
         }
     }
 }

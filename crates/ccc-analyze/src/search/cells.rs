@@ -15,10 +15,11 @@ pub(crate) struct Cells {
     pub term: f64,
     /// The origins' range `(xlo, xhi, ylo, yhi)` before widening; the key of the fast path.
     pub range: [f64; 4],
-    x_edges: Vec<f64>,
-    y_edges: Vec<f64>,
-    x_inv: f64,
-    y_inv: f64,
+    /// The widened range's lower ends, and `G / width` along each axis.
+    pub x_lo: f64,
+    pub y_lo: f64,
+    pub x_inv: f64,
+    pub y_inv: f64,
 }
 
 /// The sums of one cell.
@@ -30,28 +31,14 @@ struct Cell {
     slen: f64,
 }
 
-/// `G + 1` edges as `numpy.linspace` (the last one exactly `hi`), the same as the score's.
-fn linspace(lo: f64, hi: f64, n_bins: usize, out: &mut Vec<f64>) {
-    let step = (hi - lo) / n_bins as f64;
-    out.clear();
-    out.extend((0..=n_bins).map(|i| lo + i as f64 * step));
-    out[n_bins] = hi;
-}
-
-/// The cell of `v`: the number of edges `≤ v`, minus one, clamped to `[0, G−1]` — the score's rule, found from a
-/// first guess and at most a step or two along the edges.
+/// The cell of `v` along an axis starting at `lo` with `inv = G / width`: `⌊(v − lo)·inv⌋` clamped to
+/// `[0, G−1]`. The score's rule (`numpy.linspace` edges, the last bin closed) can differ from it by one cell for a
+/// value within rounding of an inner edge; the search only needs the same rule wherever it bins (the front is
+/// rescored exactly), and this one is branch-free and vectorizes.
 #[inline]
-fn bin(v: f64, edges: &[f64], inv: f64) -> usize {
-    let g = edges.len() - 1;
+pub(crate) fn bin(v: f64, lo: f64, inv: f64, g: usize) -> usize {
     // `as usize` truncates (the floor of a non-negative value) and saturates (NaN and negatives give 0).
-    let mut i = (((v - edges[0]) * inv) as usize).min(g - 1);
-    while i > 0 && v < edges[i] {
-        i -= 1;
-    }
-    while i + 1 < g && v >= edges[i + 1] {
-        i += 1;
-    }
-    i
+    (((v - lo) * inv) as usize).min(g - 1)
 }
 
 impl Cells {
@@ -65,8 +52,8 @@ impl Cells {
             n: 0,
             term: 0.0,
             range: [0.0; 4],
-            x_edges: Vec::with_capacity(grid + 1),
-            y_edges: Vec::with_capacity(grid + 1),
+            x_lo: 0.0,
+            y_lo: 0.0,
             x_inv: 0.0,
             y_inv: 0.0,
         }
@@ -91,8 +78,8 @@ impl Cells {
             yhi += 0.5;
         }
         let g = self.grid;
-        linspace(xlo, xhi, g, &mut self.x_edges);
-        linspace(ylo, yhi, g, &mut self.y_edges);
+        self.x_lo = xlo;
+        self.y_lo = ylo;
         self.x_inv = g as f64 / (xhi - xlo);
         self.y_inv = g as f64 / (yhi - ylo);
     }
@@ -105,19 +92,19 @@ impl Cells {
     /// The column of an origin's x.
     #[inline]
     pub fn x_bin(&self, x: f64) -> usize {
-        bin(x, &self.x_edges, self.x_inv)
+        bin(x, self.x_lo, self.x_inv, self.grid)
     }
 
     /// The row of an origin's y.
     #[inline]
     pub fn y_bin(&self, y: f64) -> usize {
-        bin(y, &self.y_edges, self.y_inv)
+        bin(y, self.y_lo, self.y_inv, self.grid)
     }
 
     /// The cell of an origin.
     #[inline]
     pub fn cell(&self, x: f64, y: f64) -> usize {
-        bin(x, &self.x_edges, self.x_inv) * self.grid + bin(y, &self.y_edges, self.y_inv)
+        self.x_bin(x) * self.grid + self.y_bin(y)
     }
 
     #[inline]
@@ -184,20 +171,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn bins_follow_the_partition_rule() {
+    fn bins_are_within_one_cell_of_the_partition_rule() {
         let mut c = Cells::new(4);
         c.reset([0.0, 1.0, 0.0, 1.0]);
         // Values on inner edges go to the cell above; the largest value to the last cell.
-        for (v, want) in [(0.0, 0), (0.2499, 0), (0.25, 1), (0.5, 2), (0.75, 3), (1.0, 3)] {
-            assert_eq!(bin(v, &c.x_edges, c.x_inv), want, "{v}");
+        for (v, want) in [(0.0, 0), (0.2499, 0), (0.25, 1), (0.5, 2), (0.75, 3), (1.0, 3), (-0.1, 0), (f64::NAN, 0)] {
+            assert_eq!(c.x_bin(v), want, "{v}");
         }
-        // Agrees with a linear search on awkward ranges.
-        c.reset([-4.605170185988091, -0.009950330853168083, 0.1, 0.1]);
+        // Awkward ranges: at most one cell from the score's rule (edges as numpy.linspace).
+        let (lo, hi) = (-4.605170185988091, -0.009950330853168083);
+        c.reset([lo, hi, 0.1, 0.1]);
+        let edges: Vec<f64> = (0..=4).map(|i| if i == 4 { hi } else { lo + i as f64 * (hi - lo) / 4.0 }).collect();
         for i in 0..=1000 {
-            let v = -4.605170185988091 + i as f64 * (4.6 / 1000.0);
-            let count = c.x_edges.iter().filter(|&&e| e <= v).count();
-            assert_eq!(bin(v, &c.x_edges, c.x_inv), count.saturating_sub(1).min(3), "{v}");
+            let v = lo + i as f64 * ((hi - lo) / 1000.0);
+            let exact = edges.iter().filter(|&&e| e <= v).count().saturating_sub(1).min(3);
+            assert!(c.x_bin(v).abs_diff(exact) <= 1, "{v}");
         }
+        // A zero-width range is widened by 0.5 on each side.
+        assert_eq!(c.y_bin(0.1), 2);
     }
 
     #[test]

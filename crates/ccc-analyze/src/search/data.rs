@@ -24,12 +24,6 @@ pub(crate) struct SearchData {
 impl SearchData {
     /// The component-major copy of `t` (already restricted to the checkpoints used).
     pub fn new(t: &CccTensor, agg: Aggregation) -> SearchData {
-        Self::permuted(t, agg, None)
-    }
-
-    /// As [`SearchData::new`], with the coordinates of each component `k` read through `perm[k]`
-    /// (`value[c, t, k] = mags[perm[k][c], t, k]`): a null tensor.
-    pub fn permuted(t: &CccTensor, agg: Aggregation, perm: Option<&[Vec<usize>]>) -> SearchData {
         use rayon::prelude::*;
         let (n_c, n_t, n_k) = (t.n_coord, t.n_ckpt(), t.n_comp());
         let ct = n_c * n_t;
@@ -37,9 +31,8 @@ impl SearchData {
         if ct > 0 {
             cols.par_chunks_mut(ct).enumerate().for_each(|(k, col)| {
                 for c in 0..n_c {
-                    let src = perm.map_or(c, |p| p[k][c]);
                     for s in 0..n_t {
-                        col[c * n_t + s] = t.mags[(src * n_t + s) * n_k + k];
+                        col[c * n_t + s] = t.mags[(c * n_t + s) * n_k + k];
                     }
                 }
             });

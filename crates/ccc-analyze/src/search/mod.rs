@@ -248,22 +248,23 @@ pub fn verdict(f: &SearchFile) -> String {
         return "The null fronts reach no fraction as low as the front's, so there is nothing to compare.".into();
     };
     let p = f.front.iter().filter_map(|p| p.p_value).fold(1.0f64, f64::min);
+    let what = f.null.method.description();
     if best <= STRONG && p <= min_p {
         format!(
-            "Yes: at fraction {at:.3} the front is {:.1}× more regular than anything the same search finds on {n}              null tensors with coordinates permuted within each component (p = {p:.2}, the smallest {n} nulls \
-             allow).",
+            "Yes: at fraction {at:.3} the front is {:.1}× more regular than anything the same search finds on {n} \
+             null tensors {what} (p = {p:.2}, the smallest {n} nulls allow).",
             1.0 / best
         )
     } else if best < WEAK {
         format!(
             "Weakly: the front is at best {:.0}% more regular than what the same search finds on {n} null tensors \
-             (ratio {best:.2}, p = {p:.2}); that is little evidence of clustered structure.",
+             {what} (ratio {best:.2}, p = {p:.2}); that is little evidence of clustered structure.",
             (1.0 - best) * 100.0
         )
     } else {
         format!(
-            "No: the same search finds groupings about as regular (ratio {best:.2}) on {n} null tensors whose \
-             coordinates are permuted within each component, so these scores are no evidence of clustered structure."
+            "No: the same search finds groupings about as regular (ratio {best:.2}) on {n} null tensors {what}, so \
+             these scores are no evidence of clustered structure."
         )
     }
 }
@@ -344,10 +345,8 @@ pub fn search(
         if cancel.load(Ordering::Relaxed) {
             break;
         }
-        let perm = null::permutations(opts.seed, i as u64, n_c, n_k);
-        let nt = null::null_tensor(&t, &perm);
-        let nd = SearchData::permuted(&t, opts.aggregation, Some(&perm));
-        drop(perm);
+        let nt = null::null_tensor(&t, opts.null_method, opts.seed, i as u64);
+        let nd = SearchData::new(&nt, opts.aggregation);
         let a = run_search(&nd, &starts, budget, opts, g, i as u64 + 1, cancel, &monitor);
         if cancel.load(Ordering::Relaxed) {
             break; // an unfinished null would make the comparison look better than it is

@@ -1,11 +1,13 @@
-//! The null model (docs/search.md §4): tensors whose coordinates are permuted independently within each component,
-//! and how a front compares with the fronts the same search finds on them.
+//! The null models (docs/search.md §4): tensors that keep what each component does on its own and break what the
+//! clusteredness model claims — that a coordinate behaves alike across the components of a group — and how a front
+//! compares with the fronts the same search finds on them.
 
 use std::fmt;
 use std::str::FromStr;
 
 use ccc_core::CccTensor;
 use rand::seq::SliceRandom;
+use rand::Rng;
 
 use crate::error::AnalyzeError;
 use crate::rng::{rng_for, Stream};
@@ -15,9 +17,17 @@ use crate::rng::{rng_for, Stream};
 pub enum NullMethod {
     /// Each component's coordinates permuted independently (`value[c, t, k] = mags[π_k(c), t, k]`): every
     /// component keeps its dynamics, each coordinate its whole trajectory within a component, while the coupling
-    /// of a coordinate across components — what the clusteredness model claims — is destroyed.
+    /// of a coordinate across components — static (a coordinate large everywhere) and dynamic — is destroyed.
     #[default]
     PermuteCoords,
+    /// Each component's sequence of scored checkpoint increments `mags[c, t, k] − mags[c, t−1, k]`, `t = 2 … T−1`,
+    /// shifted circularly in time by its own offset `τ_k` (the same for every coordinate), then summed again from
+    /// the real values at `t = 0, 1`: every component keeps its start and end values, its first step (from
+    /// initialization, which the irregularity does not score), every step it takes (the whole pattern of a step
+    /// across the coordinates) and their order up to one seam, and every coordinate keeps its scale in every
+    /// component; what is destroyed is the timing across components — whether a coordinate moves in group 1 and
+    /// group 2 at the same time.
+    ShiftIncrements,
 }
 
 impl NullMethod {
@@ -25,6 +35,15 @@ impl NullMethod {
     pub fn name(self) -> &'static str {
         match self {
             NullMethod::PermuteCoords => "permute-coords-within-components",
+            NullMethod::ShiftIncrements => "shift-increments",
+        }
+    }
+
+    /// What a null tensor is, for sentences: "null tensors {description}".
+    pub fn description(self) -> &'static str {
+        match self {
+            NullMethod::PermuteCoords => "whose coordinates are permuted within each component",
+            NullMethod::ShiftIncrements => "whose components' increments are shifted in time, each by its own offset",
         }
     }
 }
@@ -39,9 +58,11 @@ impl FromStr for NullMethod {
     type Err = AnalyzeError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
-            "permute-coords-within-components" => Ok(NullMethod::PermuteCoords),
+            "permute" | "permute-coords-within-components" => Ok(NullMethod::PermuteCoords),
+            "shift" | "shift-increments" => Ok(NullMethod::ShiftIncrements),
             _ => Err(AnalyzeError::InvalidOption(format!(
-                "unknown null method `{s}`; expected permute-coords-within-components"
+                "unknown null method `{s}`; expected permute (permute-coords-within-components) or shift \
+                 (shift-increments)"
             ))),
         }
     }
@@ -60,18 +81,48 @@ pub(crate) fn permutations(seed: u64, i: u64, n_coord: usize, n_comp: usize) -> 
         .collect()
 }
 
-/// The null tensor itself (for the exact rescoring of its front).
-pub(crate) fn null_tensor(t: &CccTensor, perm: &[Vec<usize>]) -> CccTensor {
+/// The offsets of null tensor `i` under [`NullMethod::ShiftIncrements`]: one per component in `1 … T−3` over the
+/// `T − 2` scored increments (never 0, which would leave the component as it is), from null `i`'s own stream; all 0
+/// with fewer than 4 checkpoints, where one scored increment cannot be shifted.
+pub(crate) fn shifts(seed: u64, i: u64, n_ckpt: usize, n_comp: usize) -> Vec<usize> {
+    let mut rng = rng_for(seed, Stream::NullTensor(i));
+    let n_inc = n_ckpt.saturating_sub(2);
+    (0..n_comp).map(|_| if n_inc < 2 { 0 } else { rng.random_range(1..n_inc) }).collect()
+}
+
+/// Null tensor `i` of `t` (`t.n_ckpt() ≥ 3`).
+pub(crate) fn null_tensor(t: &CccTensor, method: NullMethod, seed: u64, i: u64) -> CccTensor {
     use rayon::prelude::*;
-    let (n_t, n_k) = (t.n_ckpt(), t.n_comp());
+    let (n_c, n_t, n_k) = (t.n_coord, t.n_ckpt(), t.n_comp());
     let mut n = t.clone();
-    n.mags.par_chunks_mut(n_t * n_k).enumerate().for_each(|(c, rows)| {
-        for s in 0..n_t {
-            for k in 0..n_k {
-                rows[s * n_k + k] = t.mags[(perm[k][c] * n_t + s) * n_k + k];
-            }
+    match method {
+        NullMethod::PermuteCoords => {
+            let perm = permutations(seed, i, n_c, n_k);
+            n.mags.par_chunks_mut(n_t * n_k).enumerate().for_each(|(c, rows)| {
+                for s in 0..n_t {
+                    for k in 0..n_k {
+                        rows[s * n_k + k] = t.mags[(perm[k][c] * n_t + s) * n_k + k];
+                    }
+                }
+            });
         }
-    });
+        NullMethod::ShiftIncrements => {
+            let tau = shifts(seed, i, n_t, n_k);
+            // The scored increments t = 2 … T−1; the first one (from initialization) stays in place.
+            let n_inc = n_t.saturating_sub(2).max(1);
+            n.mags.par_chunks_mut(n_t * n_k).zip(t.mags.par_chunks(n_t * n_k)).for_each(|(rows, real)| {
+                for (k, &tau) in tau.iter().enumerate() {
+                    // Summed in f64 so that the end value is the real one up to the f32 rounding of each value.
+                    let mut v = real[n_k + k] as f64;
+                    for s in 2..n_t {
+                        let from = (s - 2 + tau) % n_inc + 2;
+                        v += real[from * n_k + k] as f64 - real[(from - 1) * n_k + k] as f64;
+                        rows[s * n_k + k] = v as f32;
+                    }
+                }
+            });
+        }
+    }
     n
 }
 
@@ -110,6 +161,32 @@ mod tests {
             s.sort_unstable();
             assert_eq!(s, (0..50).collect::<Vec<_>>());
         }
+    }
+
+    #[test]
+    fn shifted_increments_keep_each_component_s_steps_and_ends() {
+        let (n_c, n_t, n_k) = (3, 6, 2);
+        let t = crate::trajectory::tests::tensor(n_c, n_t, n_k, |c, s, k| ((c * 31 + s * 7 + k * 13) % 23) as f32);
+        let n = null_tensor(&t, NullMethod::ShiftIncrements, 5, 0);
+        let tau = shifts(5, 0, n_t, n_k);
+        assert!(tau.iter().all(|&s| (1..n_t - 2).contains(&s)));
+        let at = |m: &[f32], c: usize, s: usize, k: usize| m[(c * n_t + s) * n_k + k];
+        for c in 0..n_c {
+            for (k, &tau) in tau.iter().enumerate() {
+                assert_eq!(at(&n.mags, c, 0, k), at(&t.mags, c, 0, k));
+                assert_eq!(at(&n.mags, c, 1, k), at(&t.mags, c, 1, k));
+                assert!((at(&n.mags, c, n_t - 1, k) - at(&t.mags, c, n_t - 1, k)).abs() < 1e-4);
+                let inc = |m: &[f32], s: usize| at(m, c, s, k) - at(m, c, s - 1, k);
+                // Step 2 of the null is the real step 2 + τ_k; the last one wraps around to the real step 2.
+                assert!((inc(&n.mags, 2) - inc(&t.mags, 2 + tau)).abs() < 1e-4);
+                assert!((inc(&n.mags, n_t - tau) - inc(&t.mags, 2)).abs() < 1e-4);
+            }
+        }
+        assert_ne!(n.mags, t.mags);
+        assert_eq!(n.mags, null_tensor(&t, NullMethod::ShiftIncrements, 5, 0).mags);
+        assert_eq!("shift".parse::<NullMethod>().unwrap(), NullMethod::ShiftIncrements);
+        assert_eq!("permute".parse::<NullMethod>().unwrap(), NullMethod::PermuteCoords);
+        assert!("nope".parse::<NullMethod>().is_err());
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use ccc_analyze::files::{AnalysisFile, ExperimentsFile, SummaryFile};
 use ccc_analyze::search::{verdict, Budget, DEFAULT_BUDGET};
-use ccc_analyze::{analyze, search, AnalyzeOptions, SearchOptions};
+use ccc_analyze::{analyze, search, AnalyzeOptions, NullMethod, SearchOptions};
 use ccc_core::Progress as _;
 
 use super::trajectory_args::TrajectoryArgs;
@@ -36,9 +36,15 @@ pub struct Args {
     #[arg(long, value_name = "N|TIME", default_value_t = BudgetArg(Budget::Evaluations(DEFAULT_BUDGET)))]
     pub budget: BudgetArg,
 
-    /// Null tensors (coordinates permuted within each component) searched the same way.
+    /// Null tensors searched the same way.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub nulls: usize,
+
+    /// How a null tensor is made: `permute` (coordinates permuted within each component) or `shift` (each
+    /// component's checkpoint increments shifted in time by its own offset; keeps every coordinate's scale), see
+    /// docs/search.md §4.
+    #[arg(long = "null", value_name = "METHOD", default_value = "permute", value_parser = parse_null)]
+    pub null_method: NullMethod,
 
     /// Random groupings of the same sizes per front point (`random_percentile`).
     #[arg(long, value_name = "N", default_value_t = 100)]
@@ -56,7 +62,8 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub min_group: usize,
 
-    /// Do not draw a trajectory sheet per front point (into DIR/figures/search/).
+    /// Do not draw the scores scatter (DIR/figures/search-scores.png, listed in figures/index.json) nor a
+    /// trajectory sheet per front point (into DIR/figures/search/).
     #[arg(long)]
     pub no_figures: bool,
 
@@ -67,6 +74,10 @@ pub struct Args {
     /// Show only warnings and errors.
     #[arg(short, long)]
     pub quiet: bool,
+}
+
+fn parse_null(s: &str) -> Result<NullMethod, String> {
+    s.parse().map_err(|e: ccc_analyze::AnalyzeError| e.to_string())
 }
 
 /// `--budget`: an evaluation count, or a time (`90s`, `2m`, `1h`); parsed by [`Budget`]'s `FromStr`.
@@ -99,12 +110,12 @@ pub fn options(args: &Args) -> anyhow::Result<SearchOptions> {
         steps_text: args.trajectory.steps.clone().unwrap_or_else(|| "all".into()),
         budget: args.budget.0,
         nulls: args.nulls,
+        null_method: args.null_method,
         random: args.random,
         random_starts: args.random_starts,
         max_fraction: args.max_fraction,
         min_group: args.min_group,
         timings: !args.no_timings,
-        ..SearchOptions::default()
     };
     opts.validate().context("bad options")?;
     Ok(opts)
@@ -163,6 +174,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let t = ccc_analyze::analysis_input(&tensor, &opts.steps)?;
         ccc_figures::search_sheets::render_search_sheets(&args.out, &t, f, ccc_figures::Resolution::Screen)
             .context("drawing the front's sheets")?;
+        ccc_figures::render::render_search_scores(
+            &args.out,
+            f,
+            &experiments.experiments,
+            &tensor.meta.model,
+            ccc_figures::Resolution::Screen,
+        )
+        .context("drawing the search's scores scatter")?;
     }
     if args.out.join("report.html").is_file() {
         // An existing report gains (or updates) its Search section.

@@ -1,4 +1,4 @@
-//! Flags shared by `ccc analyze` and `ccc score`: how the 2-D trajectories are built and scored, over which
+//! Flags shared by `ccc analyze`, `ccc score` and `ccc search`: how the 2-D trajectories are built and scored, over which
 //! checkpoints.
 
 use anyhow::Context;

@@ -143,6 +143,13 @@ pub fn render_report(out_dir: &Path, opts: &ReportOptions) -> Result<String, Rep
         },
         None => None,
     };
+    let search_figure = match inputs.figures.run.iter().find(|r| r.kind == RunKind::Search) {
+        Some(r) => match r.png.as_deref().or(r.svg.as_deref()) {
+            Some(rel) => Some(linker.src(rel)?),
+            None => None,
+        },
+        None => None,
+    };
     let payload = Payload { standalone: opts.standalone, sources, experiments, scores_figure };
     let json = serde_json::to_string(&payload)
         .map_err(|source| ReportError::Json { path: out_dir.join("experiments.json"), source })?;
@@ -161,7 +168,15 @@ pub fn render_report(out_dir: &Path, opts: &ReportOptions) -> Result<String, Rep
             ("HEADER", &header_html(s, &inputs.experiments, model)),
             ("CONSENSUS", &consensus_html(s)),
             ("FIGURES", &figures_html),
-            ("SEARCH", &super::search::search_html(inputs.search.as_ref(), &inputs.experiments, out_dir)),
+            (
+                "SEARCH",
+                &super::search::search_html(
+                    inputs.search.as_ref(),
+                    &inputs.experiments,
+                    out_dir,
+                    search_figure.as_deref(),
+                ),
+            ),
             ("DATA", &json_for_script(&json)),
             ("SHEETS", &inline_sheets),
             ("SCRIPT", SCRIPT),
@@ -354,7 +369,8 @@ fn over_training_html(t: &ccc_analyze::files::TimelineFile) -> String {
 }
 
 fn summary_figures_html(run: &[RunEntry], linker: &Linker<'_>) -> Result<String, ReportError> {
-    let figs: Vec<&RunEntry> = run.iter().filter(|r| r.kind != RunKind::Scores).collect();
+    // The scores scatter has its own place in the experiments table, the search's in the Search section.
+    let figs: Vec<&RunEntry> = run.iter().filter(|r| r.kind != RunKind::Scores && r.kind != RunKind::Search).collect();
     if figs.is_empty() {
         return Ok("<p class=\"note\">No summary figures in this output (rendered with <code>--figures none</code>, \
                    or figures not rendered yet).</p>"

@@ -1,5 +1,6 @@
 //! The report's "Search" section (docs/search.md): whether the structure beats the null in one sentence, the
-//! scores of the experiments, the front and the null fronts in one inline SVG, and the front as a table.
+//! scores of the experiments, the front and the null fronts in one figure (the PNG of `figures/index.json`, or an
+//! inline SVG when the figures were not drawn), and the front as a table.
 
 use std::fmt::Write as _;
 
@@ -17,6 +18,7 @@ pub(crate) fn search_html(
     s: Option<&SearchFile>,
     experiments: &[ExperimentRecord],
     out_dir: &std::path::Path,
+    figure: Option<&str>,
 ) -> String {
     let Some(s) = s else { return String::new() };
     let mut h = String::new();
@@ -33,7 +35,17 @@ pub(crate) fn search_html(
         escape(s.null.method.name()),
         if s.interrupted { " The search was interrupted: this is the best front so far." } else { "" }
     );
-    h.push_str(&scatter(s, experiments));
+    match figure {
+        Some(src) => {
+            let _ = writeln!(
+                h,
+                "<figure class=\"run-figure\" data-kind=\"search\"><img src=\"{}\" alt=\"irregularity against \
+                 fraction: experiments, search front and null fronts\" loading=\"lazy\" decoding=\"async\"></figure>",
+                escape(src)
+            );
+        }
+        None => h.push_str(&scatter(s, experiments)),
+    }
     h.push_str(
         "<table class=\"search-front\"><thead><tr><th scope=\"col\" class=\"num\">#</th><th scope=\"col\" \
          class=\"num\">fraction</th><th scope=\"col\" class=\"num\">irregularity</th><th scope=\"col\" \
@@ -134,7 +146,7 @@ mod tests {
 
     #[test]
     fn section_only_with_a_search_and_with_its_verdict() {
-        assert_eq!(search_html(None, &[], std::path::Path::new(".")), "");
+        assert_eq!(search_html(None, &[], std::path::Path::new("."), None), "");
         let text = br#"{"format": "ccc-analysis/1", "model": "m", "shape": [4, 5, 6], "seed": 0,
           "options": {"aggregation": "sum", "grid": 100, "steps": "all", "budget": 10, "nulls": 1, "random": 0,
                       "random_starts": 1, "max_fraction": 0.2, "min_group": 2},
@@ -146,10 +158,14 @@ mod tests {
           "experiments_front": [], "starts": {"experiments": 0, "random": 1, "skipped": 0},
           "evaluations": 20, "interrupted": false}"#;
         let s = SearchFile::from_bytes(text, std::path::Path::new("search.json")).unwrap();
-        let h = search_html(Some(&s), &[], std::path::Path::new("."));
+        let h = search_html(Some(&s), &[], std::path::Path::new("."), None);
         assert!(h.contains("<h2 id=\"search-h\">Search</h2>"), "{h}");
         assert!(h.contains("Yes: at fraction 0.250 the front is 10.0× more regular"), "{h}");
         assert!(h.contains("stroke-dasharray"), "the null front is drawn");
         assert!(h.contains("<td class=\"num\">0.25</td>") || h.contains("0.2500"), "{h}");
+        // With the figure drawn, the section shows it instead of the inline SVG.
+        let h = search_html(Some(&s), &[], std::path::Path::new("."), Some("figures/search-scores.png"));
+        assert!(h.contains("<img src=\"figures/search-scores.png\""), "{h}");
+        assert!(!h.contains("<svg"), "{h}");
     }
 }
