@@ -268,8 +268,10 @@ def search(
             ``experiments.json``; without one the analysis runs first (same ``seed``, ``agg``, ``grid``, ``steps``).
         seed: the seed of every random draw (start points, annealing, null tensors, random groupings).
         agg, grid, steps: the score's options, as for ``ccc.score`` (they must match the analysis's).
-        budget: evaluations of each search (real and every null), e.g. ``200_000`` (the default), or a wall time
-            for all of them, e.g. ``"60s"``, ``"5m"`` (turned into an evaluation count once, see ``Search.budget``).
+        budget: evaluations of each search (real and every null), e.g. ``200_000``, or a wall time for all of
+            them, e.g. ``"60s"``, ``"5m"`` (turned into an evaluation count once, see ``Search.budget``); the
+            default (``"auto"``) is a count from the tensor's shape: 200 000 at 512 × 40 checkpoints and above, up
+            to 600 000 for smaller tensors.
         nulls: null tensors searched the same way (0: no null comparison).
         null: how null tensors are made (default: coordinates permuted within each component).
         random: random groupings of the same sizes per front point (``random_percentile``).

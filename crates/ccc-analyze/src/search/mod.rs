@@ -65,13 +65,30 @@ pub enum Budget {
     /// Wall seconds for all searches together, turned once into an evaluation count from a short timed pilot
     /// (the count is recorded in `search.json`: pass it as `--budget` to repeat the run exactly).
     Seconds(f64),
+    /// An evaluation count from the tensor's shape alone ([`auto_budget`]): deterministic, and about the same
+    /// wall time for small tensors as for large ones, whose evaluations cost more.
+    Auto,
 }
+
+/// Evaluations of [`Budget::Auto`]: [`DEFAULT_BUDGET`] at the pythia-70m shape (512 coordinates × 40 checkpoints)
+/// and above; more for smaller tensors, in proportion to how much cheaper an evaluation is there (it costs
+/// `O(coordinates × checkpoints)`), up to [`AUTO_BUDGET_MAX`].
+pub fn auto_budget(n_coord: usize, n_ckpt: usize) -> u64 {
+    const REFERENCE: f64 = 512.0 * 40.0;
+    let cells = (n_coord.max(1) * n_ckpt.max(1)) as f64;
+    let scaled = (DEFAULT_BUDGET as f64 * REFERENCE / cells) as u64 / 1000 * 1000;
+    scaled.clamp(DEFAULT_BUDGET, AUTO_BUDGET_MAX)
+}
+
+/// The largest evaluation count [`Budget::Auto`] gives.
+pub const AUTO_BUDGET_MAX: u64 = 600_000;
 
 impl std::fmt::Display for Budget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match *self {
             Budget::Evaluations(n) => write!(f, "{n}"),
             Budget::Seconds(s) => write!(f, "{s}s"),
+            Budget::Auto => f.write_str("auto"),
         }
     }
 }
@@ -79,9 +96,13 @@ impl std::fmt::Display for Budget {
 impl std::str::FromStr for Budget {
     type Err = AnalyzeError;
 
-    /// An evaluation count (`200000`, `200_000`) or a wall time (`90s`, `5m`, `1.5h`), as `--budget` takes it.
+    /// An evaluation count (`200000`, `200_000`), a wall time (`90s`, `5m`, `1.5h`) or `auto`, as `--budget`
+    /// takes it.
     fn from_str(s: &str) -> Result<Self, AnalyzeError> {
         let s = s.trim();
+        if s == "auto" {
+            return Ok(Budget::Auto);
+        }
         let bad = || {
             AnalyzeError::InvalidOption(format!(
                 "`{s}` is not a budget: give evaluations (`200000`) or a time (`90s`, `5m`, `1h`)"
@@ -109,7 +130,8 @@ impl std::str::FromStr for Budget {
     }
 }
 
-/// The default budget: evaluations of each search.
+/// Evaluations of each search at the pythia-70m shape and above (the default, [`Budget::Auto`], gives smaller
+/// tensors more).
 pub const DEFAULT_BUDGET: u64 = 200_000;
 
 /// Options of a search. [`SearchOptions::default`] is what `ccc search` runs without flags.
@@ -151,7 +173,7 @@ impl Default for SearchOptions {
             grid: DEFAULT_GRID,
             steps: StepSelection::all(),
             steps_text: "all".into(),
-            budget: Budget::Evaluations(DEFAULT_BUDGET),
+            budget: Budget::Auto,
             nulls: 3,
             null_method: NullMethod::PermuteCoords,
             random: 100,
@@ -332,6 +354,7 @@ pub fn search(
     let budget = match opts.budget {
         Budget::Evaluations(e) => e,
         Budget::Seconds(s) => budget_for_time(&data, opts, &starts, g, s),
+        Budget::Auto => auto_budget(n_c, n_t),
     };
     progress.start("search", budget * (1 + opts.nulls as u64), "evaluations");
     let counters = Counters::new();
@@ -640,4 +663,21 @@ fn budget_for_time(d: &SearchData, opts: &SearchOptions, starts: &[Start], g: Gl
     // 80%: the rest of the time goes to rescoring, the random groupings, and uneven runs at the end of a round.
     let total = 0.8 * seconds * threads / per_eval.max(1e-9);
     ((total / (1 + opts.nulls) as f64) as u64).max(1)
+}
+
+#[cfg(test)]
+mod budget_tests {
+    use super::*;
+
+    #[test]
+    fn auto_budget_scales_with_the_cost_of_an_evaluation() {
+        assert_eq!(auto_budget(512, 40), DEFAULT_BUDGET);
+        assert_eq!(auto_budget(2048, 50), DEFAULT_BUDGET);
+        assert_eq!(auto_budget(256, 40), 2 * DEFAULT_BUDGET);
+        assert_eq!(auto_budget(128, 37), AUTO_BUDGET_MAX);
+        assert_eq!(auto_budget(0, 0), AUTO_BUDGET_MAX);
+        assert_eq!("auto".parse::<Budget>().unwrap(), Budget::Auto);
+        assert_eq!(Budget::Auto.to_string(), "auto");
+        assert_eq!(SearchOptions::default().budget, Budget::Auto);
+    }
 }

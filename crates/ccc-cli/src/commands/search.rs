@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use ccc_analyze::files::{AnalysisFile, ExperimentsFile, SummaryFile};
-use ccc_analyze::search::{verdict, Budget, DEFAULT_BUDGET};
+use ccc_analyze::search::{verdict, Budget};
 use ccc_analyze::{analyze, search, AnalyzeOptions, NullMethod, SearchOptions};
 use ccc_core::Progress as _;
 
@@ -32,8 +32,9 @@ pub struct Args {
     pub trajectory: TrajectoryArgs,
 
     /// Evaluations of each search (real and every null), e.g. `200000`; or wall time for all of them, e.g.
-    /// `60s`, `5m` (turned into an evaluation count once, recorded in search.json).
-    #[arg(long, value_name = "N|TIME", default_value_t = BudgetArg(Budget::Evaluations(DEFAULT_BUDGET)))]
+    /// `60s`, `5m` (turned into an evaluation count once, recorded in search.json); `auto`: 200000 at
+    /// 512 coordinates × 40 checkpoints and above, more (up to 600000) for smaller tensors.
+    #[arg(long, value_name = "N|TIME|auto", default_value_t = BudgetArg(Budget::Auto))]
     pub budget: BudgetArg,
 
     /// Null tensors searched the same way.
@@ -216,6 +217,7 @@ mod tests {
     #[test]
     fn budgets_parse() {
         assert_eq!("200000".parse::<BudgetArg>().unwrap().0, Budget::Evaluations(200_000));
+        assert_eq!("auto".parse::<BudgetArg>().unwrap().0, Budget::Auto);
         assert_eq!("60s".parse::<BudgetArg>().unwrap().0, Budget::Seconds(60.0));
         assert_eq!("2m".parse::<BudgetArg>().unwrap().0, Budget::Seconds(120.0));
         assert_eq!("1.5h".parse::<BudgetArg>().unwrap().0, Budget::Seconds(5400.0));
