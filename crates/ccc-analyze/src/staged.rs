@@ -297,27 +297,12 @@ impl PrepInput for StagedPrep<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ccc_core::{CccMeta, Component, ComponentKind, Mode, NoProgress, Summary};
+    use ccc_core::NoProgress;
     use proptest::prelude::*;
 
+    /// The crate's test tensor, with values from `f` of the flat index.
     fn tensor(c_n: usize, t_n: usize, k_n: usize, f: impl Fn(usize) -> f32) -> CccTensor {
-        let components = (0..k_n).map(|i| Component::head(ComponentKind::Q, 0, i)).collect();
-        let meta = CccMeta {
-            model: "m".into(),
-            architecture: "x".into(),
-            mode: Mode::Full,
-            n_layer: 1,
-            n_head: k_n,
-            n_kv_head: k_n,
-            summary: Summary::MeanSq,
-            components,
-            duplicates: vec![],
-            extra: Default::default(),
-        };
-        let mut t = CccTensor::empty(meta, c_n, (0..t_n as i64).collect(), vec![8; k_n]).unwrap();
-        t.mags.iter_mut().enumerate().for_each(|(i, v)| *v = f(i));
-        t.filled.iter_mut().for_each(|f| *f = true);
-        t
+        crate::trajectory::tests::tensor(c_n, t_n, k_n, |c, s, k| f((c * t_n + s) * k_n + k))
     }
 
     proptest! {
