@@ -16,7 +16,7 @@ fn main() {
 /// Random factors of a rank-`rank` ΔW of shape `rows × cols` (seeded).
 fn delta(rows: usize, cols: usize, rank: usize) -> LoraDelta {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
-    let mut draw = |n: usize| (0..n).map(|_| rng.random::<f64>() - 0.5).collect::<Vec<f64>>();
+    let mut draw = |n: usize| (0..n).map(|_| rng.random::<f32>() - 0.5).collect::<Vec<f32>>();
     let (l, r) = (draw(rows * rank), draw(rank * cols));
     LoraDelta::new(l, r, rows, cols, rank, 2.0)
 }

@@ -1,5 +1,6 @@
 //! One checkpoint to summarize, wherever it lives (a local directory, a hub revision being downloaded).
 
+use crate::adapter::AdapterCheckpoint;
 use crate::arch::Mapping;
 use crate::error::SummarizeError;
 use crate::plan::Plan;
@@ -50,6 +51,13 @@ pub trait Checkpoint: Send + Sync {
         norms: bool,
     ) -> Result<Plan, SummarizeError> {
         Plan::for_checkpoint(config, tensors, mapping, norms)
+    }
+
+    /// A LoRA adapter in merged mode (`W0 + ΔW`): a run of adapters of one base is summarized in batches, each
+    /// from one pass over the base (see [`crate::adapter::summarize_batch`]), instead of reading the base once per
+    /// checkpoint.
+    fn merged_adapter(&self) -> Option<&AdapterCheckpoint> {
+        None
     }
 
     /// Called once the checkpoint has been summarized (e.g. to delete downloaded files).

@@ -12,7 +12,7 @@ pub struct LoraDelta(crate::adapter::Delta);
 
 impl LoraDelta {
     /// ΔW from its factors.
-    pub fn new(l: Vec<f64>, r: Vec<f64>, rows: usize, cols: usize, rank: usize, scale: f64) -> Self {
+    pub fn new(l: Vec<f32>, r: Vec<f32>, rows: usize, cols: usize, rank: usize, scale: f64) -> Self {
         LoraDelta(crate::adapter::Delta { l, r, rows, cols, rank, scale })
     }
 

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use ccc_core::{file, CccTensor, Mode, NoProgress, StepSelection, Summary};
 use ccc_summarize::adapter::{self, AdapterMode, Base};
-use ccc_summarize::{run, Checkpoint, Output, ReadMethod, RunOptions};
+use ccc_summarize::{run, summarize_source, Checkpoint, Output, ReadMethod, RunOptions};
 use common::*;
 
 type Components = BTreeMap<String, Vec<f64>>;
@@ -120,6 +120,11 @@ fn qwen2_moe_with_shared_expert() {
 }
 
 fn lora_checkpoints(run: &str, base: &str, mode: AdapterMode, read: ReadMethod) -> Vec<Box<dyn Checkpoint>> {
+    lora_run(run, base, mode, read).0
+}
+
+/// The checkpoints of a LoRA run, and their base.
+fn lora_run(run: &str, base: &str, mode: AdapterMode, read: ReadMethod) -> (Vec<Box<dyn Checkpoint>>, Arc<Base>) {
     let base = Base::open(&fixtures().join(base), None, read).unwrap();
     let found = adapter::discover(
         &[fixtures().join("lora").join(run)],
@@ -129,7 +134,8 @@ fn lora_checkpoints(run: &str, base: &str, mode: AdapterMode, read: ReadMethod) 
         mode,
     )
     .unwrap();
-    found.checkpoints.into_iter().map(|c| Box::new(c.with_read_method(read)) as Box<dyn Checkpoint>).collect()
+    let ck = found.checkpoints.into_iter().map(|c| Box::new(c.with_read_method(read)) as Box<dyn Checkpoint>);
+    (ck.collect(), base)
 }
 
 fn check_lora(run: &str, base: &str) {
@@ -190,6 +196,52 @@ fn materialized_delta_summaries() {
         assert!((*b as f64).powi(2) >= *a as f64 * (1.0 - 1e-5), "max_abs {b}, mean_sq {a}");
         assert!(*b > 0.0);
     }
+}
+
+/// Merged mode reads the base once per batch of adapters: one batch for the whole run (the default budget), a
+/// batch per adapter (a budget too small for two), and each adapter summarized alone give the same bits, for a
+/// summary with a closed form of ΔW's rows and one without.
+#[test]
+fn merged_batches_give_the_same_bits() {
+    for (run, base) in [("tiny-llama-lora", "tiny-llama/step400"), ("tiny-gpt2-lora", "tiny-gpt2/step400")] {
+        for summary in [Summary::MeanSq, Summary::L1] {
+            let dir = tempfile::tempdir().unwrap();
+            let (ck, b) = lora_run(run, base, AdapterMode::Merged, ReadMethod::Map);
+            assert!(ck.len() >= 2, "{run}: a run of several adapters");
+            let (one_batch, c1) = run_both(&ck, &dir.path().join("a").tap_mkdir(), summary);
+            assert_eq!(b.passes(), 1, "{run}: one pass over the base for all adapters");
+            let tiny = dir.path().join("b").tap_mkdir();
+            let (batches, c2) = run_with_budget(&ck, &tiny, summary, 1);
+            assert_eq!(b.passes(), 1 + ck.len(), "{run}: then one pass per adapter");
+            assert_eq!(one_batch.mags, batches.mags, "{run} {summary:?}: one batch vs a batch per adapter");
+            assert_eq!(c1.mags, c2.mags);
+            // Each adapter alone, streamed over its own pass of the base (`Checkpoint::open`, not a batch).
+            for (t, c) in ck.iter().enumerate() {
+                let mut src = c.open().unwrap();
+                let plan = c.plan(&c.config().unwrap(), src.tensors(), None, true).unwrap();
+                let alone = summarize_source(src.as_mut(), &plan, summary, false, 1 << 12, None).unwrap();
+                assert_eq!(alone.full_row_major(), one_batch.column(t), "{run} {summary:?}: step {}", c.step());
+            }
+        }
+    }
+}
+
+fn run_with_budget(
+    checkpoints: &[Box<dyn Checkpoint>],
+    dir: &Path,
+    summary: Summary,
+    budget: u64,
+) -> (CccTensor, CccTensor) {
+    let full = dir.join("x.full.safetensors");
+    let compact = dir.join("x.compact.safetensors");
+    let mut opts = RunOptions::new(
+        vec![Output { mode: Mode::Full, path: full.clone() }, Output { mode: Mode::Compact, path: compact.clone() }],
+        "test",
+    );
+    opts.summary = summary;
+    opts.memory_budget = budget;
+    run(checkpoints, &opts, &NoProgress).unwrap();
+    (file::read(&full).unwrap(), file::read(&compact).unwrap())
 }
 
 trait Mkdir {

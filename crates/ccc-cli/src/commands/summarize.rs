@@ -72,7 +72,8 @@ pub struct Args {
     pub jobs: Option<NonZeroUsize>,
 
     /// Memory the checkpoints in flight may hold together when --jobs is not given, e.g. 448M or 8G (one
-    /// checkpoint is always summarized, however large its column).
+    /// checkpoint is always summarized, however large its column). With --adapter merged: how many adapters share
+    /// one pass over the base (each holds its column and its LoRA factors).
     #[arg(long, value_name = "SIZE", default_value = "448M", value_parser = parse_size)]
     pub max_memory: u64,
 
@@ -200,6 +201,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         opts.run.jobs = Some(NonZeroUsize::MIN);
     }
     let mut checkpoints: Vec<Box<dyn Checkpoint>> = Vec::new();
+    let mut merged_base = None;
     let read = if args.no_mmap { ReadMethod::Pread } else { ReadMethod::Map };
     if let Some(base) = &args.base {
         if !hf.is_empty() {
@@ -208,6 +210,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let base = adapter::Base::open(base, opts.run.mapping.as_ref(), read)?;
         let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
         let found = adapter::discover(&paths, &opts.steps, &args.hub.name_filter()?, &base, args.adapter)?;
+        if args.adapter == adapter::AdapterMode::Merged {
+            merged_base = Some(base.clone());
+        }
         for (dir, why) in &found.skipped {
             progress.message(&format!("skipped {}: {why}", dir.display()));
         }
@@ -281,6 +286,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             report.already.len(),
             report.seconds
         ));
+        if let Some(base) = merged_base.filter(|b| b.passes() > 0) {
+            let n = base.passes();
+            let hint = if n > 1 { " (a larger --max-memory holds more adapters per pass)" } else { "" };
+            progress.message(&format!(
+                "base {} read {n} time{} for {} adapters{hint}",
+                base.dir().display(),
+                if n == 1 { "" } else { "s" },
+                report.computed.len()
+            ));
+        }
     }
     Ok(())
 }

@@ -13,6 +13,7 @@
 //! `ΔW = s·B·A` with `s = lora_alpha / r` (`lora_alpha / √r` with `use_rslora`), per module from `rank_pattern` /
 //! `alpha_pattern`, transposed for `fan_in_fan_out` weights (GPT-2 `Conv1D`) and embeddings.
 
+mod batch;
 mod config;
 mod source;
 mod weights;
@@ -21,10 +22,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use ccc_core::{NameFilter, StepName, StepSelection};
 
+pub use batch::{summarize_batch, Member};
 pub use config::{AdapterConfig, PeftType, TargetModules};
 #[cfg(feature = "internals")]
 pub(crate) use {source::sums_sq, weights::Delta};
@@ -95,6 +98,8 @@ pub struct Base {
     checkpoint: LocalCheckpoint,
     tensors: Vec<TensorInfo>,
     plan: Plan,
+    /// Passes over the weights so far (see [`Base::passes`]).
+    passes: AtomicUsize,
 }
 
 impl Base {
@@ -106,12 +111,27 @@ impl Base {
         let config = checkpoint.config()?;
         let plan = Plan::for_checkpoint(&config, &tensors, mapping, true)
             .map_err(|e| SummarizeError::Shape(format!("base model {}: {e}", dir.display())))?;
-        Ok(Arc::new(Base { checkpoint, tensors, plan }))
+        Ok(Arc::new(Base { checkpoint, tensors, plan, passes: AtomicUsize::new(0) }))
     }
 
     /// The base's directory.
     pub fn dir(&self) -> &Path {
         self.checkpoint.dir()
+    }
+
+    /// How many times the base's weights have been streamed for merged adapters: once per batch of them (see
+    /// [`summarize_batch`]), once per checkpoint for an adapter summarized alone.
+    pub fn passes(&self) -> usize {
+        self.passes.load(Ordering::Relaxed)
+    }
+
+    fn count_pass(&self) {
+        self.passes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Bytes of the base's weight files.
+    pub fn weight_bytes(&self) -> u64 {
+        self.checkpoint.size_hint()
     }
 
     /// The base model's plan (every component, as for the base itself).
@@ -268,9 +288,14 @@ impl Checkpoint for AdapterCheckpoint {
                 Box::new(source::DeltaSource { label, infos, deltas, bytes: w.bytes })
             }
             AdapterMode::Merged => {
-                Box::new(source::MergedSource::new(self.base.checkpoint.open()?, label, deltas, w.bytes))
+                let base = self.base.checkpoint.open()?;
+                Box::new(source::MergedSource::new(base, self.base.clone(), label, deltas, w.bytes))
             }
         })
+    }
+
+    fn merged_adapter(&self) -> Option<&AdapterCheckpoint> {
+        (self.mode == AdapterMode::Merged).then_some(self)
     }
 
     fn plan(

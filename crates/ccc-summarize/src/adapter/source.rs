@@ -96,8 +96,11 @@ impl WeightSource for DeltaSource {
 pub(crate) fn sums_sq(d: &Delta, axis: CoordAxis, ranges: &[(usize, usize)]) -> Vec<Vec<f64>> {
     let (k, m) = (d.rank, ranges.len());
     let s2 = d.scale * d.scale;
-    let l = MatRef::from_row_major_slice(&d.l, d.rows, k);
-    let r = MatRef::from_row_major_slice(&d.r, k, d.cols);
+    // The factors in f64 (a rank-r copy, small beside ΔW), so the quadratic forms are exact to f64.
+    let (l64, r64): (Vec<f64>, Vec<f64>) =
+        (d.l.iter().map(|&x| x as f64).collect(), d.r.iter().map(|&x| x as f64).collect());
+    let l = MatRef::from_row_major_slice(&l64, d.rows, k);
+    let r = MatRef::from_row_major_slice(&r64, k, d.cols);
     // The Gram matrices side by side (`r × m·r`; each is symmetric, so this is also `[G_1 … G_m]ᵀ`).
     let mut g = Mat::<f64>::zeros(k, m * k);
     for (i, &(start, end)) in ranges.iter().enumerate() {
@@ -137,6 +140,8 @@ pub(crate) fn sums_sq(d: &Delta, axis: CoordAxis, ranges: &[(usize, usize)]) -> 
 /// `W0 + ΔW`: the base's stream, with ΔW added to the rows of the adapted weights (handed on as f32).
 pub(crate) struct MergedSource {
     pub(crate) base: Box<dyn WeightSource>,
+    /// The base, whose passes are counted.
+    pub(crate) of: Arc<super::Base>,
     pub(crate) label: String,
     /// The base's tensors, the adapted ones as f32.
     pub(crate) infos: Vec<TensorInfo>,
@@ -147,6 +152,7 @@ pub(crate) struct MergedSource {
 impl MergedSource {
     pub(crate) fn new(
         base: Box<dyn WeightSource>,
+        of: Arc<super::Base>,
         label: String,
         deltas: Arc<BTreeMap<String, Delta>>,
         adapter_bytes: u64,
@@ -163,7 +169,7 @@ impl MergedSource {
             })
             .collect();
         let bytes = base.total_bytes() + adapter_bytes;
-        MergedSource { base, label, infos, deltas, bytes }
+        MergedSource { base, of, label, infos, deltas, bytes }
     }
 }
 
@@ -181,6 +187,7 @@ impl WeightSource for MergedSource {
     }
 
     fn stream(&mut self, sink: &mut dyn TensorSink, chunk_bytes: usize) -> Result<(), SummarizeError> {
+        self.of.count_pass();
         let mut merge = MergeSink { inner: sink, deltas: &self.deltas, buf: Vec::new() };
         self.base.stream(&mut merge, chunk_bytes)
     }
@@ -214,11 +221,7 @@ impl TensorSink for MergeSink<'_> {
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
         with_f32(info.dtype, bytes, |w0| buf.extend_from_slice(w0));
-        let mut delta = vec![0f32; buf.len()];
-        d.rows_into(first_row, &mut delta);
-        for (w, x) in buf.iter_mut().zip(&delta) {
-            *w += x;
-        }
+        d.add_rows_into(first_row, &mut buf);
         let r = self.inner.rows(&seen, first_row, bytemuck::cast_slice(&buf));
         self.buf = buf;
         r
@@ -274,7 +277,7 @@ mod tests {
         fn gram_sums_match_materialized(rows in 1usize..12, cols in 1usize..12, rank in 1usize..5,
                                         seed in any::<u64>(), scale in 0.1f64..4.0, rows_axis in any::<bool>()) {
             let mut x = seed | 1;
-            let mut next = || { x ^= x << 13; x ^= x >> 7; x ^= x << 17; (x % 2001) as f64 / 1000.0 - 1.0 };
+            let mut next = || { x ^= x << 13; x ^= x >> 7; x ^= x << 17; (x % 2001) as f32 / 1000.0 - 1.0 };
             let l = (0..rows * rank).map(|_| next()).collect();
             let r = (0..rank * cols).map(|_| next()).collect();
             let d = Delta { l, r, rows, cols, rank, scale };

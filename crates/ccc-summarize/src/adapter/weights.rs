@@ -4,6 +4,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use faer::linalg::matmul::matmul;
+use faer::{Accum, MatMut, MatRef, Par};
+
 use super::config::AdapterConfig;
 use crate::column::with_f32;
 use crate::error::SummarizeError;
@@ -13,14 +16,14 @@ use crate::source::{TensorSink, WeightSource};
 use crate::tensor::TensorInfo;
 
 /// ΔW of one base weight as a product `s · L · R` in the weight's stored orientation: `L` is `rows × r`, `R` is
-/// `r × cols` (both row-major, f64). For an `nn.Linear` weight `(out, in)`, `L = B`, `R = A`; for a weight stored
+/// `r × cols` (both row-major, f32 as adapters store them). For an `nn.Linear` weight `(out, in)`, `L = B`, `R = A`; for a weight stored
 /// `(in, out)` (`fan_in_fan_out`, GPT-2 `Conv1D`) or an embedding's `lora_embedding_A/B`, `L = Aᵀ`, `R = Bᵀ`.
 #[derive(Debug, Clone)]
 pub(crate) struct Delta {
     /// `rows × r`.
-    pub(crate) l: Vec<f64>,
+    pub(crate) l: Vec<f32>,
     /// `r × cols`.
-    pub(crate) r: Vec<f64>,
+    pub(crate) r: Vec<f32>,
     pub(crate) rows: usize,
     pub(crate) cols: usize,
     pub(crate) rank: usize,
@@ -28,22 +31,30 @@ pub(crate) struct Delta {
 }
 
 impl Delta {
-    /// Rows `[first, first + out.len() / cols)` of ΔW, as f32.
+    /// Rows `[first, first + out.len() / cols)` of ΔW.
     pub(crate) fn rows_into(&self, first: usize, out: &mut [f32]) {
+        self.product(first, out, Accum::Replace);
+    }
+
+    /// `w += ` rows `[first, first + w.len() / cols)` of ΔW (a chunk of `W0 + ΔW`).
+    pub(crate) fn add_rows_into(&self, first: usize, w: &mut [f32]) {
+        self.product(first, w, Accum::Add);
+    }
+
+    /// Bytes the factors hold.
+    pub(crate) fn bytes(&self) -> u64 {
+        ((self.l.len() + self.r.len()) * size_of::<f32>()) as u64
+    }
+
+    /// `out (accum) s·L[first..]·R` for the `out.len() / cols` rows from `first`: one f32 matrix product (faer),
+    /// straight into `out` (a rank-`r` sum per entry, as exact as the f32 weights it is added to).
+    fn product(&self, first: usize, out: &mut [f32], accum: Accum) {
         let (c, k) = (self.cols, self.rank);
-        for (i, row) in out.chunks_exact_mut(c).enumerate() {
-            let li = &self.l[(first + i) * k..(first + i + 1) * k];
-            let mut acc = vec![0f64; c];
-            for (kk, &lv) in li.iter().enumerate() {
-                let rr = &self.r[kk * c..(kk + 1) * c];
-                for (a, &x) in acc.iter_mut().zip(rr) {
-                    *a += lv * x;
-                }
-            }
-            for (o, a) in row.iter_mut().zip(acc) {
-                *o = (self.scale * a) as f32;
-            }
-        }
+        let n = out.len() / c.max(1);
+        let dst = MatMut::from_row_major_slice_mut(&mut out[..n * c], n, c);
+        let l = MatRef::from_row_major_slice(&self.l[first * k..(first + n) * k], n, k);
+        let r = MatRef::from_row_major_slice(&self.r, k, c);
+        matmul(dst, accum, l, r, self.scale as f32, Par::Seq);
     }
 }
 
@@ -195,24 +206,23 @@ pub(crate) fn load(
             )));
         }
         let scale = config.scaling(module, rank);
-        let f64s = |v: &[f32]| v.iter().map(|&x| x as f64).collect::<Vec<f64>>();
         let delta = if transposed {
             // Stored (in, out) = (B·A)ᵀ = Aᵀ·Bᵀ.
-            let mut l = vec![0f64; inner * rank];
+            let mut l = vec![0f32; inner * rank];
             for k in 0..rank {
                 for j in 0..inner {
-                    l[j * rank + k] = a[k * inner + j] as f64;
+                    l[j * rank + k] = a[k * inner + j];
                 }
             }
-            let mut r = vec![0f64; rank * outer];
+            let mut r = vec![0f32; rank * outer];
             for i in 0..outer {
                 for k in 0..rank {
-                    r[k * outer + i] = b[i * rank + k] as f64;
+                    r[k * outer + i] = b[i * rank + k];
                 }
             }
             Delta { l, r, rows: inner, cols: outer, rank, scale }
         } else {
-            Delta { l: f64s(b), r: f64s(a), rows: outer, cols: inner, rank, scale }
+            Delta { l: b.clone(), r: a.clone(), rows: outer, cols: inner, rank, scale }
         };
         out.deltas.insert(target, delta);
     }
@@ -246,5 +256,9 @@ mod tests {
         let mut one = vec![0f32; 3];
         d.rows_into(1, &mut one);
         assert_eq!(one, [-4.0, -8.0, -12.0]);
+        // W0 + ΔW for row 1.
+        let mut w = vec![1f32, 0.5, -1.0];
+        d.add_rows_into(1, &mut w);
+        assert_eq!(w, [-3.0, -7.5, -13.0]);
     }
 }

@@ -29,26 +29,38 @@ pub(super) fn column_bytes(plan: &Plan) -> u64 {
     (plan.n_coord() as u64) * ((plan.components.len() + plan.compact.len()) as u64) * 4
 }
 
-/// Bytes one checkpoint in flight holds while it is summarized with `plan`, reading `chunk_bytes` at a time (an
-/// estimate, used to decide how many checkpoints to summarize at once; see the module docs).
-pub(super) fn job_memory(plan: &Plan, chunk_bytes: usize) -> u64 {
-    let c_n = plan.n_coord() as u64;
-    let kc_n = plan.compact.len() as u64;
-    let in_flight = plan
-        .tensors
+/// Bytes a member of a batch of merged adapters holds besides its factors, summarized with `plan`: its column in
+/// both modes, the compact sums and the accumulators of the tensor being read (its sink reduces each chunk as it
+/// is handed over: nothing is in flight behind it).
+pub(super) fn sink_memory(plan: &Plan) -> u64 {
+    column_with_sums(plan) + in_flight(plan) * plan.n_coord() as u64 * 8
+}
+
+/// A column in both modes and the compact sums it is built from.
+fn column_with_sums(plan: &Plan) -> u64 {
+    column_bytes(plan) + plan.n_coord() as u64 * plan.compact.len() as u64 * 8
+}
+
+/// The most components one tensor feeds.
+fn in_flight(plan: &Plan) -> u64 {
+    plan.tensors
         .values()
         .map(|tp| match tp {
             TensorPlan::Norm { .. } => 1,
             TensorPlan::Matrix { segments, .. } => segments.len() as u64,
         })
         .max()
-        .unwrap_or(0);
-    let column = column_bytes(plan) + c_n * kc_n * 8;
+        .unwrap_or(0)
+}
+
+/// Bytes one checkpoint in flight holds while it is summarized with `plan`, reading `chunk_bytes` at a time (an
+/// estimate, used to decide how many checkpoints to summarize at once; see the module docs).
+pub(super) fn job_memory(plan: &Plan, chunk_bytes: usize) -> u64 {
     // Components of a tensor, finished ones waiting to be added in order, and the bands being written.
-    let assembling = (in_flight * c_n * 8).max(ASSEMBLING_MIN) * 2;
+    let assembling = (in_flight(plan) * plan.n_coord() as u64 * 8).max(ASSEMBLING_MIN) * 2;
     // The chunk being handed over (mapped with up to `MAP_ALIGN` more on each side), and the mapped chunks still
     // in flight behind it.
-    column + assembling + chunk_bytes as u64 + 2 * MAP_ALIGN + AHEAD_BYTES as u64
+    column_with_sums(plan) + assembling + chunk_bytes as u64 + 2 * MAP_ALIGN + AHEAD_BYTES as u64
 }
 
 /// Checkpoints to summarize at once: `requested` if given, else one per core, at most 4 and as many as `budget`

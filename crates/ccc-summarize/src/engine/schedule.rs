@@ -8,14 +8,15 @@
 //! still written, so a rerun need not compute them again. The first error stops the jobs and is returned.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use ccc_core::{Mode, Progress};
 
 use super::duplicates::{column_hash, ColumnHash};
 use super::outputs::Outputs;
 use super::{job, memory, poisoned, write, RunOptions, RunPlan};
+use crate::adapter::{self, AdapterCheckpoint, Member};
 use crate::checkpoint::Checkpoint;
 use crate::column::Column;
 use crate::error::SummarizeError;
@@ -51,6 +52,10 @@ pub(super) fn summarize_all(
     outputs: &mut Outputs,
     progress: &dyn Progress,
 ) -> Result<Vec<Written>, SummarizeError> {
+    if let Some(adapters) = merged_adapters(primary) {
+        drop(first_source);
+        return summarize_merged(&adapters, run_plan, opts, outputs, progress);
+    }
     let plan = &run_plan.plan;
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
     let per_job = memory::job_memory(plan, opts.chunk_bytes);
@@ -72,31 +77,8 @@ pub(super) fn summarize_all(
             while let Ok(first) = rx.recv() {
                 let mut batch = vec![first];
                 batch.extend(rx.try_iter());
-                // The hashes are computed once every file's values are written, while the disk syncs.
-                let hashes = || -> Vec<ColumnHash> {
-                    batch.iter().map(|f| column_hash(if hash_full { &f.col.full } else { &f.col.compact })).collect()
-                };
-                match outputs.get().and_then(|outs| write::write_columns(outs, &batch, hashes)) {
-                    Ok(hashes) => {
-                        for (f, hash) in batch.iter().zip(hashes) {
-                            for t in &f.col.nonfinite {
-                                progress.warn(&format!("step {}: tensor `{t}` has NaN or Inf values", f.c.step()));
-                            }
-                            progress.message(&format!(
-                                "step {}: {} summarized ({:.1} MB in {:.2} s)",
-                                f.c.step(),
-                                f.c.label(),
-                                f.bytes as f64 / 1e6,
-                                f.secs
-                            ));
-                            if let Err(e) = f.c.done() {
-                                set_error(error, failed, e);
-                            }
-                            let (step, nonfinite, bytes) = (f.c.step(), f.col.nonfinite.clone(), f.bytes);
-                            written.push(Written { step, hash, nonfinite, bytes });
-                        }
-                    }
-                    Err(e) => set_error(error, failed, e),
+                if let Err(e) = write_batch(outputs, &batch, hash_full, progress, &mut written) {
+                    set_error(error, failed, e);
                 }
                 let n = batch.len();
                 drop(batch);
@@ -137,6 +119,97 @@ pub(super) fn summarize_all(
     })?;
     if let Some(e) = error_slot.into_inner().map_err(|_| poisoned())? {
         return Err(e);
+    }
+    Ok(written)
+}
+
+/// Write finished columns into every output and mark them filled (see [`write::write_columns`]); report each,
+/// and record it in `written`. A checkpoint whose [`Checkpoint::done`] fails is written all the same; the first
+/// such error is returned.
+fn write_batch(
+    outputs: &mut Outputs,
+    batch: &[Finished],
+    hash_full: bool,
+    progress: &dyn Progress,
+    written: &mut Vec<Written>,
+) -> Result<(), SummarizeError> {
+    // The hashes are computed once every file's values are written, while the disk syncs.
+    let hashes = || -> Vec<ColumnHash> {
+        batch.iter().map(|f| column_hash(if hash_full { &f.col.full } else { &f.col.compact })).collect()
+    };
+    let hashes = outputs.get().and_then(|outs| write::write_columns(outs, batch, hashes))?;
+    let mut first_error = None;
+    for (f, hash) in batch.iter().zip(hashes) {
+        for t in &f.col.nonfinite {
+            progress.warn(&format!("step {}: tensor `{t}` has NaN or Inf values", f.c.step()));
+        }
+        progress.message(&format!(
+            "step {}: {} summarized ({:.1} MB in {:.2} s)",
+            f.c.step(),
+            f.c.label(),
+            f.bytes as f64 / 1e6,
+            f.secs
+        ));
+        if let Err(e) = f.c.done() {
+            first_error.get_or_insert(e);
+        }
+        let (step, nonfinite, bytes) = (f.c.step(), f.col.nonfinite.clone(), f.bytes);
+        written.push(Written { step, hash, nonfinite, bytes });
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// The adapters of `primary` if every one is a LoRA adapter merged into the same base.
+fn merged_adapters<'c>(primary: &[&'c dyn Checkpoint]) -> Option<Vec<&'c AdapterCheckpoint>> {
+    let adapters: Vec<&AdapterCheckpoint> = primary.iter().map(|c| c.merged_adapter()).collect::<Option<_>>()?;
+    let base = adapters.first()?.merged_base()?;
+    adapters.iter().all(|a| a.merged_base().is_some_and(|b| Arc::ptr_eq(b, base))).then_some(adapters)
+}
+
+/// Summarize adapters merged into one base in batches, each from one pass over the base (see
+/// [`crate::adapter::summarize_batch`]): a batch takes adapters in order as long as the members' columns and
+/// factors fit the memory budget (at least one), is summarized, then written before the next one starts.
+fn summarize_merged(
+    adapters: &[&AdapterCheckpoint],
+    run_plan: &RunPlan,
+    opts: &RunOptions,
+    outputs: &mut Outputs,
+    progress: &dyn Progress,
+) -> Result<Vec<Written>, SummarizeError> {
+    let plan = &run_plan.plan;
+    let hash_full = opts.outputs.iter().any(|o| o.mode == Mode::Full);
+    let per_sink = memory::sink_memory(plan);
+    let mut written = Vec::new();
+    let mut next = adapters.iter();
+    let mut carried: Option<Member> = None;
+    loop {
+        let mut batch: Vec<Member> = carried.take().into_iter().collect();
+        let mut held: u64 = batch.iter().map(|m| m.bytes(per_sink)).sum();
+        for a in next.by_ref() {
+            let m = a.member()?;
+            let bytes = m.bytes(per_sink);
+            if !batch.is_empty() && held + bytes > opts.memory_budget {
+                carried = Some(m);
+                break;
+            }
+            held += bytes;
+            batch.push(m);
+        }
+        let Some(base) = batch.first().and_then(|m| m.checkpoint().merged_base()) else { break };
+        let t0 = Instant::now();
+        let cols = adapter::summarize_batch(base, &batch, plan, opts.summary, opts.allow_nonfinite, opts.chunk_bytes)?;
+        let secs = t0.elapsed().as_secs_f64() / batch.len() as f64;
+        let base_share = base.weight_bytes() / batch.len() as u64;
+        let finished: Vec<Finished> = batch
+            .iter()
+            .zip(cols)
+            .map(|(m, col)| {
+                let c: &dyn Checkpoint = m.checkpoint();
+                progress.advance(c.size_hint());
+                Finished { c, col, bytes: m.adapter_bytes() + base_share, secs }
+            })
+            .collect();
+        write_batch(outputs, &finished, hash_full, progress, &mut written)?;
     }
     Ok(written)
 }
