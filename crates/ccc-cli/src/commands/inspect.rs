@@ -90,7 +90,7 @@ fn first_adapter(input: &std::path::Path) -> Option<PathBuf> {
 /// `ccc inspect` of a PEFT adapter: its configuration, and with `--base` the base weights it changes.
 fn inspect_adapter(args: &Args, dir: &std::path::Path, mapping: Option<&Mapping>) -> anyhow::Result<()> {
     let config = adapter::AdapterConfig::load(&dir.join(adapter::ADAPTER_CONFIG))?;
-    println!("adapter       {} (LoRA)", dir.display());
+    println!("adapter       {} ({})", dir.display(), if config.use_dora { "DoRA" } else { "LoRA" });
     let targets = match &config.target_modules {
         Some(TargetModules::List(v)) => v.join(", "),
         Some(TargetModules::Regex(r)) => format!("regex `{r}`"),
@@ -133,7 +133,8 @@ fn inspect_adapter(args: &Args, dir: &std::path::Path, mapping: Option<&Mapping>
             [one] => one.clone(),
             [first, .., last] => format!("{first} … {last} ({})", a.components.len()),
         };
-        println!("  {} {:?}: rank {}, scale {:.4} → {comps}", a.weight, a.shape, a.rank, a.scale);
+        let dora = if a.dora { ", DoRA magnitude" } else { "" };
+        println!("  {} {:?}: rank {}, scale {:.4}{dora} → {comps}", a.weight, a.shape, a.rank, a.scale);
     }
     Ok(())
 }

@@ -137,7 +137,7 @@ impl TensorSink for FanOut<'_, '_> {
             };
             buf.clear();
             buf.extend_from_slice(&w0);
-            d.add_rows_into(first_row, buf);
+            d.merge_rows_into(first_row, buf);
             s.rows(&seen, first_row, bytemuck::cast_slice(buf))
         });
         self.w0 = w0;

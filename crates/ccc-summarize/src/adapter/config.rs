@@ -48,7 +48,8 @@ pub struct AdapterConfig {
     pub target_modules: Option<TargetModules>,
     /// The base model the adapter was trained on, as recorded (informative only).
     pub base_model: Option<String>,
-    /// DoRA (`use_dora`): a magnitude vector rescales each column; not summarized.
+    /// DoRA (`use_dora`): a magnitude vector `m` per adapted `nn.Linear` weight, which becomes
+    /// `m · (W0 + ΔW) / ‖W0 + ΔW‖` (row norms of the `(out, in)` weight).
     pub use_dora: bool,
     /// Modules trained and saved whole (`modules_to_save`).
     pub modules_to_save: Vec<String>,
@@ -84,8 +85,8 @@ enum RawTargets {
 }
 
 impl AdapterConfig {
-    /// Read and check `adapter_config.json`: a LoRA adapter (another `peft_type` or DoRA is an error naming it)
-    /// with a positive rank.
+    /// Read and check `adapter_config.json`: a LoRA adapter (another `peft_type` is an error naming it), DoRA
+    /// included, with a positive rank.
     pub fn load(path: &Path) -> Result<AdapterConfig, SummarizeError> {
         let text =
             std::fs::read_to_string(path).map_err(|source| SummarizeError::Io { path: path.to_path_buf(), source })?;
@@ -94,11 +95,6 @@ impl AdapterConfig {
         let bad = |reason: String| SummarizeError::BadAdapter { path: path.into(), reason };
         if let PeftType::Other(t) = &c.peft_type {
             return Err(bad(format!("peft_type `{t}` is not supported: only LoRA adapters (`LORA`) are summarized")));
-        }
-        if c.use_dora {
-            return Err(
-                bad("a DoRA adapter (`use_dora`: true) is not supported: only plain LoRA is summarized".into()),
-            );
         }
         Ok(c)
     }
@@ -226,7 +222,7 @@ mod tests {
         let e = AdapterConfig::load(&p).unwrap_err().to_string();
         assert!(e.contains("peft_type `IA3` is not supported"), "{e}");
         std::fs::write(&p, r#"{"peft_type": "LORA", "r": 4, "use_dora": true}"#).unwrap();
-        assert!(AdapterConfig::load(&p).unwrap_err().to_string().contains("DoRA"));
+        assert!(AdapterConfig::load(&p).unwrap().use_dora);
         std::fs::write(&p, r#"{"peft_type": "LORA", "r": 4, "target_modules": "(unclosed"}"#).unwrap();
         assert!(AdapterConfig::load(&p).unwrap_err().to_string().contains("target_modules"));
         assert!(AdapterConfig::parse("[1]").unwrap_err().contains("not a valid adapter config"));

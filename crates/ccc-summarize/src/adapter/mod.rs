@@ -11,7 +11,9 @@
 //!   entries, so ΔW is built a chunk of rows at a time.
 //!
 //! `ΔW = s·B·A` with `s = lora_alpha / r` (`lora_alpha / √r` with `use_rslora`), per module from `rank_pattern` /
-//! `alpha_pattern`, transposed for `fan_in_fan_out` weights (GPT-2 `Conv1D`) and embeddings.
+//! `alpha_pattern`, transposed for `fan_in_fan_out` weights (GPT-2 `Conv1D`) and embeddings. A DoRA adapter
+//! (`use_dora`) has a magnitude vector `m` per module: its weight is `m · (W0 + ΔW) / ‖W0 + ΔW‖` row by row
+//! (PEFT's merge), so its delta mode (that weight less W0) streams the base too, and has no fast path.
 
 mod batch;
 mod config;
@@ -153,6 +155,8 @@ pub struct Adapted {
     pub scale: f64,
     /// The components of the base it feeds (none: it is not a summarized weight).
     pub components: Vec<String>,
+    /// Whether it has a DoRA magnitude vector.
+    pub dora: bool,
 }
 
 /// One LoRA checkpoint of a run, summarized against its base.
@@ -225,6 +229,7 @@ impl AdapterCheckpoint {
                     rank: d.rank,
                     scale: d.scale,
                     components,
+                    dora: d.magnitude.is_some(),
                 }
             })
             .collect())
@@ -273,8 +278,8 @@ impl Checkpoint for AdapterCheckpoint {
 
     fn size_hint(&self) -> u64 {
         match self.mode {
-            AdapterMode::Delta => self.size,
-            AdapterMode::Merged => self.size + self.base.checkpoint.size_hint(),
+            AdapterMode::Delta if !self.config.use_dora => self.size,
+            _ => self.size + self.base.checkpoint.size_hint(),
         }
     }
 
@@ -283,6 +288,15 @@ impl Checkpoint for AdapterCheckpoint {
         let label = format!("{} ({} of {})", self.dir.display(), self.mode, self.base.dir().display());
         let deltas = Arc::new(w.deltas);
         Ok(match self.mode {
+            AdapterMode::Delta if deltas.values().any(|d| d.magnitude.is_some()) => {
+                // DoRA's ΔW is the merged weight less W0: the base is streamed, as in merged mode.
+                let infos = self.delta_infos(&deltas);
+                let base = self.base.checkpoint.open()?;
+                let mut src = source::MergedSource::new(base, self.base.clone(), label, deltas, w.bytes);
+                src.infos = infos;
+                src.delta_only = true;
+                Box::new(src)
+            }
             AdapterMode::Delta => {
                 let infos = self.delta_infos(&deltas);
                 Box::new(source::DeltaSource { label, infos, deltas, bytes: w.bytes })

@@ -91,8 +91,9 @@ impl WeightSource for DeltaSource {
 /// Per coordinate, the sum of squares of ΔW = s·L·R over the entries `[start, end)` of the other axis, for each
 /// range, from the factors: with the coordinate a column `c`, `x = R[:,c]` and `G = s² L_Sᵀ L_S`; with the
 /// coordinate a row `c`, `x = L[c,:]ᵀ` and `G = s² R_S R_Sᵀ` — the value is `xᵀ G x`, an `r × r` Gram matrix per
-/// range. Per range a matrix product (faer), `Z = X G_i` (`X` the `n × r` coordinates), then
-/// `Σ_k X[c,k] Z[c,k]` — `m·r²` multiply-adds per coordinate instead of `r` per entry of ΔW.
+/// range. As `G` is symmetric, `xᵀ G x = Σ_{a≤b} (2 − δ_ab) G_ab x_a x_b`: one matrix product (faer) of the
+/// coordinates' `r(r+1)/2` pair products by the ranges' Gram entries, `n × r(r+1)/2 × m` multiply-adds for `n`
+/// coordinates and `m` ranges, instead of `r` per entry of ΔW.
 pub(crate) fn sums_sq(d: &Delta, axis: CoordAxis, ranges: &[(usize, usize)]) -> Vec<Vec<f64>> {
     let (k, m) = (d.rank, ranges.len());
     let s2 = d.scale * d.scale;
@@ -101,43 +102,45 @@ pub(crate) fn sums_sq(d: &Delta, axis: CoordAxis, ranges: &[(usize, usize)]) -> 
         (d.l.iter().map(|&x| x as f64).collect(), d.r.iter().map(|&x| x as f64).collect());
     let l = MatRef::from_row_major_slice(&l64, d.rows, k);
     let r = MatRef::from_row_major_slice(&r64, k, d.cols);
-    // The Gram matrices side by side (`r × m·r`; each is symmetric, so this is also `[G_1 … G_m]ᵀ`).
-    let mut g = Mat::<f64>::zeros(k, m * k);
+    let pairs: Vec<(usize, usize)> = (0..k).flat_map(|a| (a..k).map(move |b| (a, b))).collect();
+    // Per range its Gram matrix, then its entries `(2 − δ_ab) G_ab` as a column of `gt` (pairs × ranges).
+    let mut gt = Mat::<f64>::zeros(pairs.len(), m);
+    let mut g = Mat::<f64>::zeros(k, k);
     for (i, &(start, end)) in ranges.iter().enumerate() {
-        let dst = g.as_mut().submatrix_mut(0, i * k, k, k);
         match axis {
             CoordAxis::Cols => {
                 let ls = l.subrows(start, end - start);
-                matmul(dst, Accum::Replace, ls.transpose(), ls, s2, Par::Seq);
+                matmul(g.as_mut(), Accum::Replace, ls.transpose(), ls, s2, Par::Seq);
             }
             CoordAxis::Rows => {
                 let rs = r.subcols(start, end - start);
-                matmul(dst, Accum::Replace, rs, rs.transpose(), s2, Par::Seq);
+                matmul(g.as_mut(), Accum::Replace, rs, rs.transpose(), s2, Par::Seq);
             }
+        }
+        for (p, &(a, b)) in pairs.iter().enumerate() {
+            gt[(p, i)] = if a == b { g[(a, a)] } else { 2.0 * g[(a, b)] };
         }
     }
     let (n, x) = match axis {
         CoordAxis::Cols => (d.cols, r.transpose()),
         CoordAxis::Rows => (d.rows, l),
     };
-    // One range at a time, `Z = X G_i` (`n × r`, column-major: each `Z[:, k]` and `X[:, k]` contiguous over the
-    // coordinates), so the working set stays in cache (all ranges at once: 3 MB per tensor, written and read back).
-    let xcols: Vec<Vec<f64>> = (0..k).map(|kk| x.col(kk).iter().copied().collect()).collect();
-    let mut z = Mat::<f64>::zeros(n, k);
-    (0..m)
-        .map(|i| {
-            matmul(z.as_mut(), Accum::Replace, x, g.as_ref().subcols(i * k, k), 1.0, Par::Seq);
-            let mut out = vec![0f64; n];
-            for (kk, xc) in xcols.iter().enumerate() {
-                let zc = z.col_as_slice(kk);
-                out.iter_mut().zip(xc).zip(zc).for_each(|((o, &xv), &zv)| *o += xv * zv);
-            }
-            out
-        })
-        .collect()
+    // Per coordinate its pair products `x_a x_b` (a ≤ b), a column per pair.
+    let mut px = Mat::<f64>::zeros(n, pairs.len());
+    for (p, &(a, b)) in pairs.iter().enumerate() {
+        let (xa, xb) = (x.col(a), x.col(b));
+        for (c, dst) in px.col_mut(p).iter_mut().enumerate() {
+            *dst = xa[c] * xb[c];
+        }
+    }
+    let mut v = Mat::<f64>::zeros(n, m);
+    matmul(v.as_mut(), Accum::Replace, px.as_ref(), gt.as_ref(), 1.0, Par::Seq);
+    (0..m).map(|i| v.col_as_slice(i).to_vec()).collect()
 }
 
-/// `W0 + ΔW`: the base's stream, with ΔW added to the rows of the adapted weights (handed on as f32).
+/// `W0 + ΔW`: the base's stream, with ΔW added to the rows of the adapted weights (handed on as f32) and, for
+/// DoRA, each row scaled to its magnitude. With `delta_only`, the merged rows less W0 (DoRA's ΔW, which needs
+/// W0), and zeros for the weights not adapted.
 pub(crate) struct MergedSource {
     pub(crate) base: Box<dyn WeightSource>,
     /// The base, whose passes are counted.
@@ -147,6 +150,8 @@ pub(crate) struct MergedSource {
     pub(crate) infos: Vec<TensorInfo>,
     pub(crate) deltas: Arc<BTreeMap<String, Delta>>,
     pub(crate) bytes: u64,
+    /// ΔW = merged − W0 instead of the merged weight (delta mode of a DoRA adapter, whose ΔW needs W0).
+    pub(crate) delta_only: bool,
 }
 
 impl MergedSource {
@@ -169,7 +174,7 @@ impl MergedSource {
             })
             .collect();
         let bytes = base.total_bytes() + adapter_bytes;
-        MergedSource { base, of, label, infos, deltas, bytes }
+        MergedSource { base, of, label, infos, deltas, bytes, delta_only: false }
     }
 }
 
@@ -188,7 +193,7 @@ impl WeightSource for MergedSource {
 
     fn stream(&mut self, sink: &mut dyn TensorSink, chunk_bytes: usize) -> Result<(), SummarizeError> {
         self.of.count_pass();
-        let mut merge = MergeSink { inner: sink, deltas: &self.deltas, buf: Vec::new() };
+        let mut merge = MergeSink { inner: sink, deltas: &self.deltas, delta_only: self.delta_only, buf: Vec::new() };
         self.base.stream(&mut merge, chunk_bytes)
     }
 }
@@ -197,13 +202,16 @@ impl WeightSource for MergedSource {
 struct MergeSink<'a> {
     inner: &'a mut dyn TensorSink,
     deltas: &'a BTreeMap<String, Delta>,
+    /// Hand on the merged weight less W0 (DoRA's ΔW), and zeros for weights not adapted.
+    delta_only: bool,
     buf: Vec<f32>,
 }
 
 impl MergeSink<'_> {
-    /// The tensor as the sink knows it: adapted weights arrive as f32.
+    /// The tensor as the sink knows it: adapted weights arrive as f32 (every weight, for DoRA's ΔW).
     fn as_seen(&self, info: &TensorInfo) -> Option<TensorInfo> {
-        self.deltas.contains_key(&info.name).then(|| TensorInfo { dtype: DType::F32, ..info.clone() })
+        (self.delta_only || self.deltas.contains_key(&info.name))
+            .then(|| TensorInfo { dtype: DType::F32, ..info.clone() })
     }
 }
 
@@ -216,19 +224,31 @@ impl TensorSink for MergeSink<'_> {
     }
 
     fn rows(&mut self, info: &TensorInfo, first_row: usize, bytes: &[u8]) -> Result<(), SummarizeError> {
-        let Some(d) = self.deltas.get(&info.name) else { return self.inner.rows(info, first_row, bytes) };
+        let Some(d) = self.deltas.get(&info.name) else {
+            if self.delta_only {
+                // A weight the adapter leaves alone: its ΔW is zeros (as f32, as delta mode lists it).
+                let seen = TensorInfo { dtype: DType::F32, ..info.clone() };
+                let zeros = vec![0f32; bytes.len() / info.dtype.size().max(1)];
+                return self.inner.rows(&seen, first_row, bytemuck::cast_slice(&zeros));
+            }
+            return self.inner.rows(info, first_row, bytes);
+        };
         let seen = TensorInfo { dtype: DType::F32, ..info.clone() };
         let mut buf = std::mem::take(&mut self.buf);
         buf.clear();
         with_f32(info.dtype, bytes, |w0| buf.extend_from_slice(w0));
-        d.add_rows_into(first_row, &mut buf);
+        d.merge_rows_into(first_row, &mut buf);
+        if self.delta_only {
+            // DoRA's ΔW: the merged rows less W0.
+            with_f32(info.dtype, bytes, |w0| buf.iter_mut().zip(w0).for_each(|(w, &x)| *w -= x));
+        }
         let r = self.inner.rows(&seen, first_row, bytemuck::cast_slice(&buf));
         self.buf = buf;
         r
     }
 
     fn rows_at(&mut self, info: &TensorInfo, first_row: usize, rows: StoredRows<'_>) -> Result<(), SummarizeError> {
-        if !self.deltas.contains_key(&info.name) {
+        if !self.delta_only && !self.deltas.contains_key(&info.name) {
             return self.inner.rows_at(info, first_row, rows);
         }
         let mut raw = vec![0u8; rows.len()];
@@ -280,7 +300,7 @@ mod tests {
             let mut next = || { x ^= x << 13; x ^= x >> 7; x ^= x << 17; (x % 2001) as f32 / 1000.0 - 1.0 };
             let l = (0..rows * rank).map(|_| next()).collect();
             let r = (0..rank * cols).map(|_| next()).collect();
-            let d = Delta { l, r, rows, cols, rank, scale };
+            let d = Delta { l, r, rows, cols, rank, scale, magnitude: None };
             let (axis, n) = if rows_axis { (CoordAxis::Rows, cols) } else { (CoordAxis::Cols, rows) };
             let (start, end) = (n / 3, n);
             let fast = sums_sq(&d, axis, &[(0, n), (start, end)]).remove(1);

@@ -28,6 +28,9 @@ pub(crate) struct Delta {
     pub(crate) cols: usize,
     pub(crate) rank: usize,
     pub(crate) scale: f64,
+    /// DoRA's magnitude vector (one per row), if the adapter is DoRA: the weight is then
+    /// `m · (W0 + ΔW) / ‖W0 + ΔW‖` row by row.
+    pub(crate) magnitude: Option<Vec<f32>>,
 }
 
 impl Delta {
@@ -41,9 +44,23 @@ impl Delta {
         self.product(first, w, Accum::Add);
     }
 
+    /// Rows `[first, first + w.len() / cols)` of the adapted weight, from those of `W0` in `w`: `W0 + ΔW`, and
+    /// for DoRA each row then scaled to its magnitude, `mᵢ · wᵢ / ‖wᵢ‖` (PEFT's merge).
+    pub(crate) fn merge_rows_into(&self, first: usize, w: &mut [f32]) {
+        self.add_rows_into(first, w);
+        if let Some(m) = &self.magnitude {
+            for (row, &mi) in w.chunks_exact_mut(self.cols.max(1)).zip(&m[first..]) {
+                let norm = row.iter().map(|&x| (x as f64) * (x as f64)).sum::<f64>().sqrt();
+                // A zero row stays zero (PEFT divides by zero there; no trained weight has one).
+                let f = if norm > 0.0 { (mi as f64 / norm) as f32 } else { 0.0 };
+                row.iter_mut().for_each(|x| *x *= f);
+            }
+        }
+    }
+
     /// Bytes the factors hold.
     pub(crate) fn bytes(&self) -> u64 {
-        ((self.l.len() + self.r.len()) * size_of::<f32>()) as u64
+        ((self.l.len() + self.r.len() + self.magnitude.as_ref().map_or(0, Vec::len)) * size_of::<f32>()) as u64
     }
 
     /// `out (accum) s·L[first..]·R` for the `out.len() / cols` rows from `first`: one f32 matrix product (faer),
@@ -73,8 +90,8 @@ pub(crate) fn weights_file(dir: &Path) -> Option<PathBuf> {
 
 /// A tensor read whole: its shape and values.
 type Loaded = (Vec<usize>, Vec<f32>);
-/// A module's two factors as found (A, B), each with whether it is an embedding's.
-type Factors<'a> = [Option<(bool, &'a Loaded)>; 2];
+/// A module's tensors as found (A, B, DoRA magnitude), each with whether it is an embedding's.
+type Factors = [Option<(bool, Loaded)>; 3];
 
 /// Collects every tensor of a (small) adapter file as f32.
 #[derive(Default)]
@@ -88,7 +105,10 @@ impl TensorSink for Collect {
     }
 
     fn rows(&mut self, info: &TensorInfo, _first_row: usize, bytes: &[u8]) -> Result<(), SummarizeError> {
-        let entry = self.tensors.entry(info.name.clone()).or_insert_with(|| (info.shape.clone(), Vec::new()));
+        let entry = self.tensors.entry(info.name.clone()).or_insert_with(|| {
+            // The whole tensor's room at once: it arrives in chunks, which would otherwise be copied as it grows.
+            (info.shape.clone(), Vec::with_capacity(info.shape.iter().product()))
+        });
         with_f32(info.dtype, bytes, |v| entry.1.extend_from_slice(v));
         Ok(())
     }
@@ -101,6 +121,8 @@ enum Factor {
     B,
     EmbA,
     EmbB,
+    /// DoRA's `lora_magnitude_vector`.
+    Magnitude,
 }
 
 /// Split an adapter tensor name `base_model.model.<module>.lora_A[.<adapter>].weight` into the module and factor.
@@ -111,6 +133,7 @@ fn split_name(name: &str) -> Option<(&str, Factor)> {
         (".lora_B", Factor::B),
         (".lora_embedding_A", Factor::EmbA),
         (".lora_embedding_B", Factor::EmbB),
+        (".lora_magnitude_vector", Factor::Magnitude),
     ] {
         if let Some(i) = rest.find(marker) {
             let tail = &rest[i + marker.len()..];
@@ -127,7 +150,8 @@ fn split_name(name: &str) -> Option<(&str, Factor)> {
 
 /// Read an adapter's weights and match them to the base's tensors: every LoRA pair must adapt a 2-D weight of
 /// the base (`<module>.weight`) with consistent shapes; anything else in the file (a `modules_to_save` copy, a
-/// DoRA magnitude, a trained bias) is an error naming it, since ΔW would be wrong without it.
+/// trained bias) is an error naming it, since ΔW would be wrong without it. DoRA magnitudes are kept with their
+/// module's factors.
 pub(crate) fn load(
     dir: &Path,
     config: &AdapterConfig,
@@ -148,27 +172,28 @@ pub(crate) fn load(
     let mut sink = Collect::default();
     source.stream(&mut sink, 1 << 20)?;
 
-    let mut pairs: BTreeMap<&str, Factors> = BTreeMap::new();
-    for (name, t) in &sink.tensors {
-        let Some((module, factor)) = split_name(name) else {
+    let mut pairs: BTreeMap<String, Factors> = BTreeMap::new();
+    for (name, t) in sink.tensors {
+        let Some((module, factor)) = split_name(&name) else {
             return Err(bad(format!(
                 "tensor `{name}` is not a LoRA factor (lora_A / lora_B); adapters that save whole modules \
-                 (`modules_to_save`), biases or DoRA magnitudes are not supported"
+                 (`modules_to_save`) or biases are not supported"
             )));
         };
-        let slot = pairs.entry(module).or_default();
+        let slot = pairs.entry(module.to_string()).or_default();
         match factor {
             Factor::A => slot[0] = Some((false, t)),
             Factor::B => slot[1] = Some((false, t)),
             Factor::EmbA => slot[0] = Some((true, t)),
             Factor::EmbB => slot[1] = Some((true, t)),
+            Factor::Magnitude => slot[2] = Some((false, t)),
         }
     }
     if pairs.is_empty() {
         return Err(bad("holds no LoRA weights".into()));
     }
     let mut out = AdapterWeights { deltas: BTreeMap::new(), bytes };
-    for (module, [a, b]) in pairs {
+    for (module, [a, b, magnitude]) in pairs {
         let (Some((emb, (a_shape, a))), Some((_, (b_shape, b)))) = (a, b) else {
             return Err(bad(format!("module `{module}` has only one of its two LoRA factors (lora_A, lora_B)")));
         };
@@ -199,13 +224,38 @@ pub(crate) fn load(
                 if config.fan_in_fan_out { " (fan_in_fan_out: stored (in, out))" } else { "" }
             )));
         }
-        let (want_r, _) = config.rank_alpha(module);
+        let (want_r, _) = config.rank_alpha(&module);
         if want_r != rank {
             return Err(bad(format!(
                 "module `{module}` has rank {rank}, but adapter_config.json says {want_r} (r / rank_pattern)"
             )));
         }
-        let scale = config.scaling(module, rank);
+        let scale = config.scaling(&module, rank);
+        let magnitude = match (magnitude, config.use_dora) {
+            (None, false) => None,
+            (Some(_), false) => {
+                return Err(bad(format!(
+                    "module `{module}` has a DoRA magnitude vector, but adapter_config.json has no `use_dora`: true"
+                )))
+            }
+            (None, true) => {
+                return Err(bad(format!("module `{module}`: a DoRA adapter (`use_dora`) without its magnitude vector")))
+            }
+            (Some(_), true) if transposed => {
+                return Err(bad(format!(
+                    "module `{module}`: DoRA on {} is not supported (only `nn.Linear` weights stored (out, in))",
+                    if emb { "an embedding" } else { "a fan_in_fan_out (Conv1D) weight" }
+                )))
+            }
+            (Some((_, (shape, m))), true) => {
+                if shape.iter().product::<usize>() != outer {
+                    return Err(bad(format!(
+                        "module `{module}`: DoRA magnitude vector {shape:?} does not fit the {outer} rows of `{target}`"
+                    )));
+                }
+                Some(m)
+            }
+        };
         let delta = if transposed {
             // Stored (in, out) = (B·A)ᵀ = Aᵀ·Bᵀ.
             let mut l = vec![0f32; inner * rank];
@@ -220,9 +270,9 @@ pub(crate) fn load(
                     r[k * outer + i] = b[i * rank + k];
                 }
             }
-            Delta { l, r, rows: inner, cols: outer, rank, scale }
+            Delta { l, r, rows: inner, cols: outer, rank, scale, magnitude }
         } else {
-            Delta { l: b.clone(), r: a.clone(), rows: outer, cols: inner, rank, scale }
+            Delta { l: b, r: a, rows: outer, cols: inner, rank, scale, magnitude }
         };
         out.deltas.insert(target, delta);
     }
@@ -249,7 +299,15 @@ mod tests {
     #[test]
     fn delta_rows() {
         // B (2×1) · A (1×3), scale 2.
-        let d = Delta { l: vec![1.0, -2.0], r: vec![1.0, 2.0, 3.0], rows: 2, cols: 3, rank: 1, scale: 2.0 };
+        let d = Delta {
+            l: vec![1.0, -2.0],
+            r: vec![1.0, 2.0, 3.0],
+            rows: 2,
+            cols: 3,
+            rank: 1,
+            scale: 2.0,
+            magnitude: None,
+        };
         let mut out = vec![0f32; 6];
         d.rows_into(0, &mut out);
         assert_eq!(out, [2.0, 4.0, 6.0, -4.0, -8.0, -12.0]);
@@ -260,5 +318,28 @@ mod tests {
         let mut w = vec![1f32, 0.5, -1.0];
         d.add_rows_into(1, &mut w);
         assert_eq!(w, [-3.0, -7.5, -13.0]);
+    }
+
+    #[test]
+    fn dora_rows_take_their_magnitude() {
+        // ΔW = 0 (B = 0, as PEFT initializes it): DoRA rescales each row of W0 to its magnitude.
+        let d = Delta {
+            l: vec![0.0, 0.0],
+            r: vec![1.0, 2.0],
+            rows: 2,
+            cols: 2,
+            rank: 1,
+            scale: 1.0,
+            magnitude: Some(vec![10.0, 0.5]),
+        };
+        let mut w = vec![3f32, 4.0, 0.0, -2.0];
+        d.merge_rows_into(0, &mut w);
+        assert_eq!(w, [6.0, 8.0, 0.0, -0.5]);
+        // With ΔW: the norm is that of W0 + ΔW, row 1 only (first = 1).
+        let d = Delta { l: vec![0.0, 1.0], magnitude: Some(vec![1.0, 5.0]), ..d };
+        let mut w = vec![2f32, 2.0];
+        d.merge_rows_into(1, &mut w);
+        // W0 + ΔW = [3, 4], norm 5, magnitude 5.
+        assert_eq!(w, [3.0, 4.0]);
     }
 }
