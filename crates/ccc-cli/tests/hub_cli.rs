@@ -386,3 +386,52 @@ fn revisions_glob_chooses_a_series_on_the_hub() {
         String::from_utf8_lossy(&o.stderr).contains("for `ccc summarize`: the checkpoints found belong to 3 series")
     );
 }
+
+#[test]
+fn a_lora_base_from_the_hub_is_downloaded_once_and_gives_the_local_bits() {
+    let llama = root().join("tests/data/fixtures/tiny-llama/step400");
+    let mut repo = TestRepo::new("org/tiny-llama");
+    let files = ["config.json", "model.safetensors"].map(|f| (f.to_string(), read(&llama.join(f))));
+    repo.branch("main", files.to_vec());
+    let e = Env { server: HubServer::start(vec![repo]).unwrap(), tmp: tempfile::tempdir().unwrap() };
+    let run = root().join("tests/data/fixtures/lora/tiny-llama-lora");
+    let local = e.path("local.safetensors");
+    Command::cargo_bin("ccc")
+        .unwrap()
+        .arg("summarize")
+        .arg(&run)
+        .arg("--base")
+        .arg(&llama)
+        .args(["--adapter", "merged", "--quiet", "-o"])
+        .arg(&local)
+        .assert()
+        .success();
+    for round in 0..2 {
+        let out = e.path(&format!("hub{round}.safetensors"));
+        e.ccc("summarize")
+            .arg(&run)
+            .args(["--base", "hf:org/tiny-llama", "--adapter", "merged", "--quiet", "-o"])
+            .arg(&out)
+            .assert()
+            .success();
+        assert!(split(&read(&local)).1 == split(&read(&out)).1, "round {round}: values differ from the local base's");
+        // The base stays in the hub cache, as huggingface_hub lays it out, and is not fetched again.
+        assert_eq!(e.cdn_requests(), 1, "round {round}: the weights are downloaded once");
+    }
+    let repo_dir = e.path("hf-home/hub/models--org--tiny-llama");
+    let commit = std::fs::read_to_string(repo_dir.join("refs/main")).unwrap();
+    let snapshot = repo_dir.join("snapshots").join(&commit);
+    assert!(read(&snapshot.join("model.safetensors")) == read(&llama.join("model.safetensors")));
+    // inspect takes the same base.
+    e.ccc("inspect").arg(run.join("checkpoint-10")).args(["--base", "hf:org/tiny-llama"]).assert().success().stdout(
+        predicate::str::contains("model.layers.0.mlp.down_proj.weight").and(predicate::str::contains("rank 2")),
+    );
+    // A base that is not there is one clear line (like huggingface.co, the test hub answers 401 without a token).
+    e.ccc("summarize")
+        .arg(&run)
+        .args(["--base", "hf:org/nope", "--quiet", "-o"])
+        .arg(e.path("nope.safetensors"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("--base hf:org/nope").and(predicate::str::contains("missing")));
+}

@@ -296,6 +296,16 @@ fn lora_runs_merged_and_delta() {
     assert_eq!(comps, [34, 16]);
     let err = fails(&["summarize", run.to_str().unwrap(), "-o", d.path().join("x.safetensors").to_str().unwrap()]);
     assert!(err.contains("adapter_config.json") && err.contains("--base"), "{err}");
+    // The base the adapters name (a path relative to the repository): offered as a hub id where it is no
+    // directory (here, from the crate's directory), as a directory where it is one.
+    assert!(err.contains("--base hf:tests/data/fixtures/tiny-llama/step400 if that is a hub model"), "{err}");
+    let out = ccc()
+        .current_dir(repo())
+        .args(["summarize", run.to_str().unwrap(), "-o", d.path().join("x.safetensors").to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.contains("--base tests/data/fixtures/tiny-llama/step400)"), "{err}");
     let err = fails(&[
         "summarize",
         run.to_str().unwrap(),

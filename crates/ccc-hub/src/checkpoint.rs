@@ -234,19 +234,12 @@ impl HubCheckpoint {
     /// Look up a revision's files on the hub: the listing, and for files it gives no size or sha256 (some
     /// mirrors), a `HEAD` of each one's `resolve` URL ([`HubClient::file_meta`]).
     pub fn new(client: Arc<HubClient>, repo: &str, revision: &ChosenRevision, opts: Arc<HubOptions>) -> Result<Self> {
-        let info = client.revision_info(repo, &revision.name)?;
-        let mut files = CheckpointFiles::choose(repo, &revision.name, &info)?;
-        let bare: Vec<String> = files.lookups().map(|f| f.name.clone()).collect();
-        for name in bare {
-            // By commit, as the bytes will be read.
-            let meta = client.file_meta(repo, &info.sha, &name)?;
-            files.complete(&name, meta)?;
-        }
+        let (commit, files) = CheckpointFiles::look_up(&client, repo, &revision.name)?;
         Ok(HubCheckpoint {
             client,
             repo: repo.to_string(),
             revision: revision.name.clone(),
-            commit: info.sha,
+            commit,
             step: revision.step,
             files,
             opts,

@@ -35,6 +35,50 @@ pub fn cached_snapshot(cache: &Path, repo: &str, commit: &str, files: &Checkpoin
     complete.then_some(dir)
 }
 
+/// A revision of `repo` as a local directory: its snapshot in the user's hub cache (`snapshots/<commit>/`, the
+/// layout `huggingface_hub` reads too) with `config.json` and the weight files, each downloaded and verified
+/// ([`download_file`]) unless already there, and kept — a base model is read again by every run over its
+/// adapters. The revision's commit is recorded in `refs/<revision>`, as `huggingface_hub` does.
+pub fn fetch_snapshot(client: &Arc<HubClient>, repo: &str, revision: &str) -> Result<PathBuf> {
+    let (commit, files) = CheckpointFiles::look_up(client, repo, revision)?;
+    let cache = client.config().cache_dir.clone();
+    let dir = snapshot_dir(&cache, repo, &commit);
+    if cached_snapshot(&cache, repo, &commit, &files).is_none() {
+        client.notice(&format!(
+            "downloading {repo}@{revision} ({:.2} GB of weights) to {}",
+            files.weight_bytes() as f64 / 1e9,
+            dir.display()
+        ));
+    }
+    for f in &files.files {
+        let dest = dir.join(safe_relative(&f.name)?);
+        if f.role == FileRole::Config {
+            if !dest.is_file() {
+                let bytes = client.get_small(repo, &commit, &f.name)?;
+                write_atomic(&dest, &bytes)?;
+            }
+        } else {
+            download_file(client, repo, &commit, f, &dest)?;
+        }
+    }
+    if revision != commit {
+        let refs = repo_cache_dir(&cache, repo).join("refs");
+        write_atomic(&refs.join(safe_relative(revision)?), commit.as_bytes())?;
+    }
+    Ok(dir)
+}
+
+/// Write a small file through a temporary one and a rename, so that a reader never sees half of it.
+fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
+    let parent = dest.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent).map_err(|e| HubError::io(parent, e))?;
+    let mut tmp = dest.as_os_str().to_owned();
+    tmp.push(".ccc-part");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes).map_err(|e| HubError::io(&tmp, e))?;
+    std::fs::rename(&tmp, dest).map_err(|e| HubError::io(dest, e))
+}
+
 /// Take a [`HubError`] back out of an `io::Error` made by [`RemoteReader`].
 pub(crate) fn hub_error(e: io::Error, path: &Path) -> HubError {
     if e.get_ref().is_some_and(|r| r.is::<HubError>()) {

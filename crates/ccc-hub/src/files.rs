@@ -5,7 +5,7 @@ use std::path::{Component, Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::client::{FileMeta, RevisionInfo, Sibling};
+use crate::client::{FileMeta, HubClient, RevisionInfo, Sibling};
 use crate::error::{HubError, Result};
 use crate::stream::Expected;
 
@@ -154,6 +154,20 @@ impl CheckpointFiles {
             return Ok(CheckpointFiles { files });
         }
         Err(no_weights())
+    }
+
+    /// The commit a revision points to and the files a checkpoint there needs, complete: for files the listing
+    /// gives no size or sha256 (some mirrors), a `HEAD` of each one's `resolve` URL ([`HubClient::file_meta`]).
+    pub fn look_up(client: &HubClient, repo: &str, revision: &str) -> Result<(String, Self)> {
+        let info = client.revision_info(repo, revision)?;
+        let mut files = CheckpointFiles::choose(repo, revision, &info)?;
+        let bare: Vec<String> = files.lookups().map(|f| f.name.clone()).collect();
+        for name in bare {
+            // By commit, as the bytes will be read.
+            let meta = client.file_meta(repo, &info.sha, &name)?;
+            files.complete(&name, meta)?;
+        }
+        Ok((info.sha, files))
     }
 
     /// The files whose size or sha256 the listing lacks (to ask [`HubClient::file_meta`](crate::HubClient::file_meta)

@@ -5,7 +5,8 @@
 //! ([`ccc_core::step_name`]; [`checkpoint::choose_revisions`]), and each checkpoint's weights are either streamed into
 //! the summarizer as they download ([`stream::RemoteReader`]: verified by sha256, resumed with HTTP `Range` when the
 //! connection breaks) or downloaded to disk one checkpoint at a time and deleted once summarized. Files already in
-//! the user's hub cache are read there. The hub's conventions are followed: `HF_ENDPOINT`, `HF_TOKEN` or the token
+//! the user's hub cache are read there; [`fetch_snapshot`] keeps a revision there as a local directory (the base model
+//! of an adapter run). The hub's conventions are followed: `HF_ENDPOINT`, `HF_TOKEN` or the token
 //! file under `HF_HOME`, `HF_HUB_CACHE` ([`config::HubConfig`]). A listing without file sizes or hashes (some
 //! mirrors) is completed from the `resolve` answers' headers ([`HubClient::file_meta`]).
 //!
@@ -42,5 +43,6 @@ pub mod stream;
 pub use checkpoint::{resolve, FetchMode, HubCheckpoint, HubOptions, Resolved, RevisionSelector};
 pub use client::HubClient;
 pub use config::{HubConfig, RetryPolicy, Token};
+pub use download::fetch_snapshot;
 pub use error::HubError;
 pub use revision::{RepoSpec, RevisionTemplate};

@@ -128,3 +128,13 @@ pub fn skipped_notice(input: &str, skipped: &[ccc_hub::checkpoint::SkippedRevisi
     let what = if skipped.len() == 1 { "revision" } else { "revisions" };
     Some(format!("{input}: skipped {} {what}: {}", skipped.len(), list.join(", ")))
 }
+
+/// The directory of a `--base`: a local checkpoint directory as given, or for `hf:ORG/NAME[@REV]` (default
+/// revision `main`) its snapshot in the hub cache, downloaded and verified first if it is not there yet.
+pub fn base_dir(base: &std::path::Path, conn: &HubConnArgs) -> anyhow::Result<PathBuf> {
+    let Some(text) = base.to_str().filter(|s| RepoSpec::is_hub(s)) else { return Ok(base.to_path_buf()) };
+    let spec: RepoSpec = text.parse()?;
+    let client = Arc::new(conn.client()?);
+    let revision = spec.revision.as_deref().unwrap_or("main");
+    ccc_hub::fetch_snapshot(&client, &spec.repo, revision).with_context(|| format!("--base {spec}"))
+}

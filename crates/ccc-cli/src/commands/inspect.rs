@@ -20,10 +20,14 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub arch: Option<PathBuf>,
 
-    /// The base model of a PEFT LoRA adapter (DIR is then an adapter checkpoint or run): shows which base weights
-    /// the adapter changes, with rank, scaling and components.
-    #[arg(long, value_name = "BASE")]
+    /// The base model of a PEFT LoRA adapter (DIR is then an adapter checkpoint or run), a directory or
+    /// `hf:ORG/NAME[@REV]`: shows which base weights the adapter changes, with rank, scaling and components.
+    #[arg(long, value_name = "DIR|hf:ORG/NAME")]
     pub base: Option<PathBuf>,
+
+    /// How to reach the hub for an `hf:` --base.
+    #[command(flatten)]
+    pub conn: super::hub_args::HubConnArgs,
 
     /// Leave out the norm gains, as `summarize --no-norms` would.
     #[arg(long)]
@@ -116,7 +120,7 @@ fn inspect_adapter(args: &Args, dir: &std::path::Path, mapping: Option<&Mapping>
         println!("(give the base model with --base DIR to see the weights and components it changes)");
         return Ok(());
     };
-    let base = Base::open(base_dir, mapping, ReadMethod::default())?;
+    let base = Base::open(&super::hub_args::base_dir(base_dir, &args.conn)?, mapping, ReadMethod::default())?;
     let ckpt = AdapterCheckpoint::open(dir, None, base.clone(), AdapterMode::Delta)?;
     let plan = base.plan();
     println!("base          {} ({})", base.dir().display(), plan.architecture());

@@ -9,6 +9,7 @@ use ccc_core::{Mode, Progress, StepSelection, Summary};
 use ccc_summarize::adapter::{self, AdapterMode};
 use ccc_summarize::{local, outputs, shard, Checkpoint, Mapping, Output, ReadMethod, RunOptions, ShardSpec};
 
+use super::hub_args::base_dir;
 use crate::progress::CliProgress;
 
 /// Flags of `ccc summarize`.
@@ -44,9 +45,10 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub arch: Option<PathBuf>,
 
-    /// The base model (a checkpoint directory) of a PEFT LoRA run: the inputs are then adapter checkpoints
-    /// (checkpoint-N/ with adapter_config.json and adapter_model.safetensors).
-    #[arg(long, value_name = "DIR")]
+    /// The base model of a PEFT LoRA run, a checkpoint directory or `hf:ORG/NAME[@REV]` (downloaded once into
+    /// the hub cache): the inputs are then adapter checkpoints (checkpoint-N/ with adapter_config.json and
+    /// adapter_model.safetensors).
+    #[arg(long, value_name = "DIR|hf:ORG/NAME")]
     pub base: Option<PathBuf>,
 
     /// With --base: `merged` summarizes W0 + ΔW (every component of the base), `delta` ΔW alone (the adapted
@@ -207,7 +209,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         if !hf.is_empty() {
             bail!("--base: adapter runs are read from local directories; download {} first", hf[0]);
         }
-        let base = adapter::Base::open(base, opts.run.mapping.as_ref(), read)?;
+        let base = adapter::Base::open(&base_dir(base, &args.hub.conn)?, opts.run.mapping.as_ref(), read)?;
         let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
         let found = adapter::discover(&paths, &opts.steps, &args.hub.name_filter()?, &base, args.adapter)?;
         if args.adapter == adapter::AdapterMode::Merged {
@@ -223,10 +225,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         checkpoints
             .extend(found.checkpoints.into_iter().map(|c| Box::new(c.with_read_method(read)) as Box<dyn Checkpoint>));
-    } else if let Some(p) = paths.iter().find(|p| adapter::is_adapter_run(Path::new(p.as_str()))) {
+    } else if let Some((p, config)) =
+        paths.iter().find_map(|p| adapter::first_adapter_config(Path::new(p.as_str())).map(|c| (p, c)))
+    {
+        // The adapter names its base as it was given to peft: a hub id, or a path on the machine that trained it.
+        let named = adapter::AdapterConfig::load(&config).ok().and_then(|c| c.base_model).map_or(String::new(), |b| {
+            if Path::new(&b).is_dir() {
+                format!(" (adapter_config.json names `{b}`: --base {b})")
+            } else {
+                format!(" (adapter_config.json names `{b}`: --base hf:{b} if that is a hub model)")
+            }
+        });
         bail!(
             "{p} holds PEFT adapters (adapter_config.json): give the base model they were trained from with --base DIR \
-             (and --adapter merged or delta)"
+             or --base hf:ORG/NAME{named} (and --adapter merged or delta)"
         );
     }
     if !paths.is_empty() && args.base.is_none() {

@@ -86,12 +86,19 @@ impl FromStr for AdapterMode {
 /// Whether `dir` is a PEFT adapter checkpoint (it has `adapter_config.json`), or a run directory whose
 /// subdirectories are.
 pub fn is_adapter_run(dir: &Path) -> bool {
-    if dir.join(ADAPTER_CONFIG).is_file() {
-        return true;
+    first_adapter_config(dir).is_some()
+}
+
+/// The `adapter_config.json` of `dir`, or of its first subdirectory (by name) that has one.
+pub fn first_adapter_config(dir: &Path) -> Option<PathBuf> {
+    let own = dir.join(ADAPTER_CONFIG);
+    if own.is_file() {
+        return Some(own);
     }
-    std::fs::read_dir(dir)
-        .map(|entries| entries.flatten().any(|e| e.path().join(ADAPTER_CONFIG).is_file()))
-        .unwrap_or(false)
+    let mut found: Vec<PathBuf> =
+        std::fs::read_dir(dir).ok()?.flatten().map(|e| e.path().join(ADAPTER_CONFIG)).filter(|p| p.is_file()).collect();
+    found.sort();
+    found.into_iter().next()
 }
 
 /// The base model of an adapter run: its config, its tensor list and its plan, read once for the run.
