@@ -66,6 +66,8 @@ def summarize(
     max_memory: int | None = None,
     mmap: bool = True,
     revisions: str | None = None,
+    base: PathLike | None = None,
+    adapter: str = "merged",
     progress: Progress = True,
 ) -> dict[str, Any]:
     """Summarize checkpoints into a ``ccc/1`` file, as ``ccc summarize INPUTS -o OUT`` does (the same bytes).
@@ -87,6 +89,11 @@ def summarize(
         max_memory: bytes the checkpoints in flight may hold together (default 448 MiB).
         mmap: read weight files through memory maps (``False``: positioned reads, the CLI's ``--no-mmap``).
         revisions: names or globs choosing one series of checkpoint directories.
+        base: the base model of a PEFT LoRA or DoRA run (the CLI's ``--base``): a checkpoint directory, or
+            ``"hf:ORG/NAME[@REV]"`` (downloaded once into the hub cache). The inputs are then adapter checkpoints
+            (``checkpoint-N/`` with ``adapter_config.json``).
+        adapter: with ``base``: ``"merged"`` (W0 + ΔW for every component of the base) or ``"delta"`` (ΔW alone,
+            for the adapted components).
         progress: ``True`` for a tqdm bar when tqdm is installed, ``False`` for none, or a callable.
 
     Returns:
@@ -112,6 +119,8 @@ def summarize(
         max_memory=max_memory,
         mmap=mmap,
         revisions=revisions,
+        base=None if base is None else os.fspath(base),
+        adapter=adapter,
         progress=progress_callback(progress, "summarize"),
     )
 

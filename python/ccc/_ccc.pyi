@@ -25,6 +25,8 @@ def summarize(
     max_memory: int | None = None,
     mmap: bool = True,
     revisions: str | None = None,
+    base: str | None = None,
+    adapter: str = "merged",
     progress: Callable[..., Any] | None = None,
 ) -> dict[str, Any]: ...
 def analyze(

@@ -5,6 +5,7 @@ use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use ccc_core::{NameFilter, StepSelection, Summary};
+use ccc_summarize::adapter::{self, AdapterMode};
 use ccc_summarize::{local, outputs, Checkpoint, Mapping, ReadMethod, RunOptions};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -15,7 +16,8 @@ use crate::work;
 /// Summarize checkpoints into a `ccc/1` file (see `ccc.summarize` for the options).
 #[pyfunction]
 #[pyo3(signature = (inputs, out, *, mode="full", summary="mean_sq", steps=None, norms=true, arch=None,
-    allow_nonfinite=false, model=None, jobs=None, max_memory=None, mmap=true, revisions=None, progress=None))]
+    allow_nonfinite=false, model=None, jobs=None, max_memory=None, mmap=true, revisions=None, base=None,
+    adapter="merged", progress=None))]
 #[allow(clippy::too_many_arguments)]
 pub fn summarize<'py>(
     py: Python<'py>,
@@ -32,6 +34,8 @@ pub fn summarize<'py>(
     max_memory: Option<u64>,
     mmap: bool,
     revisions: Option<&str>,
+    base: Option<String>,
+    adapter: &str,
     progress: Option<Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     if inputs.is_empty() {
@@ -74,6 +78,20 @@ pub fn summarize<'py>(
     if max_memory == Some(0) {
         return Err(invalid("max_memory must be at least 1 byte"));
     }
+    let adapter_mode: AdapterMode = adapter.parse().map_err(|e: String| invalid(format!("adapter: {e}")))?;
+    if base.is_none() {
+        if let Some(config) = inputs.iter().find_map(|p| adapter::first_adapter_config(p)) {
+            let named = adapter::AdapterConfig::load(&config)
+                .ok()
+                .and_then(|c| c.base_model)
+                .map_or(String::new(), |b| format!(" (its adapter_config.json names `{b}`)"));
+            return Err(invalid(format!(
+                "{} holds PEFT adapters: give the base model they were trained from with base=DIR or \
+                 base=\"hf:ORG/NAME\"{named}",
+                config.parent().unwrap_or(&config).display()
+            )));
+        }
+    }
     let mapping = arch.as_deref().map(Mapping::load).transpose().map_err(|e| to_py(&e))?;
     let outputs = outputs::output_paths(&out, &modes);
     let mut run = RunOptions::new(
@@ -90,12 +108,26 @@ pub fn summarize<'py>(
     }
     let read = if mmap { ReadMethod::Map } else { ReadMethod::Pread };
     let report = work::run(py, progress.as_ref(), move |progress| {
-        let found = local::discover_with(&inputs, &steps, &names).map_err(|e| to_py(&e))?;
-        let mut checkpoints: Vec<Box<dyn Checkpoint>> =
-            found.checkpoints.into_iter().map(|c| Box::new(c.with_read_method(read)) as Box<dyn Checkpoint>).collect();
-        for s in &found.skipped {
-            progress.message(&format!("skipped {} ({})", s.path.display(), s.reason));
-        }
+        let mut checkpoints: Vec<Box<dyn Checkpoint>> = match &base {
+            Some(base) => {
+                let dir = base_dir(base)?;
+                let base = adapter::Base::open(&dir, run.mapping.as_ref(), read).map_err(|e| to_py(&e))?;
+                let found = adapter::discover(&inputs, &steps, &names, &base, adapter_mode).map_err(|e| to_py(&e))?;
+                for (dir, why) in &found.skipped {
+                    progress.message(&format!("skipped {} ({why})", dir.display()));
+                }
+                let ck = found.checkpoints.into_iter();
+                ck.map(|c| Box::new(c.with_read_method(read)) as Box<dyn Checkpoint>).collect()
+            }
+            None => {
+                let found = local::discover_with(&inputs, &steps, &names).map_err(|e| to_py(&e))?;
+                for s in &found.skipped {
+                    progress.message(&format!("skipped {} ({})", s.path.display(), s.reason));
+                }
+                let ck = found.checkpoints.into_iter();
+                ck.map(|c| Box::new(c.with_read_method(read)) as Box<dyn Checkpoint>).collect()
+            }
+        };
         let have: Vec<i64> = checkpoints.iter().map(|c| c.step()).collect();
         let missing: Vec<String> = outputs::missing_listed_steps(&steps, &have).iter().map(|s| s.to_string()).collect();
         if !missing.is_empty() {
@@ -114,4 +146,18 @@ pub fn summarize<'py>(
     d.set_item("already", report.already)?;
     d.set_item("seconds", report.seconds)?;
     Ok(d)
+}
+
+/// The base model's directory: as given, or for `hf:ORG/NAME[@REV]` its snapshot in the hub cache (`HF_HUB_CACHE`,
+/// `HF_ENDPOINT`, `HF_TOKEN` as for the CLI), downloaded and verified first if it is not there yet.
+fn base_dir(base: &str) -> PyResult<PathBuf> {
+    if !ccc_hub::RepoSpec::is_hub(base) {
+        let dir = PathBuf::from(base);
+        return if dir.is_dir() { Ok(dir) } else { Err(not_found(&dir)) };
+    }
+    let spec: ccc_hub::RepoSpec = base.parse().map_err(|e: ccc_hub::HubError| to_py(&e))?;
+    let config = ccc_hub::HubConfig::from_env(&ccc_hub::config::ProcessEnv, None).map_err(|e| to_py(&e))?;
+    let client = std::sync::Arc::new(ccc_hub::HubClient::new(config));
+    ccc_hub::fetch_snapshot(&client, &spec.repo, spec.revision.as_deref().unwrap_or("main"))
+        .map_err(|e| invalid(format!("base {spec}: {e}")))
 }

@@ -13,6 +13,11 @@ through ``on_log`` — so they reach W&B, TensorBoard or whatever ``report_to`` 
 - ``ccc/switched_components``: how many components changed their majority group since the last analysis;
 - ``ccc/new_outliers``: how many coordinates became consensus outliers since the last analysis.
 
+A PEFT run (LoRA or DoRA) saves adapters, not models: each ``checkpoint-N`` with an ``adapter_config.json`` is
+summarized against its base model — ``base`` if given, else the one the adapter names
+(``base_model_name_or_path``: a local directory, or a hub id fetched once into the hub cache) — merged (W0 + ΔW) or
+as ΔW alone (``adapter="delta"``).
+
 The work runs on a background thread, so training goes on while a checkpoint is summarized; ``close()`` (called
 by ``on_train_end``) waits for it. Importable without transformers (it is then a plain object with the same
 methods, for your own training loop).
@@ -21,6 +26,7 @@ methods, for your own training loop).
 from __future__ import annotations
 
 import inspect
+import json
 import logging
 import os
 import queue
@@ -51,6 +57,8 @@ class CCCCallback(_Base):  # type: ignore[misc,valid-type]
         figures: the figures written into ``report`` (``"summary"`` by default: the run figures, quick).
         top: how many top outlier coordinates to log.
         threshold: the fraction of experiments above which a coordinate is a consensus outlier.
+        base: the base model of a PEFT run, as for ``ccc.summarize`` (default: the one each adapter names).
+        adapter: ``"merged"`` or ``"delta"``, for a PEFT run.
     """
 
     def __init__(
@@ -67,6 +75,8 @@ class CCCCallback(_Base):  # type: ignore[misc,valid-type]
         figures: str = "summary",
         top: int = 3,
         threshold: float = 0.5,
+        base: str | os.PathLike[str] | None = None,
+        adapter: str = "merged",
     ) -> None:
         if analyze_every < 0:
             raise ccc.CccError("analyze_every must be 0 (never) or more")
@@ -75,6 +85,8 @@ class CCCCallback(_Base):  # type: ignore[misc,valid-type]
         self.report = None if report is None else os.fspath(report)
         self.mode, self.summary, self.norms, self.model = mode, summary, norms, model
         self.seed, self.figures, self.top, self.threshold = seed, figures, top, threshold
+        self.base = None if base is None else os.fspath(base)
+        self.adapter = adapter
         self.saves = 0
         self.errors: list[BaseException] = []
         self.save_seconds: list[float] = []
@@ -168,9 +180,14 @@ class CCCCallback(_Base):  # type: ignore[misc,valid-type]
 
     def _add(self, ckpt: str, step: int) -> None:
         t0 = time.perf_counter()
+        base = self.base
+        if base is None and (Path(ckpt) / "adapter_config.json").is_file():
+            base = base_of_adapter(ckpt)
         ccc.summarize(
             [ckpt],
             self.out,
+            base=base,
+            adapter=self.adapter,
             mode=self.mode,
             summary=self.summary,
             norms=self.norms,
@@ -199,3 +216,13 @@ class CCCCallback(_Base):  # type: ignore[misc,valid-type]
         with self._lock:
             self._pending.update(scalars)
         self._previous, self.analysis = a, a
+
+
+def base_of_adapter(checkpoint: str | os.PathLike[str]) -> str:
+    """The base model a PEFT adapter checkpoint names (``base_model_name_or_path`` of its ``adapter_config.json``):
+    the directory if it is one here, else the hub id as ``hf:ORG/NAME``."""
+    config = json.loads((Path(checkpoint) / "adapter_config.json").read_text())
+    named = config.get("base_model_name_or_path")
+    if not named:
+        raise ccc.CccError(f"{checkpoint}: adapter_config.json names no base model; give CCCCallback(base=...)")
+    return named if Path(named).is_dir() else f"hf:{named}"
