@@ -168,7 +168,7 @@ pub struct Mapping {
 }
 
 /// The built-in mapping files, embedded.
-pub const BUILTIN: [(&str, &str); 11] = [
+pub const BUILTIN: [(&str, &str); 14] = [
     ("gpt_neox", include_str!("../arch/gpt_neox.toml")),
     ("gpt2", include_str!("../arch/gpt2.toml")),
     ("llama", include_str!("../arch/llama.toml")),
@@ -180,6 +180,9 @@ pub const BUILTIN: [(&str, &str); 11] = [
     ("mixtral", include_str!("../arch/mixtral.toml")),
     ("olmoe", include_str!("../arch/olmoe.toml")),
     ("qwen2_moe", include_str!("../arch/qwen2_moe.toml")),
+    ("qwen3", include_str!("../arch/qwen3.toml")),
+    ("qwen3_moe", include_str!("../arch/qwen3_moe.toml")),
+    ("phimoe", include_str!("../arch/phimoe.toml")),
 ];
 
 /// A short mapping-file example shown when an architecture is unknown.

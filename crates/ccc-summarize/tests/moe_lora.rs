@@ -17,8 +17,12 @@ type Components = BTreeMap<String, Vec<f64>>;
 
 /// The reference values of one run: step → (`merged` / `delta` / `""` for MoE) → component → values.
 fn reference(run: &str) -> BTreeMap<i64, BTreeMap<String, Components>> {
-    // The DoRA run has its own file, made by its own script (make_dora.py).
-    let file = if run.ends_with("-dora") { "dora_reference.json" } else { "moe_lora_reference.json" };
+    // The DoRA run and the later MoE models have their own files, made by their own scripts.
+    let file = match run {
+        r if r.ends_with("-dora") => "dora_reference.json",
+        "tiny-qwen3-moe" | "tiny-phimoe" | "tiny-qwen3" => "moe_more_reference.json",
+        _ => "moe_lora_reference.json",
+    };
     let text = std::fs::read_to_string(fixtures().join(file)).unwrap();
     let all: serde_json::Value = serde_json::from_str(&text).unwrap();
     let mut out = BTreeMap::new();
@@ -121,6 +125,33 @@ fn olmoe() {
 #[test]
 fn qwen2_moe_with_shared_expert() {
     check_moe("tiny-qwen2-moe", "qwen2_moe", (48, 24), Some((80, 40)));
+}
+
+#[test]
+fn qwen3_moe_with_a_dense_layer_and_wide_heads() {
+    // Layer 2 is dense (`mlp_only_layers`): an MLP and no router there; H·head_dim = 64 ≠ C = 32.
+    check_moe("tiny-qwen3-moe", "qwen3_moe", (48, 24), None);
+    let dir = tempfile::tempdir().unwrap();
+    let (full, _) = summarize_dir(&fixtures().join("tiny-qwen3-moe"), "all", dir.path());
+    let names: Vec<String> = full.meta.components.iter().map(|c| c.name()).collect();
+    let len = |n: &str| full.lengths[names.iter().position(|c| c == n).unwrap_or_else(|| panic!("no {n}"))];
+    assert_eq!((len("L2.mlp_in"), len("L2.mlp_out")), (96, 48));
+    assert_eq!(len("L0.H3.Q"), 16);
+    assert!(!names.iter().any(|n| n.starts_with("L2.E") || n == "L2.router" || n == "L0.mlp_in"), "{names:?}");
+}
+
+#[test]
+fn qwen3_dense() {
+    let dir = tempfile::tempdir().unwrap();
+    let (full, compact) = summarize_dir(&fixtures().join("tiny-qwen3"), "all", dir.path());
+    assert_eq!(full.meta.architecture, "qwen3");
+    let want = reference("tiny-qwen3").into_iter().map(|(s, mut m)| (s, m.remove("").unwrap())).collect();
+    check(&full, &compact, &want, REL_TOL, "tiny-qwen3");
+}
+
+#[test]
+fn phimoe() {
+    check_moe("tiny-phimoe", "phimoe", (96, 48), None);
 }
 
 fn lora_checkpoints(run: &str, base: &str, mode: AdapterMode, read: ReadMethod) -> Vec<Box<dyn Checkpoint>> {
