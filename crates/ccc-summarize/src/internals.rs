@@ -13,7 +13,7 @@ pub struct LoraDelta(crate::adapter::Delta);
 impl LoraDelta {
     /// ΔW from its factors.
     pub fn new(l: Vec<f32>, r: Vec<f32>, rows: usize, cols: usize, rank: usize, scale: f64) -> Self {
-        LoraDelta(crate::adapter::Delta { l, r, rows, cols, rank, scale, magnitude: None })
+        LoraDelta(crate::adapter::Delta { l, r, rows, cols, rank, scale, magnitude: None, full: None })
     }
 
     /// Per coordinate (the rows when `coords_are_rows`, else the columns), the sums of squares over each range of

@@ -21,6 +21,7 @@ fn reference(run: &str) -> BTreeMap<i64, BTreeMap<String, Components>> {
     let file = match run {
         r if r.ends_with("-dora") => "dora_reference.json",
         "tiny-qwen3-moe" | "tiny-phimoe" | "tiny-qwen3" => "moe_more_reference.json",
+        "lora/tiny-llama-lm-head" | "lora/tiny-gpt2-bias" => "lora_saved_reference.json",
         _ => "moe_lora_reference.json",
     };
     let text = std::fs::read_to_string(fixtures().join(file)).unwrap();
@@ -208,6 +209,19 @@ fn lora_fan_in_fan_out_conv1d() {
 fn dora_magnitudes_rescale_the_merged_rows() {
     // Merged against peft's own merge_and_unload; delta as that less W0 (which ccc gets by streaming the base).
     check_lora("tiny-llama-dora", "tiny-llama/step400");
+}
+
+#[test]
+fn modules_to_save_copies_replace_their_weights() {
+    // lm_head trained whole: merged takes the copy, delta is the copy less W0 (the base is streamed for it).
+    check_lora("tiny-llama-lm-head", "tiny-llama/step400");
+}
+
+#[test]
+fn trained_biases_and_whole_conv1d_copies() {
+    // c_attn's bias (`bias="lora_only"`, saved as `…c_attn.base_layer.bias`) and c_fc's bias are not summarized;
+    // c_fc's weight, stored (in, out), is replaced whole.
+    check_lora("tiny-gpt2-bias", "tiny-gpt2/step400");
 }
 
 #[test]

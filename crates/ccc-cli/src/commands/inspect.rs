@@ -137,6 +137,10 @@ fn inspect_adapter(args: &Args, dir: &std::path::Path, mapping: Option<&Mapping>
             [one] => one.clone(),
             [first, .., last] => format!("{first} … {last} ({})", a.components.len()),
         };
+        if a.full_copy {
+            println!("  {} {:?}: trained whole (modules_to_save) → {comps}", a.weight, a.shape);
+            continue;
+        }
         let dora = if a.dora { ", DoRA magnitude" } else { "" };
         println!("  {} {:?}: rank {}, scale {:.4}{dora} → {comps}", a.weight, a.shape, a.rank, a.scale);
     }

@@ -164,6 +164,8 @@ pub struct Adapted {
     pub components: Vec<String>,
     /// Whether it has a DoRA magnitude vector.
     pub dora: bool,
+    /// Whether the adapter holds a whole trained copy of it (`modules_to_save`; `rank` is then 0).
+    pub full_copy: bool,
 }
 
 /// One LoRA checkpoint of a run, summarized against its base.
@@ -237,6 +239,7 @@ impl AdapterCheckpoint {
                     scale: d.scale,
                     components,
                     dora: d.magnitude.is_some(),
+                    full_copy: d.full.is_some(),
                 }
             })
             .collect())
@@ -285,7 +288,7 @@ impl Checkpoint for AdapterCheckpoint {
 
     fn size_hint(&self) -> u64 {
         match self.mode {
-            AdapterMode::Delta if !self.config.use_dora => self.size,
+            AdapterMode::Delta if !self.config.use_dora && self.config.modules_to_save.is_empty() => self.size,
             _ => self.size + self.base.checkpoint.size_hint(),
         }
     }
@@ -295,8 +298,9 @@ impl Checkpoint for AdapterCheckpoint {
         let label = format!("{} ({} of {})", self.dir.display(), self.mode, self.base.dir().display());
         let deltas = Arc::new(w.deltas);
         Ok(match self.mode {
-            AdapterMode::Delta if deltas.values().any(|d| d.magnitude.is_some()) => {
-                // DoRA's ΔW is the merged weight less W0: the base is streamed, as in merged mode.
+            AdapterMode::Delta if deltas.values().any(|d| d.needs_base()) => {
+                // DoRA's ΔW, and a whole trained copy's, is the merged weight less W0: the base is streamed, as
+                // in merged mode.
                 let infos = self.delta_infos(&deltas);
                 let base = self.base.checkpoint.open()?;
                 let mut src = source::MergedSource::new(base, self.base.clone(), label, deltas, w.bytes);

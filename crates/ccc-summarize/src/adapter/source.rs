@@ -300,7 +300,7 @@ mod tests {
             let mut next = || { x ^= x << 13; x ^= x >> 7; x ^= x << 17; (x % 2001) as f32 / 1000.0 - 1.0 };
             let l = (0..rows * rank).map(|_| next()).collect();
             let r = (0..rank * cols).map(|_| next()).collect();
-            let d = Delta { l, r, rows, cols, rank, scale, magnitude: None };
+            let d = Delta { l, r, rows, cols, rank, scale, magnitude: None, full: None };
             let (axis, n) = if rows_axis { (CoordAxis::Rows, cols) } else { (CoordAxis::Cols, rows) };
             let (start, end) = (n / 3, n);
             let fast = sums_sq(&d, axis, &[(0, n), (start, end)]).remove(1);

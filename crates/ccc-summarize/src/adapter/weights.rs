@@ -31,6 +31,9 @@ pub(crate) struct Delta {
     /// DoRA's magnitude vector (one per row), if the adapter is DoRA: the weight is then
     /// `m · (W0 + ΔW) / ‖W0 + ΔW‖` row by row.
     pub(crate) magnitude: Option<Vec<f32>>,
+    /// A trained copy of the whole weight (`modules_to_save`, row-major, `rows × cols`): the adapted weight is
+    /// this copy, whatever W0 (`l`, `r` are then empty, `rank` 0).
+    pub(crate) full: Option<Vec<f32>>,
 }
 
 impl Delta {
@@ -47,6 +50,11 @@ impl Delta {
     /// Rows `[first, first + w.len() / cols)` of the adapted weight, from those of `W0` in `w`: `W0 + ΔW`, and
     /// for DoRA each row then scaled to its magnitude, `mᵢ · wᵢ / ‖wᵢ‖` (PEFT's merge).
     pub(crate) fn merge_rows_into(&self, first: usize, w: &mut [f32]) {
+        if let Some(full) = &self.full {
+            let start = first * self.cols;
+            w.copy_from_slice(&full[start..start + w.len()]);
+            return;
+        }
         self.add_rows_into(first, w);
         if let Some(m) = &self.magnitude {
             for (row, &mi) in w.chunks_exact_mut(self.cols.max(1)).zip(&m[first..]) {
@@ -60,7 +68,21 @@ impl Delta {
 
     /// Bytes the factors hold.
     pub(crate) fn bytes(&self) -> u64 {
-        ((self.l.len() + self.r.len() + self.magnitude.as_ref().map_or(0, Vec::len)) * size_of::<f32>()) as u64
+        let extra = self.magnitude.as_ref().map_or(0, Vec::len) + self.full.as_ref().map_or(0, Vec::len);
+        ((self.l.len() + self.r.len() + extra) * size_of::<f32>()) as u64
+    }
+
+    /// A trained copy of the whole weight from an adapter file (`modules_to_save`).
+    pub(crate) fn full_copy(shape: &[usize], values: Vec<f32>) -> Self {
+        let rows = shape.first().copied().unwrap_or(1);
+        let cols = shape.iter().skip(1).product();
+        Delta { l: Vec::new(), r: Vec::new(), rows, cols, rank: 0, scale: 0.0, magnitude: None, full: Some(values) }
+    }
+
+    /// Whether ΔW needs W0 (DoRA's row scaling; a full copy's ΔW is the copy less W0), so that delta mode
+    /// streams the base for it.
+    pub(crate) fn needs_base(&self) -> bool {
+        self.magnitude.is_some() || self.full.is_some()
     }
 
     /// `out (accum) s·L[first..]·R` for the `out.len() / cols` rows from `first`: one f32 matrix product (faer),
@@ -148,10 +170,27 @@ fn split_name(name: &str) -> Option<(&str, Factor)> {
     None
 }
 
+/// A tensor of an adapter file that is a whole weight or bias of the base (`base_model.model.<base name>`, as PEFT
+/// saves `modules_to_save` copies and trained biases): the base tensor's name.
+fn whole_tensor<'b>(name: &str, base: &'b [TensorInfo]) -> Option<&'b TensorInfo> {
+    let rest = name.strip_prefix("base_model.model.")?;
+    // Older PEFT files keep the wrapper's infix: `<module>.modules_to_save.<adapter>.weight`.
+    let rest = match rest.find(".modules_to_save.") {
+        Some(i) => {
+            let tail = &rest[i + ".modules_to_save.".len()..];
+            format!("{}{}", &rest[..i], &tail[tail.find('.')?..])
+        }
+        None => rest.to_string(),
+    };
+    // A LoRA layer's own trained bias is saved under its wrapped module: `<module>.base_layer.bias`.
+    let rest = rest.replace(".base_layer.", ".");
+    base.iter().find(|t| t.name == rest)
+}
+
 /// Read an adapter's weights and match them to the base's tensors: every LoRA pair must adapt a 2-D weight of
-/// the base (`<module>.weight`) with consistent shapes; anything else in the file (a `modules_to_save` copy, a
-/// trained bias) is an error naming it, since ΔW would be wrong without it. DoRA magnitudes are kept with their
-/// module's factors.
+/// the base (`<module>.weight`) with consistent shapes, and DoRA magnitudes are kept with their module's
+/// factors. A whole weight of the base (a `modules_to_save` copy) replaces it and must have its shape; a trained
+/// bias is read past (ccc summarizes weights only). Anything else is an error naming it.
 pub(crate) fn load(
     dir: &Path,
     config: &AdapterConfig,
@@ -173,12 +212,27 @@ pub(crate) fn load(
     source.stream(&mut sink, 1 << 20)?;
 
     let mut pairs: BTreeMap<String, Factors> = BTreeMap::new();
+    let mut fulls: BTreeMap<String, Delta> = BTreeMap::new();
     for (name, t) in sink.tensors {
         let Some((module, factor)) = split_name(&name) else {
-            return Err(bad(format!(
-                "tensor `{name}` is not a LoRA factor (lora_A / lora_B); adapters that save whole modules \
-                 (`modules_to_save`) or biases are not supported"
-            )));
+            let Some(info) = whole_tensor(&name, base) else {
+                return Err(bad(format!(
+                    "tensor `{name}` is neither a LoRA factor (lora_A / lora_B, DoRA's lora_magnitude_vector) nor a \
+                     weight of the base model (a `modules_to_save` copy)"
+                )));
+            };
+            if info.name.ends_with(".bias") {
+                continue;
+            }
+            if t.0 != info.shape {
+                return Err(bad(format!(
+                    "`{name}` (a `modules_to_save` copy) has shape {:?}, but the base weight `{}` has {:?} (a resized \
+                     vocabulary is not supported)",
+                    t.0, info.name, info.shape
+                )));
+            }
+            fulls.insert(info.name.clone(), Delta::full_copy(&info.shape, t.1));
+            continue;
         };
         let slot = pairs.entry(module.to_string()).or_default();
         match factor {
@@ -189,10 +243,10 @@ pub(crate) fn load(
             Factor::Magnitude => slot[2] = Some((false, t)),
         }
     }
-    if pairs.is_empty() {
+    if pairs.is_empty() && fulls.is_empty() {
         return Err(bad("holds no LoRA weights".into()));
     }
-    let mut out = AdapterWeights { deltas: BTreeMap::new(), bytes };
+    let mut out = AdapterWeights { deltas: fulls, bytes };
     for (module, [a, b, magnitude]) in pairs {
         let (Some((emb, (a_shape, a))), Some((_, (b_shape, b)))) = (a, b) else {
             return Err(bad(format!("module `{module}` has only one of its two LoRA factors (lora_A, lora_B)")));
@@ -256,6 +310,9 @@ pub(crate) fn load(
                 Some(m)
             }
         };
+        if out.deltas.contains_key(&target) {
+            return Err(bad(format!("`{target}` has both LoRA factors and a whole trained copy (`modules_to_save`)")));
+        }
         let delta = if transposed {
             // Stored (in, out) = (B·A)ᵀ = Aᵀ·Bᵀ.
             let mut l = vec![0f32; inner * rank];
@@ -270,9 +327,9 @@ pub(crate) fn load(
                     r[k * outer + i] = b[i * rank + k];
                 }
             }
-            Delta { l, r, rows: inner, cols: outer, rank, scale, magnitude }
+            Delta { l, r, rows: inner, cols: outer, rank, scale, magnitude, full: None }
         } else {
-            Delta { l: b, r: a, rows: outer, cols: inner, rank, scale, magnitude }
+            Delta { l: b, r: a, rows: outer, cols: inner, rank, scale, magnitude, full: None }
         };
         out.deltas.insert(target, delta);
     }
@@ -297,6 +354,27 @@ mod tests {
     }
 
     #[test]
+    fn whole_tensors_are_found_by_their_base_names() {
+        let info = |n: &str| TensorInfo { name: n.into(), dtype: crate::tensor::DType::F32, shape: vec![2, 2] };
+        let base = [info("lm_head.weight"), info("h.0.attn.c_attn.bias")];
+        let found = |n: &str| whole_tensor(n, &base).map(|t| t.name.clone());
+        assert_eq!(found("base_model.model.lm_head.weight").as_deref(), Some("lm_head.weight"));
+        assert_eq!(found("base_model.model.lm_head.modules_to_save.default.weight").as_deref(), Some("lm_head.weight"));
+        assert_eq!(found("base_model.model.h.0.attn.c_attn.base_layer.bias").as_deref(), Some("h.0.attn.c_attn.bias"));
+        assert_eq!(found("base_model.model.score.weight"), None);
+        assert_eq!(found("lm_head.weight"), None);
+    }
+
+    #[test]
+    fn full_copies_replace_rows() {
+        let d = Delta::full_copy(&[2, 3], vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        assert!(d.needs_base() && d.rank == 0);
+        let mut w = vec![9f32; 3];
+        d.merge_rows_into(1, &mut w);
+        assert_eq!(w, [4.0, 5.0, 6.0]);
+    }
+
+    #[test]
     fn delta_rows() {
         // B (2×1) · A (1×3), scale 2.
         let d = Delta {
@@ -307,6 +385,7 @@ mod tests {
             rank: 1,
             scale: 2.0,
             magnitude: None,
+            full: None,
         };
         let mut out = vec![0f32; 6];
         d.rows_into(0, &mut out);
@@ -331,6 +410,7 @@ mod tests {
             rank: 1,
             scale: 1.0,
             magnitude: Some(vec![10.0, 0.5]),
+            full: None,
         };
         let mut w = vec![3f32, 4.0, 0.0, -2.0];
         d.merge_rows_into(0, &mut w);
