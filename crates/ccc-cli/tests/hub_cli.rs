@@ -435,3 +435,67 @@ fn a_lora_base_from_the_hub_is_downloaded_once_and_gives_the_local_bits() {
         .failure()
         .stderr(predicate::str::contains("--base hf:org/nope").and(predicate::str::contains("missing")));
 }
+
+#[test]
+fn an_adapter_run_on_the_hub_is_fetched_by_its_chosen_folders() {
+    let lora = root().join("tests/data/fixtures/lora/tiny-llama-lora");
+    let base = root().join("tests/data/fixtures/tiny-llama/step400");
+    let mut files = Vec::new();
+    for step in [0, 10, 20] {
+        for f in ["adapter_config.json", "adapter_model.safetensors"] {
+            files.push((format!("checkpoint-{step}/{f}"), read(&lora.join(format!("checkpoint-{step}")).join(f))));
+        }
+        // What the Trainer uploads besides the adapter, never needed.
+        files.push((format!("checkpoint-{step}/optimizer.pt"), vec![7u8; 4096]));
+    }
+    files.push(("README.md".into(), b"# a LoRA run".to_vec()));
+    let mut repo = TestRepo::new("org/lora-run");
+    repo.branch("main", files);
+    let e = Env { server: HubServer::start(vec![repo]).unwrap(), tmp: tempfile::tempdir().unwrap() };
+    let local = e.path("local.safetensors");
+    Command::cargo_bin("ccc")
+        .unwrap()
+        .arg("summarize")
+        .arg(&lora)
+        .arg("--base")
+        .arg(&base)
+        .args(["--adapter", "delta", "--steps", "10,20", "--quiet", "-o"])
+        .arg(&local)
+        .assert()
+        .success();
+    for round in 0..2 {
+        let out = e.path(&format!("hub{round}.safetensors"));
+        e.ccc("summarize")
+            .args(["hf:org/lora-run", "--adapter", "delta", "--steps", "10,20", "--quiet", "--base"])
+            .arg(&base)
+            .arg("-o")
+            .arg(&out)
+            .assert()
+            .success();
+        assert!(split(&read(&local)).1 == split(&read(&out)).1, "round {round}: values differ from the local run's");
+        let t = ccc_core::file::read(&out).unwrap();
+        assert_eq!(t.steps, vec![10, 20]);
+        // Only the two chosen adapters' weights were downloaded, once.
+        assert_eq!(e.cdn_requests(), 2, "round {round}");
+        let paths: Vec<String> = e.server.requests().iter().map(|r| r.path.clone()).collect();
+        assert!(!paths.iter().any(|p| p.contains("optimizer.pt") || p.contains("checkpoint-0/")), "{paths:?}");
+    }
+    // Without --base, the adapters are named as such.
+    for input in ["hf:org/lora-run", "hf:org/lora-run@main"] {
+        e.ccc("summarize")
+            .args([input, "--quiet", "-o"])
+            .arg(e.path("nobase.safetensors"))
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains("PEFT adapters").and(predicate::str::contains("--base")));
+    }
+    // No folder chosen is one clear line.
+    e.ccc("summarize")
+        .args(["hf:org/lora-run@main", "--steps", "10", "--quiet", "--base"])
+        .arg(&base)
+        .args(["--revisions", "nothing-*", "-o"])
+        .arg(e.path("none.safetensors"))
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no checkpoints selected"));
+}

@@ -61,15 +61,21 @@ pub fn fetch_snapshot(client: &Arc<HubClient>, repo: &str, revision: &str) -> Re
             download_file(client, repo, &commit, f, &dest)?;
         }
     }
-    if revision != commit {
-        let refs = repo_cache_dir(&cache, repo).join("refs");
-        write_atomic(&refs.join(safe_relative(revision)?), commit.as_bytes())?;
-    }
+    record_ref(&cache, repo, revision, &commit)?;
     Ok(dir)
 }
 
+/// Record in the hub cache which commit `revision` of `repo` points to (`refs/<revision>`, as `huggingface_hub`
+/// does), unless it is a commit itself.
+pub(crate) fn record_ref(cache: &Path, repo: &str, revision: &str, commit: &str) -> Result<()> {
+    if revision == commit {
+        return Ok(());
+    }
+    write_atomic(&repo_cache_dir(cache, repo).join("refs").join(safe_relative(revision)?), commit.as_bytes())
+}
+
 /// Write a small file through a temporary one and a rename, so that a reader never sees half of it.
-fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(dest: &Path, bytes: &[u8]) -> Result<()> {
     let parent = dest.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(parent).map_err(|e| HubError::io(parent, e))?;
     let mut tmp = dest.as_os_str().to_owned();

@@ -59,7 +59,12 @@ pub enum HubError {
     /// A revision without weight files ccc can read.
     #[error(
         "`{repo}@{revision}` has no weights ccc can read (model.safetensors, sharded safetensors with an index, \
-             or pytorch_model.bin); its files: {files}"
+             or pytorch_model.bin){}; its files: {files}",
+        if files.split(", ").any(|f| f == "adapter_config.json" || f.ends_with("/adapter_config.json")) {
+            " — it holds PEFT adapters: summarize them against the base model they were trained from (--base)"
+        } else {
+            ""
+        }
     )]
     NoWeights {
         /// The repository.

@@ -51,6 +51,28 @@ pub struct NeededFile {
 }
 
 impl NeededFile {
+    /// A file of a revision listing, as `role` (its name checked safe): the config is read whole; the others
+    /// are read to their size, and weights checked by their sha256 — what the listing lacks is
+    /// [`MetaSource::Missing`], to be completed ([`CheckpointFiles::complete`]).
+    pub fn from_listing(s: &Sibling, role: FileRole) -> Result<NeededFile> {
+        safe_relative(&s.rfilename)?;
+        let size = s.lfs.as_ref().map(|l| l.size).or(s.size);
+        let sha256 = s.lfs.as_ref().map(|l| l.sha256.to_ascii_lowercase());
+        let missing = match role {
+            FileRole::Config => false,
+            FileRole::Index => size.is_none(),
+            FileRole::Weights => size.is_none() || sha256.is_none(),
+        };
+        Ok(NeededFile {
+            name: s.rfilename.clone(),
+            role,
+            size: size.unwrap_or(0),
+            sha256,
+            blob_id: s.blob_id.clone(),
+            source: if missing { MetaSource::Missing } else { MetaSource::Listing },
+        })
+    }
+
     /// What a download of this file is checked against.
     pub fn expected(&self) -> Expected {
         Expected { file: self.name.clone(), size: self.size, sha256: self.sha256.clone() }
@@ -95,25 +117,7 @@ impl CheckpointFiles {
     /// states, tokenizers, training arguments) is left on the hub. Every chosen name is checked safe.
     pub fn choose(repo: &str, revision: &str, info: &RevisionInfo) -> Result<Self> {
         let find = |n: &str| info.siblings.iter().find(|s| s.rfilename == n);
-        let to_needed = |s: &Sibling, role: FileRole| -> Result<NeededFile> {
-            safe_relative(&s.rfilename)?;
-            let size = s.lfs.as_ref().map(|l| l.size).or(s.size);
-            let sha256 = s.lfs.as_ref().map(|l| l.sha256.to_ascii_lowercase());
-            // The config is read whole; the others are read to their size, and weights checked by their sha256.
-            let missing = match role {
-                FileRole::Config => false,
-                FileRole::Index => size.is_none(),
-                FileRole::Weights => size.is_none() || sha256.is_none(),
-            };
-            Ok(NeededFile {
-                name: s.rfilename.clone(),
-                role,
-                size: size.unwrap_or(0),
-                sha256,
-                blob_id: s.blob_id.clone(),
-                source: if missing { MetaSource::Missing } else { MetaSource::Listing },
-            })
-        };
+        let to_needed = NeededFile::from_listing;
         // Refuse unsafe names anywhere in the listing of a file we would otherwise consider.
         for s in &info.siblings {
             if s.rfilename.ends_with(".safetensors") || s.rfilename.ends_with(".json") || s.rfilename.ends_with(".bin")

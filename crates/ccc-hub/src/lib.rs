@@ -31,6 +31,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod adapters;
 pub mod checkpoint;
 pub mod client;
 pub mod config;
@@ -40,6 +41,7 @@ pub mod files;
 pub mod revision;
 pub mod stream;
 
+pub use adapters::fetch_adapter_run;
 pub use checkpoint::{resolve, FetchMode, HubCheckpoint, HubOptions, Resolved, RevisionSelector};
 pub use client::HubClient;
 pub use config::{HubConfig, RetryPolicy, Token};

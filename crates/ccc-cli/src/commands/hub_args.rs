@@ -112,7 +112,23 @@ pub fn resolve(
     let spec: RepoSpec = spec.parse()?;
     let opts = Arc::new(hub.options()?);
     let client = Arc::new(hub.conn.client()?);
-    let found = ccc_hub::resolve(&client, &spec, &opts, steps, progress).with_context(|| spec.to_string())?;
+    let found = match ccc_hub::resolve(&client, &spec, &opts, steps, progress) {
+        Ok(found) => found,
+        Err(e) => {
+            // A repository of PEFT adapters has no step revisions nor model weights: say what it is instead.
+            let revision = spec.revision.as_deref().unwrap_or("main");
+            let adapters = client.revision_info(&spec.repo, revision).is_ok_and(|info| {
+                info.siblings.iter().any(|f| f.rfilename.rsplit('/').next() == Some("adapter_config.json"))
+            });
+            if adapters {
+                anyhow::bail!(
+                    "{spec} holds PEFT adapters (adapter_config.json): summarize them against the base model they \
+                     were trained from with --base DIR or --base hf:ORG/NAME"
+                );
+            }
+            return Err(anyhow::Error::new(e).context(spec.to_string()));
+        }
+    };
     if let Some(notice) = skipped_notice(&format!("hf:{}", spec.repo), &found.skipped) {
         progress.message(&notice);
     }
@@ -137,4 +153,13 @@ pub fn base_dir(base: &std::path::Path, conn: &HubConnArgs) -> anyhow::Result<Pa
     let client = Arc::new(conn.client()?);
     let revision = spec.revision.as_deref().unwrap_or("main");
     ccc_hub::fetch_snapshot(&client, &spec.repo, revision).with_context(|| format!("--base {spec}"))
+}
+
+/// The local run directory of an adapter run on the hub, `hf:ORG/NAME[@REV]` (default revision `main`): its
+/// `checkpoint-N/` folders that `wanted(name, step)` chooses, fetched into the hub cache.
+pub fn adapter_run_dir(input: &str, conn: &HubConnArgs, wanted: &dyn Fn(&str, i64) -> bool) -> anyhow::Result<PathBuf> {
+    let spec: RepoSpec = input.parse()?;
+    let client = Arc::new(conn.client()?);
+    let revision = spec.revision.as_deref().unwrap_or("main");
+    ccc_hub::fetch_adapter_run(&client, &spec.repo, revision, wanted).with_context(|| spec.to_string())
 }

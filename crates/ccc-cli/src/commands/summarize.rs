@@ -9,7 +9,7 @@ use ccc_core::{Mode, Progress, StepSelection, Summary};
 use ccc_summarize::adapter::{self, AdapterMode};
 use ccc_summarize::{local, outputs, shard, Checkpoint, Mapping, Output, ReadMethod, RunOptions, ShardSpec};
 
-use super::hub_args::base_dir;
+use super::hub_args::{adapter_run_dir, base_dir};
 use crate::progress::CliProgress;
 
 /// Flags of `ccc summarize`.
@@ -198,7 +198,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut opts = validate(&args)?;
     let progress = CliProgress::new(args.quiet);
     let (hf, paths): (Vec<&String>, Vec<&String>) = args.inputs.iter().partition(|i| i.starts_with("hf:"));
-    if !hf.is_empty() && args.jobs.is_none() {
+    if !hf.is_empty() && args.jobs.is_none() && args.base.is_none() {
         // Remote checkpoints are fetched one at a time: disk and bandwidth, not cores, are the limit there.
         opts.run.jobs = Some(NonZeroUsize::MIN);
     }
@@ -206,11 +206,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let mut merged_base = None;
     let read = if args.no_mmap { ReadMethod::Pread } else { ReadMethod::Map };
     if let Some(base) = &args.base {
-        if !hf.is_empty() {
-            bail!("--base: adapter runs are read from local directories; download {} first", hf[0]);
-        }
         let base = adapter::Base::open(&base_dir(base, &args.hub.conn)?, opts.run.mapping.as_ref(), read)?;
-        let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
+        let mut paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
+        // Adapter runs on the hub: their chosen checkpoint-N/ folders, fetched into the hub cache, are local runs.
+        let names = args.hub.name_filter()?;
+        for input in &hf {
+            paths.push(adapter_run_dir(input, &args.hub.conn, &|name, step| {
+                names.matches(name) && opts.steps.contains(step)
+            })?);
+        }
         let found = adapter::discover(&paths, &opts.steps, &args.hub.name_filter()?, &base, args.adapter)?;
         if args.adapter == adapter::AdapterMode::Merged {
             merged_base = Some(base.clone());
@@ -258,7 +262,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         checkpoints
             .extend(found.checkpoints.into_iter().map(|c| Box::new(c.with_read_method(read)) as Box<dyn Checkpoint>));
     }
-    for spec in hf {
+    // With --base, hub inputs were adapter runs (above).
+    for spec in hf.iter().filter(|_| args.base.is_none()) {
         checkpoints.extend(super::hub_args::resolve(&args.hub, spec, &opts.steps, &progress)?);
     }
     let have: Vec<i64> = checkpoints.iter().map(|c| c.step()).collect();
