@@ -339,3 +339,28 @@ fn inspect_shows_experts_router_and_adapters() {
             "model.layers.1.mlp.up_proj.weight [176, 64]: rank 8, scale 1.4142 → L1.mlp_in",
         ));
 }
+
+#[test]
+fn watch_follows_a_peft_run_against_its_base() {
+    let d = tempfile::tempdir().unwrap();
+    let run = d.path().join("run");
+    for s in [0, 10, 20] {
+        let (src, dst) =
+            (fixtures().join(format!("lora/tiny-llama-lora/checkpoint-{s}")), run.join(format!("checkpoint-{s}")));
+        std::fs::create_dir_all(&dst).unwrap();
+        for f in ["adapter_config.json", "adapter_model.safetensors"] {
+            std::fs::copy(src.join(f), dst.join(f)).unwrap();
+        }
+    }
+    let out = d.path().join("live.safetensors");
+    let base = fixtures().join("tiny-llama/step400");
+    ccc()
+        .args(["watch", run.to_str().unwrap(), "-o", out.to_str().unwrap(), "--base", base.to_str().unwrap()])
+        .args(["--adapter", "delta", "--idle-exit", "2", "--poll", "0.2", "--quiet"])
+        .assert()
+        .success();
+    let t = ccc_core::file::read(&out).unwrap();
+    assert_eq!((t.steps.clone(), t.n_comp()), (vec![0, 10, 20], 16));
+    let err = fails(&["watch", run.to_str().unwrap(), "-o", d.path().join("x.safetensors").to_str().unwrap()]);
+    assert!(err.contains("PEFT adapters") && err.contains("--base"), "{err}");
+}

@@ -36,8 +36,12 @@ pub fn is_temporary(name: &str) -> bool {
     name.starts_with("tmp-") || name.starts_with('.') || name.ends_with(".tmp")
 }
 
-/// Look at checkpoint directory `dir`.
+/// Look at checkpoint directory `dir` (a PEFT adapter's when it has `adapter_config.json`: then that and
+/// `adapter_model.safetensors` or `adapter_model.bin`, whole).
 pub fn look(dir: &Path) -> Look {
+    if let Some(files) = adapter_files(dir) {
+        return look_at(files);
+    }
     let config = dir.join("config.json");
     let parsed = std::fs::read(&config).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
     if !parsed.is_some_and(|v| v.is_object()) {
@@ -58,6 +62,30 @@ pub fn look(dir: &Path) -> Look {
         WeightFiles::Safetensors(_) | WeightFiles::Torch(_) => {}
     }
     files.push(config);
+    look_at(Ok(files))
+}
+
+/// The files of a PEFT adapter checkpoint, once its config parses (None: not an adapter's directory).
+fn adapter_files(dir: &Path) -> Option<Result<Vec<PathBuf>, String>> {
+    let config = dir.join("adapter_config.json");
+    if !config.exists() {
+        return None;
+    }
+    let parsed = std::fs::read(&config).ok().and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok());
+    if !parsed.is_some_and(|v| v.is_object()) {
+        return Some(Err("no complete adapter_config.json yet".into()));
+    }
+    let weights =
+        ["adapter_model.safetensors", "adapter_model.bin"].map(|n| dir.join(n)).into_iter().find(|p| p.exists());
+    Some(weights.map(|w| vec![w, config]).ok_or_else(|| "no adapter weights yet".to_string()))
+}
+
+/// Whether every file of `files` is whole, and their fingerprint.
+fn look_at(files: Result<Vec<PathBuf>, String>) -> Look {
+    let files = match files {
+        Ok(f) => f,
+        Err(why) => return Look::Incomplete(why),
+    };
     let mut print = Vec::with_capacity(files.len());
     for f in files {
         let Ok(meta) = std::fs::metadata(&f) else {

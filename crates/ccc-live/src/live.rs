@@ -2,6 +2,7 @@
 //! changed since the previous analysis.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use ccc_analyze::consensus::{Changes, Consensus, DEFAULT_THRESHOLD};
@@ -9,6 +10,7 @@ use ccc_analyze::AnalyzeOptions;
 use ccc_core::{Mode, Progress, Summary};
 use ccc_figures::report::{write_live_report, ReportOptions};
 use ccc_figures::{FigureOptions, FigureSet, Format, Resolution};
+use ccc_summarize::adapter::{AdapterCheckpoint, AdapterMode, Base};
 use ccc_summarize::local::LocalCheckpoint;
 use ccc_summarize::{Checkpoint, Output, RunOptions};
 
@@ -39,6 +41,8 @@ pub struct LiveOptions {
     pub seed: u64,
     /// The share of experiments above which a coordinate is a consensus outlier.
     pub threshold: f64,
+    /// For a PEFT run (checkpoints of adapters): the base model and how ΔW is summarized.
+    pub adapter: Option<(Arc<Base>, AdapterMode)>,
 }
 
 impl LiveOptions {
@@ -56,6 +60,7 @@ impl LiveOptions {
             reload_s: 10,
             seed: 0,
             threshold: DEFAULT_THRESHOLD,
+            adapter: None,
         }
     }
 }
@@ -113,7 +118,18 @@ impl Live {
     /// took. The tensor grows in place (docs/tensor.md §6.5) and is valid at every moment.
     pub fn add(&mut self, dir: &Path, step: i64, progress: &dyn Progress) -> Result<f64, LiveError> {
         let t0 = Instant::now();
-        let ckpt: Box<dyn Checkpoint> = Box::new(LocalCheckpoint::open(dir, Some(step))?);
+        let ckpt: Box<dyn Checkpoint> = match &self.opts.adapter {
+            Some((base, mode)) => Box::new(AdapterCheckpoint::open(dir, Some(step), base.clone(), *mode)?),
+            None if dir.join("adapter_config.json").is_file() => {
+                return Err(LiveError::RunDir {
+                    path: dir.to_path_buf(),
+                    reason: "a PEFT adapter checkpoint: follow the run with the base model it is trained from \
+                             (--base)"
+                        .into(),
+                })
+            }
+            None => Box::new(LocalCheckpoint::open(dir, Some(step))?),
+        };
         let mut run = RunOptions::new(vec![Output { mode: self.opts.mode, path: self.opts.out.clone() }], "");
         run.model = self.opts.model.clone();
         run.summary = self.opts.summary;

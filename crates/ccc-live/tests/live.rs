@@ -41,3 +41,49 @@ fn a_live_tensor_grows_and_is_analyzed_every_n_checkpoints() {
     let worst = got.mags.iter().zip(&want.mags).map(|(a, b)| (a - b).abs() / b.abs().max(1e-30)).fold(0f32, f32::max);
     assert!(worst <= 1e-5, "{worst}");
 }
+
+#[test]
+fn a_live_peft_run_grows_from_its_adapters() {
+    use ccc_live::complete::{look, Look};
+    use ccc_summarize::adapter::{self, AdapterMode, Base};
+    use ccc_summarize::{Checkpoint, ReadMethod};
+    let d = tempfile::tempdir().unwrap();
+    let base = Base::open(&fixture("tiny-llama/step400"), None, ReadMethod::Map).unwrap();
+    let run = fixture("lora/tiny-llama-lora");
+    for mode in [AdapterMode::Delta, AdapterMode::Merged] {
+        let out = d.path().join(format!("live-{mode}.safetensors"));
+        let mut opts = LiveOptions::new(&out, "tiny-llama-lora");
+        opts.adapter = Some((base.clone(), mode));
+        let mut live = Live::new(opts);
+        for s in [0i64, 10, 20] {
+            let dir = run.join(format!("checkpoint-{s}"));
+            assert!(matches!(look(&dir), Look::Whole(_)), "{}", dir.display());
+            live.add(&dir, s, &NoProgress).unwrap();
+        }
+        // The same bytes of values as the run summarized at once.
+        let at_once = d.path().join(format!("once-{mode}.safetensors"));
+        let found =
+            adapter::discover(&[run.clone()], &ccc_core::StepSelection::all(), &Default::default(), &base, mode)
+                .unwrap();
+        let cks: Vec<Box<dyn Checkpoint>> =
+            found.checkpoints.into_iter().map(|c| Box::new(c) as Box<dyn Checkpoint>).collect();
+        let opts = ccc_summarize::RunOptions::new(
+            vec![ccc_summarize::Output { mode: ccc_core::Mode::Full, path: at_once.clone() }],
+            "tiny-llama-lora",
+        );
+        ccc_summarize::run(&cks, &opts, &NoProgress).unwrap();
+        let (got, want) = (ccc_core::file::read(&out).unwrap(), ccc_core::file::read(&at_once).unwrap());
+        assert_eq!((got.steps.clone(), got.mags.clone()), (want.steps, want.mags), "{mode}");
+    }
+    // An adapter still being written is not complete; without a base, an adapter is one clear error.
+    let partial = d.path().join("checkpoint-30");
+    std::fs::create_dir(&partial).unwrap();
+    std::fs::copy(run.join("checkpoint-10/adapter_config.json"), partial.join("adapter_config.json")).unwrap();
+    assert!(matches!(look(&partial), Look::Incomplete(w) if w.contains("no adapter weights")));
+    let bytes = std::fs::read(run.join("checkpoint-10/adapter_model.safetensors")).unwrap();
+    std::fs::write(partial.join("adapter_model.safetensors"), &bytes[..bytes.len() - 100]).unwrap();
+    assert!(matches!(look(&partial), Look::Incomplete(_)));
+    let mut plain = Live::new(LiveOptions::new(d.path().join("plain.safetensors"), "x"));
+    let err = plain.add(&run.join("checkpoint-10"), 10, &NoProgress).unwrap_err().to_string();
+    assert!(err.contains("PEFT adapter") && err.contains("--base"), "{err}");
+}

@@ -10,6 +10,8 @@ use ccc_analyze::consensus::CompGroup;
 use ccc_core::{Mode, Summary};
 use ccc_figures::FigureSet;
 use ccc_live::{follow, Event, FollowOptions, Live, LiveOptions, Stop};
+use ccc_summarize::adapter::{AdapterMode, Base};
+use ccc_summarize::ReadMethod;
 
 use crate::progress::CliProgress;
 
@@ -63,6 +65,18 @@ pub struct Args {
     /// Only warnings, errors and alerts.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// The base model of a PEFT run (its checkpoints are adapters): a checkpoint directory or `hf:ORG/NAME[@REV]`.
+    #[arg(long, value_name = "DIR|hf:ORG/NAME")]
+    pub base: Option<PathBuf>,
+
+    /// With --base: `merged` (W0 + ΔW, every component) or `delta` (ΔW alone, the adapted components).
+    #[arg(long, value_name = "MODE", requires = "base", default_value = "merged")]
+    pub adapter: AdapterMode,
+
+    /// How to reach the hub for an `hf:` --base.
+    #[command(flatten)]
+    pub conn: super::hub_args::HubConnArgs,
 }
 
 /// Set by Ctrl-C: the checkpoint in flight is finished, then `ccc watch` ends (a second Ctrl-C ends it at once;
@@ -120,6 +134,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     opts.report = args.report.clone();
     opts.figures = FigureSet::Summary;
     opts.seed = args.seed;
+    if let Some(base) = &args.base {
+        let dir = super::hub_args::base_dir(base, &args.conn)?;
+        opts.adapter = Some((Base::open(&dir, None, ReadMethod::default())?, args.adapter));
+    } else if ccc_summarize::adapter::is_adapter_run(&args.run_dir) {
+        bail!(
+            "{} holds PEFT adapters (adapter_config.json): give the base model they are trained from with --base",
+            args.run_dir.display()
+        );
+    }
     if let Some(dir) = &args.report {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create --report {}", dir.display()))?;
     }
