@@ -62,9 +62,14 @@ fn a_live_peft_run_grows_from_its_adapters() {
         }
         // The same bytes of values as the run summarized at once.
         let at_once = d.path().join(format!("once-{mode}.safetensors"));
-        let found =
-            adapter::discover(&[run.clone()], &ccc_core::StepSelection::all(), &Default::default(), &base, mode)
-                .unwrap();
+        let found = adapter::discover(
+            std::slice::from_ref(&run),
+            &ccc_core::StepSelection::all(),
+            &Default::default(),
+            &base,
+            mode,
+        )
+        .unwrap();
         let cks: Vec<Box<dyn Checkpoint>> =
             found.checkpoints.into_iter().map(|c| Box::new(c) as Box<dyn Checkpoint>).collect();
         let opts = ccc_summarize::RunOptions::new(
