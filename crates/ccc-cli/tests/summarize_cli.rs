@@ -291,6 +291,11 @@ fn lora_runs_merged_and_delta() {
             .success();
         let t = ccc_core::file::read(&out).unwrap();
         assert_eq!(t.steps, vec![0, 10, 20]);
+        // The file says what its values are, and `info` shows it.
+        assert_eq!(t.meta.extra.get("adapter").map(String::as_str), Some(mode));
+        assert!(t.meta.extra["adapter_base"].ends_with("tiny-llama/step400"));
+        let info = ccc().args(["info", out.to_str().unwrap()]).output().unwrap();
+        assert!(String::from_utf8(info.stdout).unwrap().contains(&format!("({mode}) on base")));
         comps.push(t.n_comp());
     }
     assert_eq!(comps, [34, 16]);

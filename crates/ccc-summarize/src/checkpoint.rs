@@ -53,6 +53,12 @@ pub trait Checkpoint: Send + Sync {
         Plan::for_checkpoint(config, tensors, mapping, norms)
     }
 
+    /// Metadata the checkpoint's values depend on beyond its plan, stored in the output file's `__metadata__`:
+    /// an adapter's mode (`adapter`: `merged` or `delta`) and base (`adapter_base`). Empty by default.
+    fn provenance(&self) -> std::collections::BTreeMap<String, String> {
+        std::collections::BTreeMap::new()
+    }
+
     /// A LoRA adapter in merged mode (`W0 + ΔW`): a run of adapters of one base is summarized in batches, each
     /// from one pass over the base (see [`crate::adapter::summarize_batch`]), instead of reading the base once per
     /// checkpoint.

@@ -37,6 +37,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     println!("model         {}", if m.model.is_empty() { "(unnamed)" } else { &m.model });
     println!("architecture  {} (layers {}, heads {}, kv heads {})", m.architecture, m.n_layer, m.n_head, m.n_kv_head);
     println!("mode          {}, summary {}", m.mode, m.summary);
+    if let Some(a) = m.extra.get("adapter") {
+        let what = if a == "delta" { "ΔW alone (delta)" } else { "W0 + ΔW (merged)" };
+        let base = m.extra.get("adapter_base").map(|b| format!(" on base {b}")).unwrap_or_default();
+        println!("adapters      {what}{base}");
+    }
     println!("shape         mags [{c}, {t}, {k}] (coordinates × checkpoints × components)");
     println!("steps         {t}: {}", steps_text(&h.steps));
     if filled == t {

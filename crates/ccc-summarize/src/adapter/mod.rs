@@ -319,6 +319,13 @@ impl Checkpoint for AdapterCheckpoint {
         })
     }
 
+    fn provenance(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            ("adapter".to_string(), self.mode.name().to_string()),
+            ("adapter_base".to_string(), self.base.dir().display().to_string()),
+        ])
+    }
+
     fn merged_adapter(&self) -> Option<&AdapterCheckpoint> {
         (self.mode == AdapterMode::Merged).then_some(self)
     }

@@ -169,7 +169,7 @@ pub fn run(
     report.architecture = plan.architecture.clone();
 
     let steps: Vec<i64> = by_step.keys().copied().collect();
-    let mut outputs = outputs::Outputs::prepare(&plan, opts, &steps)?;
+    let mut outputs = outputs::Outputs::prepare(&plan, opts, &steps, &first.provenance())?;
     let run_plan = RunPlan { plan, config, tensors: first_source.tensors().to_vec() };
     let result = run_inner(&todo, first_source, &run_plan, opts, &mut outputs, progress, &mut report);
     progress.finish();

@@ -30,7 +30,7 @@ pub(super) fn filled_in_all(outputs: &[Output]) -> Result<BTreeSet<i64>, Summari
 }
 
 /// The metadata and component lengths of a `mode` file of this run.
-fn meta_for(plan: &Plan, mode: Mode, opts: &RunOptions) -> (CccMeta, Vec<i64>) {
+fn meta_for(plan: &Plan, mode: Mode, opts: &RunOptions, provenance: &BTreeMap<String, String>) -> (CccMeta, Vec<i64>) {
     let (components, lengths) = match mode {
         Mode::Full => (plan.components.clone(), plan.lengths.clone()),
         Mode::Compact => (plan.compact.clone(), plan.compact_lengths.clone()),
@@ -45,9 +45,15 @@ fn meta_for(plan: &Plan, mode: Mode, opts: &RunOptions) -> (CccMeta, Vec<i64>) {
         summary: opts.summary,
         components,
         duplicates: Vec::new(),
-        extra: BTreeMap::new(),
+        extra: provenance.clone(),
     };
     (meta, lengths)
+}
+
+/// Whether a file's values are adapters' ΔW (`adapter` = `delta`), which must not be mixed with weights (a
+/// merged adapter, or a model) in one tensor.
+fn is_delta(meta: &CccMeta) -> bool {
+    meta.extra.get("adapter").is_some_and(|a| a == "delta")
 }
 
 /// An output file, open for filling.
@@ -74,8 +80,14 @@ struct NewFile {
 
 /// Check one output file against the run's steps and open it (extending it with new steps if needed); a file
 /// that does not exist yet is only described, to be created by [`Outputs`] while the first checkpoint is read.
-fn prepare_output(out: &Output, plan: &Plan, opts: &RunOptions, steps: &[i64]) -> Result<Prepared, SummarizeError> {
-    let (meta, lengths) = meta_for(plan, out.mode, opts);
+fn prepare_output(
+    out: &Output,
+    plan: &Plan,
+    opts: &RunOptions,
+    steps: &[i64],
+    provenance: &BTreeMap<String, String>,
+) -> Result<Prepared, SummarizeError> {
+    let (meta, lengths) = meta_for(plan, out.mode, opts, provenance);
     let n_coord = plan.n_coord();
     if !out.path.exists() {
         let mut all = steps.to_vec();
@@ -96,6 +108,9 @@ fn prepare_output(out: &Output, plan: &Plan, opts: &RunOptions, steps: &[i64]) -
             h.n_coord,
             meta.components.len()
         ))
+    } else if is_delta(&h.meta) != is_delta(&meta) {
+        let what = |d: bool| if d { "the ΔW of adapters (--adapter delta)" } else { "weights" };
+        Some(format!("it holds {}, these checkpoints give {}", what(is_delta(&h.meta)), what(is_delta(&meta))))
     } else if h.meta.summary != opts.summary {
         Some(format!("it was made with summary `{}`, this run uses `{}`", h.meta.summary, opts.summary))
     } else {
@@ -133,10 +148,15 @@ type CreateJob = std::thread::JoinHandle<Vec<(usize, Result<OpenOutput, Summariz
 impl Outputs {
     /// Check every output of `opts` now (an existing file that cannot take these checkpoints is an error before
     /// any work) and start creating the new ones in the background.
-    pub(super) fn prepare(plan: &Plan, opts: &RunOptions, steps: &[i64]) -> Result<Self, SummarizeError> {
+    pub(super) fn prepare(
+        plan: &Plan,
+        opts: &RunOptions,
+        steps: &[i64],
+        provenance: &BTreeMap<String, String>,
+    ) -> Result<Self, SummarizeError> {
         let mut prepared = Vec::with_capacity(opts.outputs.len());
         for out in &opts.outputs {
-            match prepare_output(out, plan, opts, steps) {
+            match prepare_output(out, plan, opts, steps, provenance) {
                 Ok(p) => prepared.push(p),
                 Err(e) => {
                     Outputs::new(prepared).cleanup();
