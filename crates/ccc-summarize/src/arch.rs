@@ -28,7 +28,8 @@
 //!
 //! Mixture-of-experts layers: `experts = ["num_local_experts"]` under `[config]`, an `{expert}` placeholder in the
 //! patterns of the experts' `mlp_in`/`mlp_out` rules (components `L{l}.E{e}.mlp_in`), and a `router` rule
-//! (`linear_in`, the gate `(E, C)`).
+//! (`linear_in`, the gate `(E, C)`). `extra_layers = ["num_nextn_predict_layers"]` ignores the multi-token
+//! prediction layers some checkpoints store after the model's own.
 
 use std::path::Path;
 
@@ -120,6 +121,11 @@ pub struct ConfigKeys {
     /// Number-of-experts keys of a mixture-of-experts model (needed when a pattern has `{expert}`).
     #[serde(default)]
     pub experts: Vec<String>,
+    /// Keys giving a number of layers stored after the model's own (multi-token prediction modules, as in
+    /// GLM-4.5 and DeepSeek-V3 checkpoints): tensors there are not part of the model's residual stream and are
+    /// ignored.
+    #[serde(default)]
+    pub extra_layers: Vec<String>,
 }
 
 /// One tensor rule of a mapping.
@@ -168,7 +174,7 @@ pub struct Mapping {
 }
 
 /// The built-in mapping files, embedded.
-pub const BUILTIN: [(&str, &str); 14] = [
+pub const BUILTIN: [(&str, &str); 16] = [
     ("gpt_neox", include_str!("../arch/gpt_neox.toml")),
     ("gpt2", include_str!("../arch/gpt2.toml")),
     ("llama", include_str!("../arch/llama.toml")),
@@ -183,6 +189,8 @@ pub const BUILTIN: [(&str, &str); 14] = [
     ("qwen3", include_str!("../arch/qwen3.toml")),
     ("qwen3_moe", include_str!("../arch/qwen3_moe.toml")),
     ("phimoe", include_str!("../arch/phimoe.toml")),
+    ("glm4_moe", include_str!("../arch/glm4_moe.toml")),
+    ("ernie4_5_moe", include_str!("../arch/ernie4_5_moe.toml")),
 ];
 
 /// A short mapping-file example shown when an architecture is unknown.

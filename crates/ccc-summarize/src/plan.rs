@@ -33,6 +33,8 @@ pub struct Dims {
     pub norm_affine: bool,
     /// Experts per mixture-of-experts layer (`None`: a dense model).
     pub experts: Option<usize>,
+    /// Layers stored after the model's own (multi-token prediction), whose tensors are ignored.
+    pub extra_layers: usize,
 }
 
 impl Dims {
@@ -104,6 +106,7 @@ impl Dims {
             tied: flag(&m.config.tied, m.config.tied_default)?,
             norm_affine: flag(&m.config.norm_affine, true)?,
             experts: get(&m.config.experts)?,
+            extra_layers: get(&m.config.extra_layers)?.unwrap_or(0),
         })
     }
 }
@@ -225,6 +228,13 @@ impl Plan {
                 continue;
             }
             if let Some(l) = layer {
+                if l >= dims.layers && l < dims.layers + dims.extra_layers {
+                    ignored.push(Ignored {
+                        name: info.name.clone(),
+                        reason: "a multi-token prediction layer (after the model's own)".into(),
+                    });
+                    continue;
+                }
                 if l >= dims.layers {
                     return Err(SummarizeError::Shape(format!(
                         "tensor `{}` is in layer {l}, but config.json says {} layers",

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use ccc_core::{file, CccTensor, Mode, NoProgress, StepSelection, Summary};
 use ccc_summarize::adapter::{self, AdapterMode, Base};
-use ccc_summarize::{run, summarize_source, Checkpoint, Output, ReadMethod, RunOptions};
+use ccc_summarize::{local, run, summarize_source, Checkpoint, Output, ReadMethod, RunOptions};
 use common::*;
 
 type Components = BTreeMap<String, Vec<f64>>;
@@ -20,7 +20,9 @@ fn reference(run: &str) -> BTreeMap<i64, BTreeMap<String, Components>> {
     // The DoRA run and the later MoE models have their own files, made by their own scripts.
     let file = match run {
         r if r.ends_with("-dora") => "dora_reference.json",
-        "tiny-qwen3-moe" | "tiny-phimoe" | "tiny-qwen3" => "moe_more_reference.json",
+        "tiny-qwen3-moe" | "tiny-phimoe" | "tiny-qwen3" | "tiny-glm4-moe" | "tiny-ernie4_5-moe" => {
+            "moe_more_reference.json"
+        }
         "lora/tiny-llama-lm-head" | "lora/tiny-gpt2-bias" => "lora_saved_reference.json",
         _ => "moe_lora_reference.json",
     };
@@ -148,6 +150,45 @@ fn qwen3_dense() {
     assert_eq!(full.meta.architecture, "qwen3");
     let want = reference("tiny-qwen3").into_iter().map(|(s, mut m)| (s, m.remove("").unwrap())).collect();
     check(&full, &compact, &want, REL_TOL, "tiny-qwen3");
+}
+
+/// A model whose first layer is dense and the next two MoE with shared experts: every component against the
+/// reference, and per layer the components it has.
+fn check_dense_first_moe(name: &str, arch: &str) -> CccTensor {
+    let dir = tempfile::tempdir().unwrap();
+    let (full, compact) = summarize_dir(&fixtures().join(name), "all", dir.path());
+    assert_eq!(full.meta.architecture, arch);
+    let want = reference(name).into_iter().map(|(s, mut m)| (s, m.remove("").unwrap())).collect();
+    check(&full, &compact, &want, REL_TOL, name);
+    let names: Vec<String> = full.meta.components.iter().map(|c| c.name()).collect();
+    let has = |n: &str| names.iter().any(|c| c == n);
+    assert!(has("L0.mlp_in") && !has("L0.router") && !has("L0.E0.mlp_in"), "{name}: layer 0 is dense");
+    for l in [1, 2] {
+        for c in ["mlp_in", "mlp_out", "router", "E3.mlp_in", "E3.mlp_out"] {
+            assert!(has(&format!("L{l}.{c}")), "{name}: L{l}.{c}");
+        }
+    }
+    assert!(!names.iter().any(|n| n.starts_with("L3.")), "{name}: {names:?}");
+    full
+}
+
+#[test]
+fn glm4_moe_with_shared_experts_and_an_mtp_layer() {
+    check_dense_first_moe("tiny-glm4-moe", "glm4_moe");
+    // The multi-token prediction layer stored after the model's 3 is ignored, not an error.
+    let ck = local::LocalCheckpoint::open(&fixtures().join("tiny-glm4-moe/step2"), None).unwrap();
+    let src = ck.open().unwrap();
+    let plan = ck.plan(&ck.config().unwrap(), src.tensors(), None, true).unwrap();
+    let mtp: Vec<&str> =
+        plan.ignored().iter().filter(|i| i.name.starts_with("model.layers.3.")).map(|i| i.reason.as_str()).collect();
+    // Its weights named like a layer's are ignored as such; the others (`eh_proj`) match no rule anyway.
+    assert!(mtp.iter().filter(|r| r.contains("multi-token prediction")).count() > 10, "{mtp:?}");
+}
+
+#[test]
+fn ernie4_5_moe_with_tied_embeddings() {
+    let full = check_dense_first_moe("tiny-ernie4_5-moe", "ernie4_5_moe");
+    assert!(!full.meta.components.iter().any(|c| c.name() == "emb_out"), "tied");
 }
 
 #[test]
