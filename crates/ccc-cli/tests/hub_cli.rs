@@ -422,6 +422,17 @@ fn a_lora_base_from_the_hub_is_downloaded_once_and_gives_the_local_bits() {
     let commit = std::fs::read_to_string(repo_dir.join("refs/main")).unwrap();
     let snapshot = repo_dir.join("snapshots").join(&commit);
     assert!(read(&snapshot.join("model.safetensors")) == read(&llama.join("model.safetensors")));
+    // Offline (no hub at the endpoint), the cached snapshot of the revision is used.
+    let offline = e.path("offline.safetensors");
+    e.ccc("summarize")
+        .arg(&run)
+        .args(["--base", "hf:org/tiny-llama", "--adapter", "merged", "--hub-retries", "1", "-o"])
+        .arg(&offline)
+        .env("HF_ENDPOINT", "http://127.0.0.1:9")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("cannot be reached"));
+    assert!(split(&read(&local)).1 == split(&read(&offline)).1);
     // inspect takes the same base.
     e.ccc("inspect").arg(run.join("checkpoint-10")).args(["--base", "hf:org/tiny-llama"]).assert().success().stdout(
         predicate::str::contains("model.layers.0.mlp.down_proj.weight").and(predicate::str::contains("rank 2")),

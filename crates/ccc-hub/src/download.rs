@@ -40,8 +40,18 @@ pub fn cached_snapshot(cache: &Path, repo: &str, commit: &str, files: &Checkpoin
 /// ([`download_file`]) unless already there, and kept — a base model is read again by every run over its
 /// adapters. The revision's commit is recorded in `refs/<revision>`, as `huggingface_hub` does.
 pub fn fetch_snapshot(client: &Arc<HubClient>, repo: &str, revision: &str) -> Result<PathBuf> {
-    let (commit, files) = CheckpointFiles::look_up(client, repo, revision)?;
     let cache = client.config().cache_dir.clone();
+    let (commit, files) = match CheckpointFiles::look_up(client, repo, revision) {
+        Ok(found) => found,
+        // The hub cannot be reached (a compute node without internet): a snapshot the cache already holds for
+        // this revision is used, as `huggingface_hub` does offline.
+        Err(e @ HubError::Network { .. }) => {
+            let dir = cached_revision(&cache, repo, revision).ok_or(e)?;
+            client.notice(&format!("the hub cannot be reached: using {repo}@{revision} from {}", dir.display()));
+            return Ok(dir);
+        }
+        Err(e) => return Err(e),
+    };
     let dir = snapshot_dir(&cache, repo, &commit);
     if cached_snapshot(&cache, repo, &commit, &files).is_none() {
         client.notice(&format!(
@@ -63,6 +73,15 @@ pub fn fetch_snapshot(client: &Arc<HubClient>, repo: &str, revision: &str) -> Re
     }
     record_ref(&cache, repo, revision, &commit)?;
     Ok(dir)
+}
+
+/// The snapshot of `revision` (a ref recorded in the cache, or a commit) if it holds `config.json` and weights.
+fn cached_revision(cache: &Path, repo: &str, revision: &str) -> Option<PathBuf> {
+    let recorded =
+        std::fs::read_to_string(repo_cache_dir(cache, repo).join("refs").join(safe_relative(revision).ok()?));
+    let commit = recorded.map_or_else(|_| revision.to_string(), |c| c.trim().to_string());
+    let dir = snapshot_dir(cache, repo, safe_relative(&commit).ok()?.to_str()?);
+    (dir.join("config.json").is_file() && ccc_summarize::local::WeightFiles::find(&dir).is_ok()).then_some(dir)
 }
 
 /// Record in the hub cache which commit `revision` of `repo` points to (`refs/<revision>`, as `huggingface_hub`
