@@ -88,6 +88,19 @@ pub enum Layout {
     Conv1d,
     /// A norm gain vector `(C,)`.
     Norm,
+    /// A layer's experts in one 3-D tensor, each an `nn.Linear` weight `(out, in)`: `[E, out, in]` — `[E, 2F, C]`
+    /// for `mlp_in` (gate and up), `[E, C, F]` for `mlp_out` (GraniteMoE, JetMoE).
+    Experts,
+    /// A layer's experts in one 3-D tensor stored `(in, out)`: `[E, C, 2F]` for `mlp_in`, `[E, F, C]` for
+    /// `mlp_out` (gpt-oss, Llama 4).
+    ExpertsTransposed,
+}
+
+impl Layout {
+    /// Whether a tensor of this layout holds every expert of a layer.
+    pub fn is_experts(self) -> bool {
+        matches!(self, Layout::Experts | Layout::ExpertsTransposed)
+    }
 }
 
 /// Config keys of a mapping.
@@ -174,7 +187,7 @@ pub struct Mapping {
 }
 
 /// The built-in mapping files, embedded.
-pub const BUILTIN: [(&str, &str); 16] = [
+pub const BUILTIN: [(&str, &str); 18] = [
     ("gpt_neox", include_str!("../arch/gpt_neox.toml")),
     ("gpt2", include_str!("../arch/gpt2.toml")),
     ("llama", include_str!("../arch/llama.toml")),
@@ -191,6 +204,8 @@ pub const BUILTIN: [(&str, &str); 16] = [
     ("phimoe", include_str!("../arch/phimoe.toml")),
     ("glm4_moe", include_str!("../arch/glm4_moe.toml")),
     ("ernie4_5_moe", include_str!("../arch/ernie4_5_moe.toml")),
+    ("granitemoe", include_str!("../arch/granitemoe.toml")),
+    ("gpt_oss", include_str!("../arch/gpt_oss.toml")),
 ];
 
 /// A short mapping-file example shown when an architecture is unknown.
@@ -227,6 +242,7 @@ impl Mapping {
                 LinearOut => matches!(r.kind, O | MlpOut),
                 FusedQkvInterleaved | FusedQkvContiguous => r.kind == Qkv,
                 Conv1d => !matches!(r.kind, EmbIn | EmbOut | Ln1 | Ln2 | Router),
+                Experts | ExpertsTransposed => matches!(r.kind, MlpIn | MlpOut),
             };
             if !ok {
                 return Err(bad(format!("kind `{:?}` cannot have layout `{:?}`", r.kind, r.layout)));
@@ -244,6 +260,13 @@ impl Mapping {
                         "pattern `{p}`: {} needs {}",
                         format!("{:?}", r.kind).to_lowercase(),
                         if per_layer { "a {layer} placeholder" } else { "no {layer} placeholder" }
+                    )));
+                }
+                if r.layout.is_experts() && (p.contains(EXPERT) || m.config.experts.is_empty()) {
+                    return Err(bad(format!(
+                        "pattern `{p}`: a tensor of all experts (layout {:?}) needs an `experts` key under [config] \
+                         and no {{expert}} placeholder",
+                        r.layout
                     )));
                 }
                 match p.matches(EXPERT).count() {
@@ -409,6 +432,22 @@ mod tests {
     fn unknown_architecture_names_model_type() {
         let err = Mapping::detect(&serde_json::json!({"model_type": "mamba"})).unwrap_err().to_string();
         assert!(err.contains("`mamba`") && err.contains("--arch") && err.contains("[[tensors]]"), "{err}");
+    }
+
+    #[test]
+    fn fused_expert_layouts_are_checked() {
+        let text = |kind: &str, pattern: &str, experts: bool| {
+            format!(
+                "name=\"x\"\n[config]\nhidden=[\"h\"]\nlayers=[\"l\"]\nheads=[\"n\"]\n{}\n[[tensors]]\npattern=\"{pattern}\"\n\
+                 kind=\"{kind}\"\nlayout=\"experts\"",
+                if experts { "experts=[\"e\"]" } else { "" }
+            )
+        };
+        let parse = |t: String| Mapping::parse(&t, Path::new("m.toml")).map(|_| ()).map_err(|e| e.to_string());
+        assert!(parse(text("mlp_in", "a.{layer}.w", true)).is_ok());
+        assert!(parse(text("q", "a.{layer}.w", true)).unwrap_err().contains("cannot have layout"));
+        assert!(parse(text("mlp_in", "a.{layer}.{expert}.w", true)).unwrap_err().contains("no {expert}"));
+        assert!(parse(text("mlp_out", "a.{layer}.w", false)).unwrap_err().contains("`experts` key"));
     }
 
     #[test]

@@ -201,10 +201,9 @@ impl Plan {
         partial: bool,
     ) -> Result<Plan, SummarizeError> {
         let dims = Dims::from_config(mapping, config)?;
-        let moe = mapping
-            .tensors
-            .iter()
-            .any(|r| r.kind == RuleKind::Router || r.pattern.iter().any(|p| p.contains("{expert}")));
+        let moe = mapping.tensors.iter().any(|r| {
+            r.kind == RuleKind::Router || r.layout.is_experts() || r.pattern.iter().any(|p| p.contains("{expert}"))
+        });
         let mut ignored = Vec::new();
         let mut found: Vec<Found> = Vec::new();
         let mut claimed: HashMap<(usize, Option<usize>, Option<usize>), &str> = HashMap::new();
@@ -349,6 +348,14 @@ impl Plan {
                 plans.insert(name.clone(), TensorPlan::Norm { slot: s });
                 continue;
             }
+            if f.layout.is_experts() {
+                let (axis, segments) = expert_stack(f, &dims, &slot).map_err(shape_err)?;
+                for s in &segments {
+                    lengths[s.slot] += (s.end - s.start) as i64;
+                }
+                plans.insert(name.clone(), TensorPlan::Matrix { axis, segments });
+                continue;
+            }
             if shape.len() != 2 {
                 return Err(shape_err("a matrix".into()));
             }
@@ -360,7 +367,7 @@ impl Plan {
                 _ => CoordAxis::Cols,
             };
             let (coords, entries) = match axis {
-                CoordAxis::Rows => (d0, d1),
+                CoordAxis::Rows | CoordAxis::StackedRows => (d0, d1),
                 CoordAxis::Cols => (d1, d0),
             };
             let entries_name = if axis == CoordAxis::Rows { "columns" } else { "rows" };
@@ -586,6 +593,43 @@ impl Plan {
     }
 }
 
+/// How a tensor holding all of a layer's experts (`[E, a, b]`, layout `experts` or `experts_transposed`) is read:
+/// when the residual is its last axis (`mlp_in` stored `(out, in)`, `mlp_out` stored `(in, out)`), as a matrix of
+/// `E·a` rows whose columns are coordinates, expert `e` owning rows `[e·a, (e+1)·a)`; when it is the middle axis,
+/// as `E` stacked matrices of `C` rows that are coordinates. Errors are the expected shape, for the caller's message.
+fn expert_stack(
+    f: &Found,
+    dims: &Dims,
+    slot: &dyn Fn(Component) -> Result<usize, SummarizeError>,
+) -> Result<(CoordAxis, Vec<Segment>), String> {
+    let n_e = dims.experts.unwrap_or(0);
+    let c_n = dims.hidden;
+    let &[e_n, a, b] = f.info.shape.as_slice() else {
+        return Err(format!("[{n_e}, …, …] (all experts of a layer, 3-D)"));
+    };
+    let writes = f.kind == RuleKind::MlpOut;
+    let ck = if writes { ComponentKind::MlpOut } else { ComponentKind::MlpIn };
+    let layer = f.layer.unwrap_or(0);
+    let coord_last = (f.layout == Layout::Experts) != writes;
+    let expected = if coord_last { format!("[{n_e}, …, {c_n}]") } else { format!("[{n_e}, {c_n}, …]") };
+    if e_n != n_e || (coord_last && b != c_n) || (!coord_last && a != c_n) {
+        return Err(format!(
+            "{expected} (experts, then the residual as its {} axis)",
+            if coord_last { "last" } else { "middle" }
+        ));
+    }
+    let mut segments = Vec::with_capacity(n_e);
+    for e in 0..n_e {
+        let s = slot(Component::expert(ck, layer, e)).map_err(|err| err.to_string())?;
+        segments.push(if coord_last {
+            Segment { start: e * a, end: (e + 1) * a, slot: s }
+        } else {
+            Segment { start: 0, end: b, slot: s }
+        });
+    }
+    Ok((if coord_last { CoordAxis::Cols } else { CoordAxis::StackedRows }, segments))
+}
+
 /// The MLP components of a mixture-of-experts model, per layer: a dense (or shared-expert) MLP where its tensors
 /// are, every expert and the router where expert tensors are. A partial plan takes them all (the unfed ones are
 /// left out later).
@@ -604,6 +648,7 @@ fn moe_components(
             let h = &mut has[l];
             match (f.kind, f.expert) {
                 (RuleKind::MlpIn | RuleKind::MlpOut, Some(_)) => h.1 = true,
+                (RuleKind::MlpIn | RuleKind::MlpOut, None) if f.layout.is_experts() => h.1 = true,
                 (RuleKind::MlpIn | RuleKind::MlpOut, None) => h.0 = true,
                 (RuleKind::Router, _) => h.2 = true,
                 _ => {}

@@ -74,21 +74,20 @@ impl TensorInfo {
         self.shape.iter().fold(1usize, |a, &d| a.saturating_mul(d))
     }
 
-    /// Elements per row: the last dimension for 2-D tensors, the whole vector for 1-D ones.
+    /// Elements per row: the last dimension (a tensor of more than two dimensions is read as the matrix of its
+    /// last dimension's rows, e.g. `[E, out, in]` as `E·out` rows of `in`), the whole vector for 1-D ones.
     pub fn row_len(&self) -> usize {
         match self.shape.len() {
             0 => 1,
-            1 => self.shape[0],
-            _ => self.shape[1..].iter().fold(1usize, |a, &d| a.saturating_mul(d)),
+            n => self.shape[n - 1],
         }
     }
 
     /// Number of rows (see [`TensorInfo::row_len`]).
     pub fn n_rows(&self) -> usize {
-        if self.shape.len() <= 1 {
-            1
-        } else {
-            self.shape[0]
+        match self.shape.len() {
+            0 | 1 => 1,
+            n => self.shape[..n - 1].iter().fold(1usize, |a, &d| a.saturating_mul(d)),
         }
     }
 }

@@ -8,6 +8,10 @@ pub(crate) enum CoordAxis {
     Rows,
     /// Columns are coordinates; each row (an entry) belongs to one segment.
     Cols,
+    /// Several matrices stacked along the rows, each of `C` rows that are coordinates (a layer's experts in one
+    /// tensor, `[E, C, F]`): row `g` is coordinate `g % C` of matrix `g / C`, whose whole row goes to segment
+    /// `g / C` (one segment per matrix, each the whole row).
+    StackedRows,
 }
 
 /// A run `[start, end)` of entries (along the non-coordinate axis) that belongs to one component.

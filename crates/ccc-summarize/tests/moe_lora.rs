@@ -20,9 +20,8 @@ fn reference(run: &str) -> BTreeMap<i64, BTreeMap<String, Components>> {
     // The DoRA run and the later MoE models have their own files, made by their own scripts.
     let file = match run {
         r if r.ends_with("-dora") => "dora_reference.json",
-        "tiny-qwen3-moe" | "tiny-phimoe" | "tiny-qwen3" | "tiny-glm4-moe" | "tiny-ernie4_5-moe" => {
-            "moe_more_reference.json"
-        }
+        "tiny-qwen3-moe" | "tiny-phimoe" | "tiny-qwen3" | "tiny-glm4-moe" | "tiny-ernie4_5-moe" | "tiny-granitemoe"
+        | "tiny-gpt-oss" => "moe_more_reference.json",
         "lora/tiny-llama-lm-head" | "lora/tiny-gpt2-bias" => "lora_saved_reference.json",
         _ => "moe_lora_reference.json",
     };
@@ -189,6 +188,29 @@ fn glm4_moe_with_shared_experts_and_an_mtp_layer() {
 fn ernie4_5_moe_with_tied_embeddings() {
     let full = check_dense_first_moe("tiny-ernie4_5-moe", "ernie4_5_moe");
     assert!(!full.meta.components.iter().any(|c| c.name() == "emb_out"), "tied");
+}
+
+#[test]
+fn granitemoe_experts_fused_in_3d_tensors() {
+    // input_linear [E, 2F, C] (the residual its last axis) and output_linear [E, C, F] (its middle axis).
+    check_moe("tiny-granitemoe", "granitemoe", (96, 48), None);
+}
+
+#[test]
+fn gpt_oss_experts_fused_and_stored_in_out() {
+    // gate_up_proj [E, C, 2F] (the residual its middle axis) and down_proj [E, F, C] (its last axis); H·head_dim ≠ C.
+    check_moe("tiny-gpt-oss", "gpt_oss", (96, 48), None);
+}
+
+#[test]
+fn fused_experts_from_a_pytorch_bin_view() {
+    // GraniteMoE's step 2 saved by torch.save with its expert tensors as strided views (storage transposed):
+    // gathered along their first dimension, they give the safetensors file's values.
+    let dir = tempfile::tempdir().unwrap();
+    let (from_bin, _) =
+        summarize_dir(&fixtures().join("tiny-granitemoe-bin"), "all", &dir.path().join("a").tap_mkdir());
+    let (from_st, _) = summarize_dir(&fixtures().join("tiny-granitemoe"), "2", &dir.path().join("b").tap_mkdir());
+    assert_eq!((from_bin.steps.clone(), from_bin.mags.clone()), (from_st.steps, from_st.mags));
 }
 
 #[test]

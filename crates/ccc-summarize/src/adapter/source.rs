@@ -47,7 +47,7 @@ impl WeightSource for DeltaSource {
         order.sort_unstable();
         for (_, i) in order {
             let info = &self.infos[i];
-            let (rows, cols) = (info.shape[0], info.shape.get(1).copied().unwrap_or(1));
+            let (rows, cols) = (info.n_rows(), info.row_len());
             let per = (chunk_bytes / (cols * 4).max(1)).max(1);
             let mut buf = vec![0f32; per.min(rows) * cols];
             let mut first = 0;
@@ -112,7 +112,8 @@ pub(crate) fn sums_sq(d: &Delta, axis: CoordAxis, ranges: &[(usize, usize)]) -> 
                 let ls = l.subrows(start, end - start);
                 matmul(g.as_mut(), Accum::Replace, ls.transpose(), ls, s2, Par::Seq);
             }
-            CoordAxis::Rows => {
+            // (Adapters change 2-D weights only: never a stack of experts.)
+            CoordAxis::Rows | CoordAxis::StackedRows => {
                 let rs = r.subcols(start, end - start);
                 matmul(g.as_mut(), Accum::Replace, rs, rs.transpose(), s2, Par::Seq);
             }
@@ -123,7 +124,7 @@ pub(crate) fn sums_sq(d: &Delta, axis: CoordAxis, ranges: &[(usize, usize)]) -> 
     }
     let (n, x) = match axis {
         CoordAxis::Cols => (d.cols, r.transpose()),
-        CoordAxis::Rows => (d.rows, l),
+        CoordAxis::Rows | CoordAxis::StackedRows => (d.rows, l),
     };
     // Per coordinate its pair products `x_a x_b` (a ≤ b), a column per pair.
     let mut px = Mat::<f64>::zeros(n, pairs.len());
@@ -284,7 +285,7 @@ mod tests {
             CoordAxis::Cols => {
                 (0..d.cols).map(|c| (start..end).map(|i| (w[i * d.cols + c] as f64).powi(2)).sum()).collect()
             }
-            CoordAxis::Rows => {
+            CoordAxis::Rows | CoordAxis::StackedRows => {
                 (0..d.rows).map(|c| (start..end).map(|j| (w[c * d.cols + j] as f64).powi(2)).sum()).collect()
             }
         }

@@ -515,6 +515,11 @@ pub(crate) fn reduce_block(
         TensorPlan::Matrix { axis: CoordAxis::Rows, segments } => {
             BlockOut::Rows(dispatch!(rows_block(op, dtype, block, row_len, segments)))
         }
+        TensorPlan::Matrix { axis: CoordAxis::StackedRows, .. } => {
+            // One value per row (each row wholly one matrix's); the combine finds its matrix and coordinate.
+            let whole = [Segment { start: 0, end: row_len, slot: 0 }];
+            BlockOut::Rows(dispatch!(rows_block(op, dtype, block, row_len, &whole)))
+        }
         TensorPlan::Norm { .. } => BlockOut::Rows(Vec::new()),
     }
 }

@@ -32,7 +32,7 @@ use crate::plan::Plan;
 use crate::read_at::Mapped;
 use crate::source::{StoredRows, TensorSink};
 use crate::tensor::TensorInfo;
-use crate::tensor_plan::TensorPlan;
+use crate::tensor_plan::{CoordAxis, TensorPlan};
 
 /// Target input bytes per parallel block.
 const BLOCK_BYTES: usize = 256 << 10;
@@ -497,6 +497,15 @@ impl<'a> ColumnSink<'a, '_> {
                 for (slot, part) in runs {
                     let acc = self.asm.acc(*slot);
                     acc.iter_mut().zip(part).for_each(|(a, &b)| *a = op.combine(*a, b));
+                }
+            }
+            (TensorPlan::Matrix { axis: CoordAxis::StackedRows, segments }, BlockOut::Rows(vals)) => {
+                // One value per row: row g is coordinate g % C of stacked matrix g / C (an expert).
+                let c_n = self.plan.n_coord();
+                for (g, &x) in (first..).zip(vals) {
+                    let Some(seg) = segments.get(g / c_n.max(1)) else { break };
+                    let a = &mut self.asm.acc(seg.slot)[g % c_n];
+                    *a = op.combine(*a, x);
                 }
             }
             (TensorPlan::Matrix { segments, .. }, BlockOut::Rows(vals)) if !segments.is_empty() => {

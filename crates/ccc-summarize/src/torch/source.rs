@@ -109,7 +109,13 @@ impl<R: ReadAt> TorchSource<R> {
         if row_bytes == 0 || n_rows == 0 {
             return sink.end_tensor(info);
         }
-        let rows_per = (chunk_bytes / row_bytes).max(1);
+        let mut rows_per = (chunk_bytes / row_bytes).max(1);
+        if !plan.contiguous && plan.size.len() > 2 {
+            // A strided view is gathered along its first dimension: chunks of whole first-dimension slices
+            // (a 3-D `[E, a, b]` is `E·a` rows of `b`).
+            let per_slice = (n_rows / plan.size[0].max(1)).max(1);
+            rows_per = rows_per.div_ceil(per_slice) * per_slice;
+        }
         let mut r0 = 0;
         while r0 < n_rows {
             let k = rows_per.min(n_rows - r0);
@@ -149,13 +155,15 @@ impl<R: ReadAt> TorchSource<R> {
         out: &mut [u8],
         window: &mut Vec<u8>,
     ) -> Result<(), SummarizeError> {
-        // The dims of this chunk: rank ≥ 2 → the first dim narrowed to the chunk's rows.
+        // The dims of this chunk: rank ≥ 2 → the first dim narrowed to the chunk's rows (whole first-dim slices
+        // of `per_slice` rows each, see `stream_tensor`).
         let mut size = plan.size.clone();
         let stride = &plan.stride;
         let mut start = plan.offset;
         if size.len() >= 2 {
-            size[0] = k;
-            start += (r0 * stride[0]) as u64;
+            let per_slice: usize = size[1..size.len() - 1].iter().product::<usize>().max(1);
+            size[0] = k / per_slice;
+            start += ((r0 / per_slice) * stride[0]) as u64;
         }
         // Innermost run of consecutive elements.
         let (run, outer) = match (size.last(), stride.last()) {
