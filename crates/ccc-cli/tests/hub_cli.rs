@@ -387,6 +387,21 @@ fn revisions_glob_chooses_a_series_on_the_hub() {
     );
 }
 
+/// `ccc summarize RUN --base BASE FLAGS -o OUT` with everything local: what the hub runs are compared with.
+fn summarize_adapters_locally(run: &Path, base: &Path, flags: &[&str], out: &Path) {
+    Command::cargo_bin("ccc")
+        .unwrap()
+        .arg("summarize")
+        .arg(run)
+        .arg("--base")
+        .arg(base)
+        .args(flags)
+        .args(["--quiet", "-o"])
+        .arg(out)
+        .assert()
+        .success();
+}
+
 #[test]
 fn a_lora_base_from_the_hub_is_downloaded_once_and_gives_the_local_bits() {
     let llama = root().join("tests/data/fixtures/tiny-llama/step400");
@@ -396,16 +411,7 @@ fn a_lora_base_from_the_hub_is_downloaded_once_and_gives_the_local_bits() {
     let e = Env { server: HubServer::start(vec![repo]).unwrap(), tmp: tempfile::tempdir().unwrap() };
     let run = root().join("tests/data/fixtures/lora/tiny-llama-lora");
     let local = e.path("local.safetensors");
-    Command::cargo_bin("ccc")
-        .unwrap()
-        .arg("summarize")
-        .arg(&run)
-        .arg("--base")
-        .arg(&llama)
-        .args(["--adapter", "merged", "--quiet", "-o"])
-        .arg(&local)
-        .assert()
-        .success();
+    summarize_adapters_locally(&run, &llama, &["--adapter", "merged"], &local);
     for round in 0..2 {
         let out = e.path(&format!("hub{round}.safetensors"));
         e.ccc("summarize")
@@ -464,16 +470,7 @@ fn an_adapter_run_on_the_hub_is_fetched_by_its_chosen_folders() {
     repo.branch("main", files);
     let e = Env { server: HubServer::start(vec![repo]).unwrap(), tmp: tempfile::tempdir().unwrap() };
     let local = e.path("local.safetensors");
-    Command::cargo_bin("ccc")
-        .unwrap()
-        .arg("summarize")
-        .arg(&lora)
-        .arg("--base")
-        .arg(&base)
-        .args(["--adapter", "delta", "--steps", "10,20", "--quiet", "-o"])
-        .arg(&local)
-        .assert()
-        .success();
+    summarize_adapters_locally(&lora, &base, &["--adapter", "delta", "--steps", "10,20"], &local);
     for round in 0..2 {
         let out = e.path(&format!("hub{round}.safetensors"));
         e.ccc("summarize")
